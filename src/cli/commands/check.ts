@@ -1,0 +1,214 @@
+// `inboxlens check <domain…>`: the pre-flight of one or many sending domains.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import readline from 'node:readline';
+import type { Argv, CommandModule } from 'yargs';
+import { loadChecks } from '../../../checks/index.ts';
+import { runTarget, ResultStream, combineExit, type TargetResult } from '../../engine.ts';
+import { buildReport } from '../../report/json.ts';
+import { renderReport } from '../../report/text.ts';
+import { makeStyle, wantColor } from '../../report/style.ts';
+import type { Check, RunOptions } from '../../types.ts';
+import { UsageError } from '../errors.ts';
+import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
+import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
+import { mapLimit } from '../../util/semaphore.ts';
+
+/** The order checks are shown in; checks not named here follow alphabetically. */
+export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
+
+export function orderChecks(checks: Check[]): Check[] {
+  const rank = (id: string) => {
+    const i = CHECK_ORDER.indexOf(id);
+    return i === -1 ? CHECK_ORDER.length : i;
+  };
+  return [...checks].sort((a, b) => rank(a.id) - rank(b.id) || a.id.localeCompare(b.id));
+}
+
+export interface CheckArgs extends CommonArgs {
+  domain?: string[];
+  ip?: string[];
+  selector?: string[];
+  'mail-from'?: string;
+  'dkim-domain'?: string;
+  only?: string[];
+  'domains-file'?: string;
+  jobs: number;
+  [k: string]: unknown;
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** Which checks run: --only (validated), else every check that is not opt-in. */
+export function selectChecks(registry: Map<string, Check>, only: string[] | undefined): Check[] {
+  const names = (only ?? []).flatMap((o) => String(o).split(',')).map((s) => s.trim()).filter(Boolean);
+  if (names.length) {
+    const unknown = names.filter((n) => !registry.has(n));
+    if (unknown.length) throw new UsageError(`--only: no check named ${unknown.map((u) => `'${u}'`).join(', ')}; the checks are: ${orderChecks([...registry.values()]).map((c) => c.id).join(', ')}`);
+    return orderChecks(names.map((n) => registry.get(n)!));
+  }
+  return orderChecks([...registry.values()].filter((c) => !c.optIn));
+}
+
+export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Check>): Promise<RunOptions> {
+  const opts: RunOptions = {
+    ips: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).filter(Boolean).map((s) => parseIp(s)))],
+    selectors: [...new Set((argv.selector ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))],
+  };
+  for (const s of opts.selectors) {
+    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(s)) throw new UsageError(`--selector: '${s}' is not a valid DKIM selector (letters, digits, '-', '_' and dots)`);
+  }
+  if (argv['mail-from']) opts.mailFrom = parseDomain(argv['mail-from'], '--mail-from');
+  if (argv['dkim-domain']) opts.dkimDomain = parseDomain(argv['dkim-domain'], '--dkim-domain');
+  for (const c of registry.values()) {
+    for (const name of Object.keys(c.cliOptions ?? {})) {
+      if (argv[name] !== undefined) opts[camel(name)] = argv[name];
+    }
+  }
+  return opts;
+}
+
+export async function prepareChecks(checks: Check[], registry: Map<string, Check>, opts: RunOptions): Promise<void> {
+  const withDeps = new Set<Check>();
+  const add = (c: Check) => {
+    if (withDeps.has(c)) return;
+    withDeps.add(c);
+    for (const d of c.dependsOn ?? []) {
+      const dep = registry.get(d);
+      if (dep) add(dep);
+    }
+  };
+  checks.forEach(add);
+  for (const c of withDeps) await c.prepare?.(opts);
+}
+
+/** Run the selected checks on one domain with a fresh per-run cache. */
+export async function checkDomain(domain: string, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup, stream?: ResultStream) {
+  const dns = makeDns(setup);
+  const applicable = checks.filter((c) => (c.applies ? c.applies(opts) === true : true));
+  const skipped = checks.filter((c) => !applicable.includes(c)).map((c) => ({ check: c.id, reason: String(c.applies!(opts)) }));
+  const result = await runTarget({ target: domain, checks: applicable, registry, opts, dns, stream });
+  return { result, skipped, dns };
+}
+
+async function* domainsFromFile(file: string): AsyncGenerator<{ line: number; domain: string }> {
+  const rl = readline.createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let line = 0;
+  for await (const raw of rl) {
+    line++;
+    const s = raw.replace(/#.*/, '').trim();
+    if (s) yield { line, domain: s };
+  }
+}
+
+async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup): Promise<number> {
+  const file = argv['domains-file']!;
+  try {
+    if (!(await stat(file)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new UsageError(`--domains-file: cannot read '${file}' (one domain per line expected)`);
+  }
+  const jobs = parsePositiveInt(argv.jobs, '--jobs', 10_000);
+  const failOn = argv['fail-on'];
+  let worst = 0;
+  const progress = progressLine();
+  let done = 0;
+  // a bounded pool pulls lines as it goes: memory stays flat however long the file is
+  const iter = domainsFromFile(file)[Symbol.asyncIterator]();
+  const worker = async () => {
+    for (;;) {
+      const next = await iter.next();
+      if (next.done) return;
+      const { line, domain: raw } = next.value;
+      const t0 = performance.now();
+      let doc;
+      try {
+        const domain = parseDomain(raw, `--domains-file line ${line}`);
+        const { result, skipped, dns } = await checkDomain(domain, checks, registry, opts, setup);
+        const code = exitCode(result.checks, failOn);
+        doc = buildReport({ command: 'check', targets: [result], skipped, durationMs: Math.round(performance.now() - t0), exitCode: code, trace: setup.trace ? dns.trace : undefined });
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        // one bad line does not stop the batch: it is reported in its place
+        const t: TargetResult = { target: raw, status: 'unknown', checks: [], ms: 0 };
+        (t as any).error = e.message;
+        doc = buildReport({ command: 'check', targets: [t], durationMs: 0, exitCode: 2 });
+      }
+      worst = combineExit([worst, doc.summary.exitCode]);
+      await out(JSON.stringify(doc));
+      progress.update(`checked ${++done} domains…`);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  progress.done();
+  return worst;
+}
+
+export const checkCommand: CommandModule<object, CheckArgs> = {
+  command: 'check [domain..]',
+  describe: 'Pre-flight a sending domain: SPF, DKIM, DMARC, MX, PTR, MTA-STS, TLS-RPT, BIMI, bulk-sender rules',
+  builder: (y: Argv) => {
+    let b = withCommonOptions(y)
+      .positional('domain', { type: 'string', array: true, describe: 'the From domain(s) to check' })
+      .option('ip', { type: 'string', array: true, describe: 'a sending IP (repeatable): PTR/FCrDNS, SPF evaluation, blacklists' })
+      .option('selector', { type: 'string', array: true, describe: 'a DKIM selector you use (repeatable); common ones are also tried' })
+      .option('mail-from', { type: 'string', describe: 'the envelope (Return-Path) domain, where SPF is evaluated' })
+      .option('dkim-domain', { type: 'string', describe: 'the DKIM signing domain (d=)' })
+      .option('only', { type: 'string', array: true, describe: 'run only these checks (repeatable)' })
+      .option('domains-file', { type: 'string', describe: 'check every domain in FILE (one per line); prints NDJSON' })
+      .option('jobs', { type: 'number', default: 16, describe: 'with --domains-file: how many domains are checked at once' });
+    return b as unknown as Argv<CheckArgs>;
+  },
+  handler: async () => {
+    /* replaced in main.ts, which adds the options the checks declare */
+  },
+};
+
+export async function runCheck(argv: CheckArgs): Promise<number> {
+  const registry = await loadChecks();
+  const checks = selectChecks(registry, argv.only);
+  const opts = await buildRunOptions(argv, registry);
+  const domains = (argv.domain ?? []).map((d) => parseDomain(String(d), 'domain'));
+  if (!domains.length && !argv['domains-file']) throw new UsageError('check: give a domain (inboxlens check example.com) or --domains-file FILE');
+  await prepareChecks(checks, registry, opts);
+  const setup = await dnsSetup(argv);
+
+  const probe = probeResolvers(setup);
+  if (argv['domains-file']) {
+    const bad = await probe;
+    if (bad) throw new UsageError(bad);
+    return runBatch(argv, checks, registry, opts, setup);
+  }
+
+  const t0 = performance.now();
+  const stream = new ResultStream();
+  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  let finished = 0;
+  stream.on('check-done', () => progress.update(`${++finished} check(s) done…`));
+  const runs = mapLimit(domains, parsePositiveInt(argv.jobs, '--jobs', 10_000), (d) => checkDomain(d, checks, registry, opts, setup, stream));
+  // a dead resolver is an input error: fail fast instead of waiting for every timeout
+  const first = await Promise.race([runs.then(() => 'done' as const), probe]);
+  if (first !== 'done' && first !== undefined) throw new UsageError(first);
+  const all = await runs;
+  progress.done();
+  const allChecks = all.flatMap((r) => r.result.checks);
+  if (allChecks.some((c) => c.status === 'unknown')) {
+    // an unknown result may just be a dead resolver: that is the user's input to fix
+    const bad = await probe;
+    if (bad) throw new UsageError(bad);
+  }
+  const code = exitCode(allChecks, argv['fail-on']);
+  const report = buildReport({
+    command: 'check',
+    targets: all.map((r) => r.result),
+    skipped: all[0]?.skipped,
+    durationMs: Math.round(performance.now() - t0),
+    exitCode: code,
+    trace: argv.trace ? all.flatMap((r) => r.dns.trace) : undefined,
+  });
+  if (argv.json) await out(JSON.stringify(report, null, 2));
+  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
+  return code;
+}

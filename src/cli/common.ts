@@ -1,0 +1,112 @@
+// Options every command shares (resolver, concurrency, output, exit policy) and
+// the code that turns them into a DNS client and a finished report.
+import type { Argv } from 'yargs';
+import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
+import { Semaphore } from '../util/semaphore.ts';
+import { UsageError } from './errors.ts';
+import { parsePositiveInt, parseDuration } from './validate.ts';
+import { exitCodeFor } from '../engine.ts';
+import type { CheckResult } from '../types.ts';
+
+export interface CommonArgs {
+  resolver?: string[];
+  concurrency: number;
+  timeout: string;
+  retries: number;
+  json: boolean;
+  trace: boolean;
+  'fail-on': 'error' | 'warn';
+  verbose: boolean;
+}
+
+export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
+  return y
+    .option('resolver', { type: 'string', array: true, describe: 'DNS resolver HOST[:PORT] or DoH https:// URL (repeatable; failover in order). Default: /etc/resolv.conf', group: 'DNS:' })
+    .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'the one global cap on DNS queries in flight', group: 'DNS:' })
+    .option('timeout', { type: 'string', default: '2500ms', describe: 'per-query timeout (e.g. 2s, 800ms)', group: 'DNS:' })
+    .option('retries', { type: 'number', default: 2, describe: 'extra attempts per query, spread over the resolvers', group: 'DNS:' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one versioned JSON document (schema/report.schema.json)', group: 'Output:' })
+    .option('trace', { type: 'boolean', default: false, describe: 'add every DNS query (name, type, rcode, answers, ms) to the JSON', group: 'Output:' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also list passing findings', group: 'Output:' })
+    .option('fail-on', { choices: ['error', 'warn'] as const, default: 'error' as const, describe: 'exit 1 when a finding is at or above this severity', group: 'Output:' }) as unknown as Argv<T & CommonArgs>;
+}
+
+export async function resolversFrom(args: Pick<CommonArgs, 'resolver'>): Promise<ResolverAddress[]> {
+  const specs = (args.resolver ?? []).flatMap((r) => String(r).split(',')).filter(Boolean);
+  if (specs.length) {
+    return specs.map((s) => {
+      try {
+        return parseResolver(s);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    });
+  }
+  const sys = await systemResolvers();
+  if (!sys.length) throw new UsageError('no DNS resolver: /etc/resolv.conf lists none; pass one with --resolver HOST[:PORT]');
+  return sys;
+}
+
+export interface DnsSetup {
+  resolvers: ResolverAddress[];
+  timeoutMs: number;
+  retries: number;
+  concurrency: number;
+  trace: boolean;
+  semaphore: Semaphore;
+}
+
+export async function dnsSetup(args: CommonArgs): Promise<DnsSetup> {
+  const concurrency = parsePositiveInt(args.concurrency, '--concurrency', 4096);
+  const timeoutMs = parseDuration(args.timeout, '--timeout');
+  if (timeoutMs < 10) throw new UsageError(`--timeout: '${args.timeout}' is too short (at least 10ms)`);
+  const retries = Number(args.retries);
+  if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw new UsageError(`--retries: '${args.retries}' must be a whole number from 0 to 10`);
+  return { resolvers: await resolversFrom(args), timeoutMs, retries, concurrency, trace: args.trace, semaphore: new Semaphore(concurrency) };
+}
+
+export function makeDns(s: DnsSetup): DnsClient {
+  return new DnsClient({ resolvers: s.resolvers, timeoutMs: s.timeoutMs, retries: s.retries, concurrency: s.concurrency, trace: s.trace, semaphore: s.semaphore });
+}
+
+/**
+ * Does any resolver answer at all? A name under .invalid (RFC 6761) gets a fast
+ * NXDOMAIN from any working resolver. Only silence from every one of them fails.
+ */
+export async function probeResolvers(s: DnsSetup): Promise<string | undefined> {
+  const probe = new DnsClient({ resolvers: s.resolvers, timeoutMs: Math.max(s.timeoutMs, 1000), retries: Math.max(s.resolvers.length - 1, 1) });
+  const r = await probe.query(`inboxlens-probe-${Date.now().toString(36)}.invalid`, 'A');
+  if (r.rcode === 'TIMEOUT' || r.rcode === 'NETERR') {
+    return `no DNS resolver answered (${s.resolvers.map((x) => x.doh ?? `${x.host}:${x.port}`).join(', ')}): ${r.error}. Check --resolver, or your network's DNS`;
+  }
+  return undefined;
+}
+
+export function exitCode(checks: CheckResult[], failOn: 'error' | 'warn'): number {
+  return exitCodeFor(checks, failOn);
+}
+
+/** Write to stdout and wait for it to drain, so piping to `head` or a file never loses the end. */
+export function out(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/** Progress for humans goes to stderr, only on a TTY, never into --json stdout. */
+export function progressLine(enabled = Boolean(process.stderr.isTTY)): { update(s: string): void; done(): void } {
+  let last = '';
+  return {
+    update(s: string) {
+      if (!enabled) return;
+      const line = s.slice(0, (process.stderr.columns || 80) - 1);
+      process.stderr.write(`\r${line.padEnd(last.length)}`);
+      last = line;
+    },
+    done() {
+      if (enabled && last) process.stderr.write(`\r${' '.repeat(last.length)}\r`);
+      last = '';
+    },
+  };
+}
