@@ -11,12 +11,13 @@ process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 const { main } = await import('../src/cli/main.ts');
+const { redact } = await import('../src/util/redact.ts');
 try {
   const code = await main();
   process.exitCode = code;
 } catch (e) {
   // a bug, not the user's fault: one line, and the stack only when asked for
-  process.stderr.write(`inboxlens: internal error: ${e && e.message ? e.message : e}\n`);
-  if (process.env.INBOXLENS_DEBUG) process.stderr.write(`${e && e.stack}\n`);
+  process.stderr.write(redact(`inboxlens: internal error: ${e && e.message ? e.message : e}\n`));
+  if (process.env.INBOXLENS_DEBUG) process.stderr.write(redact(`${e && e.stack}\n`));
   process.exitCode = 70;
 }

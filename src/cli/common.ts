@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
 import { Semaphore } from '../util/semaphore.ts';
+import { redact } from '../util/redact.ts';
 import { UsageError } from './errors.ts';
 import { parsePositiveInt, parseDuration } from './validate.ts';
 import { exitCodeFor } from '../engine.ts';
@@ -89,7 +90,8 @@ export function exitCode(checks: CheckResult[], failOn: 'error' | 'warn'): numbe
 /** Write to stdout and wait for it to drain, so piping to `head` or a file never loses the end. */
 export function out(text: string): Promise<void> {
   return new Promise((resolve) => {
-    if (process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)) resolve();
+    const t = redact(text);
+    if (process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)) resolve();
     else process.stdout.once('drain', () => resolve());
   });
 }

@@ -1,37 +1,25 @@
 // The inboxlens command line: parses arguments, runs a command, maps every
 // outcome to the documented exit codes (0 ok, 1 findings, 2 input error, 3 unknown).
-import yargs, { type Argv, type CommandModule } from 'yargs';
+// Each file in src/cli/commands/ exports `command: Command`: adding a command is adding a file.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from './errors.ts';
-import { loadChecks } from '../../checks/index.ts';
-import { checkCommand, runCheck, type CheckArgs } from './commands/check.ts';
 import { EXIT } from '../engine.ts';
-
-/** Each command: its yargs module and the function that runs it, returning the exit code. */
-export interface Command<A = any> {
-  module: CommandModule<object, A>;
-  run(argv: A): Promise<number>;
-}
+import type { Command } from './command.ts';
+import { redact } from '../util/redact.ts';
 
 async function commands(): Promise<Command[]> {
-  const registry = await loadChecks();
-  // the options checks declare for themselves join `check`'s own
-  const check: Command<CheckArgs> = {
-    module: {
-      ...checkCommand,
-      builder: (y: Argv) => {
-        let b = (checkCommand.builder as (y: Argv) => Argv)(y);
-        for (const c of registry.values()) {
-          for (const [name, spec] of Object.entries(c.cliOptions ?? {})) b = b.option(name, { group: `${c.title}:`, ...spec });
-        }
-        return b as Argv<CheckArgs>;
-      },
-    },
-    run: runCheck,
-  };
-  const list: Command[] = [check];
-  // further commands register here
-  return list;
+  const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  const list: Command[] = [];
+  for (const f of readdirSync(here).filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`)).sort()) {
+    const mod = await import(pathToFileURL(path.join(here, f)).href);
+    if (mod.command) list.push(mod.command as Command);
+  }
+  return list.sort((a, b) => (a.order ?? 50) - (b.order ?? 50));
 }
 
 export async function main(argv = hideBin(process.argv)): Promise<number> {
@@ -51,8 +39,9 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       usage = err?.message ?? msg;
     });
   for (const c of cmds) {
+    const module = await c.module();
     y = y.command({
-      ...c.module,
+      ...module,
       handler: async (a: any) => {
         code = await c.run(a);
       },
@@ -65,7 +54,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     else throw e;
   }
   if (usage) {
-    process.stderr.write(`inboxlens: ${usage}\n`);
+    process.stderr.write(`inboxlens: ${redact(usage)}\n`);
     return EXIT.usage;
   }
   return code;

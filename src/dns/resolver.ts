@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import { Semaphore } from '../util/semaphore.ts';
+import { redact, registerSecret } from '../util/redact.ts';
 
 const require = createRequire(import.meta.url);
 // dns2 is CommonJS; its Packet class encodes and decodes messages.
@@ -298,7 +299,6 @@ export class DnsClient {
   private readonly cache = new Map<string, Promise<DnsResponse>>();
   private readonly traceOn: boolean;
   readonly trace: TraceEntry[] = [];
-  private readonly secrets = new Set<string>();
   /** how many queries went to the wire (cache and de-duplication hits excluded) */
   wireQueries = 0;
 
@@ -313,12 +313,10 @@ export class DnsClient {
 
   /** A secret (a DQS key) that may appear inside query names: masked in the trace and in errors. */
   addSecret(secret: string): void {
-    if (secret) this.secrets.add(secret);
+    registerSecret(secret);
   }
   redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('[redacted]');
-    return out;
+    return redact(text);
   }
 
   /** One lookup; never throws: failures come back as an rcode with an error text. */

@@ -10,6 +10,7 @@ import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
 import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
+import type { Command } from '../command.ts';
 import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
 import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
 import { mapLimit } from '../../util/semaphore.ts';
@@ -161,9 +162,26 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('jobs', { type: 'number', default: 16, describe: 'with --domains-file: how many domains are checked at once' });
     return b as unknown as Argv<CheckArgs>;
   },
-  handler: async () => {
-    /* replaced in main.ts, which adds the options the checks declare */
+  handler: async () => {},
+};
+
+export const command: Command<CheckArgs> = {
+  order: 10,
+  // the options the checks declare for themselves join `check`'s own
+  module: async () => {
+    const registry = await loadChecks();
+    return {
+      ...checkCommand,
+      builder: (y: Argv) => {
+        let b = (checkCommand.builder as (y: Argv) => Argv)(y);
+        for (const c of registry.values()) {
+          for (const [name, spec] of Object.entries(c.cliOptions ?? {})) b = b.option(name, { group: `${c.title}:`, ...spec });
+        }
+        return b as Argv<CheckArgs>;
+      },
+    };
   },
+  run: (argv) => runCheck(argv),
 };
 
 export async function runCheck(argv: CheckArgs): Promise<number> {
