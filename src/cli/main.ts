@@ -10,6 +10,8 @@ import { UsageError } from './errors.ts';
 import { EXIT } from '../engine.ts';
 import type { Command } from './command.ts';
 import { redact } from '../util/redact.ts';
+import { existsSync } from 'node:fs';
+import { applyConfig, findConfig, loadConfig, type LoadedConfig } from '../config.ts';
 
 async function commands(): Promise<Command[]> {
   const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -26,12 +28,27 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   let code: number = EXIT.ok;
   let usage: string | undefined;
   const cmds = await commands();
+  // --config FILE, else inboxlens.config.yaml found upward from here
+  let config: LoadedConfig | undefined;
+  try {
+    const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+    const explicit = i === -1 ? undefined : argv[i]!.includes('=') ? argv[i]!.split('=').slice(1).join('=') : argv[i + 1];
+    if (i !== -1 && !explicit) throw new UsageError('--config: give the path of a YAML config file');
+    if (explicit && !existsSync(explicit)) throw new UsageError(`--config: '${explicit}' does not exist`);
+    const file = explicit ?? (process.env.INBOXLENS_NO_CONFIG ? undefined : findConfig());
+    if (file) config = loadConfig(file);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`inboxlens: ${redact(e.message)}\n`);
+    return EXIT.usage;
+  }
   let y = yargs(argv)
     .scriptName('inboxlens')
     .strict()
     .help()
     .alias('h', 'help')
     .version()
+    .option('config', { type: 'string', describe: 'a YAML config file (default: inboxlens.config.yaml found upward from here)', global: true })
     .wrap(Math.min(110, process.stdout.columns || 100))
     .demandCommand(1, 'Give a command, e.g. `inboxlens check example.com` (see --help).')
     .fail((msg, err) => {
@@ -43,6 +60,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
     y = y.command({
       ...module,
       handler: async (a: any) => {
+        if (config) applyConfig(a, config, argv);
         code = await c.run(a);
       },
     });

@@ -2,6 +2,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+// tests never write to the user's real history database
+const TEST_DB = path.join(os.tmpdir(), `inboxlens-test-history-${process.pid}.db`);
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/inboxlens.js');
@@ -18,7 +22,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', INBOXLENS_DB: TEST_DB, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0;
         resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) });

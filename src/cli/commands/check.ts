@@ -14,6 +14,8 @@ import type { Command } from '../command.ts';
 import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
 import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
 import { mapLimit } from '../../util/semaphore.ts';
+import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
+import type { HistoryStore } from '../../history/store.ts';
 
 /** The order checks are shown in; checks not named here follow alphabetically. */
 export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
@@ -26,7 +28,7 @@ export function orderChecks(checks: Check[]): Check[] {
   return [...checks].sort((a, b) => rank(a.id) - rank(b.id) || a.id.localeCompare(b.id));
 }
 
-export interface CheckArgs extends CommonArgs {
+export interface CheckArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   domain?: string[];
   ip?: string[];
   selector?: string[];
@@ -104,7 +106,7 @@ async function* domainsFromFile(file: string): AsyncGenerator<{ line: number; do
   }
 }
 
-async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup): Promise<number> {
+async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup, store?: HistoryStore): Promise<number> {
   const file = argv['domains-file']!;
   try {
     if (!(await stat(file)).isFile()) throw new Error('not a file');
@@ -138,6 +140,10 @@ async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, 
         doc = buildReport({ command: 'check', targets: [t], durationMs: 0, exitCode: 2 });
       }
       worst = combineExit([worst, doc.summary.exitCode]);
+      if (store && argv.save && doc.targets[0]?.checks.length) {
+        const id = store.save(doc, argv.label);
+        (doc as any).runId = id;
+      }
       await out(JSON.stringify(doc));
       progress.update(`checked ${++done} domains…`);
     }
@@ -151,7 +157,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check [domain..]',
   describe: 'Pre-flight a sending domain: SPF, DKIM, DMARC, MX, PTR, MTA-STS, TLS-RPT, BIMI, bulk-sender rules',
   builder: (y: Argv) => {
-    let b = withCommonOptions(y)
+    let b = withPublishOptions(withCommonOptions(y))
       .positional('domain', { type: 'string', array: true, describe: 'the From domain(s) to check' })
       .option('ip', { type: 'string', array: true, describe: 'a sending IP (repeatable): PTR/FCrDNS, SPF evaluation, blacklists' })
       .option('selector', { type: 'string', array: true, describe: 'a DKIM selector you use (repeatable); common ones are also tried' })
@@ -195,10 +201,20 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
 
   const probe = probeResolvers(setup);
   if (argv['domains-file']) {
+    for (const flag of ['junit', 'markdown', 'baseline', 'against'] as const) {
+      if (argv[flag]) throw new UsageError(`--${flag} does not combine with --domains-file (which prints one JSON document per domain); check the domains one by one, or drop --${flag}`);
+    }
+    if (domains.length) throw new UsageError('give domains either as arguments or with --domains-file, not both');
+    const publisher = await openPublisher({ ...argv, against: undefined, baseline: undefined }, 'check');
     const bad = await probe;
     if (bad) throw new UsageError(bad);
-    return runBatch(argv, checks, registry, opts, setup);
+    try {
+      return await runBatch(argv, checks, registry, opts, setup, publisher.store);
+    } finally {
+      publisher.store?.close();
+    }
   }
+  const publisher = await openPublisher(argv, 'check', domains);
 
   const t0 = performance.now();
   const stream = new ResultStream();
@@ -226,7 +242,5 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
     exitCode: code,
     trace: argv.trace ? all.flatMap((r) => r.dns.trace) : undefined,
   });
-  if (argv.json) await out(JSON.stringify(report, null, 2));
-  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
-  return code;
+  return publisher.finish(report, (r) => renderReport(r, makeStyle(wantColor()), registry, argv.verbose));
 }

@@ -1,0 +1,69 @@
+// `inboxlens diff <runA> <runB>`: what changed between two saved runs (or JSON files).
+import { readFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import type { Command } from '../command.ts';
+import { HistoryStore, defaultDbPath } from '../../history/store.ts';
+import { diffReports } from '../../history/diff.ts';
+import { renderDiff } from '../../report/diff-text.ts';
+import { makeStyle, wantColor } from '../../report/style.ts';
+import type { Report } from '../../report/json.ts';
+import { out } from '../common.ts';
+import { UsageError } from '../errors.ts';
+
+interface DiffArgs {
+  before: string;
+  after: string;
+  db?: string;
+  json: boolean;
+  target?: string;
+  'fail-on-regression': boolean;
+  'fail-on': 'error' | 'warn';
+}
+
+async function load(ref: string, store: () => HistoryStore, target?: string, exclude?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
+  if (/\.json$/i.test(ref)) {
+    try {
+      const report = JSON.parse(await readFile(ref, 'utf8')) as Report;
+      if (report?.schemaVersion !== '1.0') throw new Error('no schemaVersion');
+      return { report };
+    } catch (e) {
+      throw new UsageError(`diff: '${ref}' is not a readable inboxlens JSON report (${(e as Error).message})`);
+    }
+  }
+  const r = store().get(ref, target, exclude);
+  return { report: r.report, id: r.id, label: r.label };
+}
+
+export const command: Command<DiffArgs> = {
+  order: 61,
+  module: () => ({
+    command: 'diff <before> <after>',
+    describe: 'What changed between two runs: listings, findings, placement per provider, time-to-inbox',
+    builder: (y: Argv) =>
+      y
+        .positional('before', { type: 'string', describe: 'run id, "last", "last:LABEL", "last~1", or a JSON report file' })
+        .positional('after', { type: 'string', describe: 'run id, "last", "last:LABEL", or a JSON report file' })
+        .option('target', { type: 'string', describe: 'with "last": only runs of this domain' })
+        .option('db', { type: 'string', describe: 'history database' })
+        .option('json', { type: 'boolean', default: false })
+        .option('fail-on-regression', { type: 'boolean', default: false, describe: 'exit 1 when the second run regressed' })
+        .option('fail-on', { choices: ['error', 'warn'] as const, default: 'error' as const, describe: 'new findings at or above this severity count as regressions' }) as unknown as Argv<DiffArgs>,
+    handler: () => {},
+  }),
+  async run(argv) {
+    let store: HistoryStore | undefined;
+    const getStore = () => (store ??= HistoryStore.open(argv.db ?? defaultDbPath()));
+    try {
+      const a = await load(String(argv.before), getStore, argv.target);
+      // "diff last~1 last" and "diff <id> last" compare two different runs
+      const b = await load(String(argv.after), getStore, argv.target, String(argv.after).startsWith('last') && String(argv.before) !== 'last' ? undefined : a.id);
+      if (a.id && a.id === b.id) throw new UsageError(`diff: '${argv.before}' and '${argv.after}' are the same run (${a.id})`);
+      const d = diffReports(a.report, b.report, { before: { id: a.id, label: a.label }, after: { id: b.id, label: b.label } }, argv['fail-on']);
+      if (argv.json) await out(JSON.stringify(d, null, 2));
+      else await out(renderDiff(d, makeStyle(wantColor())));
+      return argv['fail-on-regression'] && d.regressions.length ? 1 : 0;
+    } finally {
+      store?.close();
+    }
+  },
+};

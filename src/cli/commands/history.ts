@@ -1,0 +1,51 @@
+// `inboxlens history`: the saved runs, newest first.
+import type { Argv } from 'yargs';
+import Table from 'cli-table3';
+import type { Command } from '../command.ts';
+import { HistoryStore, defaultDbPath } from '../../history/store.ts';
+import { out } from '../common.ts';
+import { parseDomain, parsePositiveInt } from '../validate.ts';
+
+interface HistoryArgs {
+  target?: string;
+  label?: string;
+  limit: number;
+  db?: string;
+  json: boolean;
+}
+
+export const command: Command<HistoryArgs> = {
+  order: 60,
+  module: () => ({
+    command: 'history',
+    describe: 'List saved runs (newest first)',
+    builder: (y: Argv) =>
+      y
+        .option('target', { type: 'string', describe: 'only runs of this domain' })
+        .option('label', { type: 'string', describe: 'only runs with this label' })
+        .option('limit', { type: 'number', default: 20 })
+        .option('db', { type: 'string', describe: 'history database' })
+        .option('json', { type: 'boolean', default: false }) as unknown as Argv<HistoryArgs>,
+    handler: () => {},
+  }),
+  async run(argv) {
+    const store = HistoryStore.open(argv.db ?? defaultDbPath());
+    try {
+      const runs = store.list({ target: argv.target ? parseDomain(argv.target, '--target') : undefined, label: argv.label, limit: parsePositiveInt(argv.limit, '--limit', 100_000) });
+      if (argv.json) {
+        await out(JSON.stringify({ schemaVersion: '1.0', db: store.file, runs }, null, 2));
+        return 0;
+      }
+      if (!runs.length) {
+        await out(`No saved runs in ${store.file}${argv.target ? ` for ${argv.target}` : ''}.`);
+        return 0;
+      }
+      const table = new Table({ head: ['run', 'label', 'command', 'target', 'when', 'status', 'errors', 'warnings'], style: { head: [], border: [] } });
+      for (const r of runs) table.push([r.id, r.label ?? '', r.command, r.target, r.createdAt.replace('T', ' ').replace(/\..*$/, ''), r.status, r.errors, r.warnings]);
+      await out(table.toString());
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,123 @@
+// What happens to a finished report, the same for every command: print it (text
+// or JSON), save it to history, write --junit / --markdown files, and compare it
+// with --against / --baseline. Inputs are validated before the run starts, so a
+// bad --db or baseline fails fast (exit 2) instead of after a long run.
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { HistoryStore, defaultDbPath } from '../history/store.ts';
+import { diffReports, type ReportDiff } from '../history/diff.ts';
+import type { Report } from '../report/json.ts';
+import { renderJunit } from '../report/junit.ts';
+import { renderMarkdown } from '../report/markdown.ts';
+import { renderDiff } from '../report/diff-text.ts';
+import { makeStyle, wantColor } from '../report/style.ts';
+import { UsageError } from './errors.ts';
+import { out } from './common.ts';
+import { EXIT } from '../engine.ts';
+import { redact } from '../util/redact.ts';
+
+export interface PublishArgs {
+  json?: boolean;
+  save: boolean;
+  db?: string;
+  label?: string;
+  junit?: string;
+  markdown?: string;
+  baseline?: string;
+  against?: string;
+  'fail-on'?: 'error' | 'warn';
+}
+
+export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
+  return y
+    .option('save', { type: 'boolean', default: true, describe: 'save this run to history (--no-save to skip)', group: 'History and CI:' })
+    .option('db', { type: 'string', describe: `history database (default: $INBOXLENS_DB or ${defaultDbPath().replace(process.env.HOME ?? '\u0000', '~')})`, group: 'History and CI:' })
+    .option('label', { type: 'string', describe: 'label this run, e.g. before / after', group: 'History and CI:' })
+    .option('against', { type: 'string', describe: 'compare with a saved run: an id, "last", or "last:LABEL"', group: 'History and CI:' })
+    .option('baseline', { type: 'string', describe: 'a saved run id or a JSON report file: exit 1 only on regressions against it', group: 'History and CI:' })
+    .option('junit', { type: 'string', describe: 'also write JUnit XML to FILE', group: 'History and CI:' })
+    .option('markdown', { type: 'string', describe: 'also write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
+}
+
+export interface Publisher {
+  /** print, save, write files, compare; returns the run's final exit code */
+  finish(report: Report, renderText: (r: Report) => string): Promise<number>;
+  store?: HistoryStore;
+}
+
+async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
+  if (/\.json$/i.test(ref) || ref.includes('/')) {
+    let text: string;
+    try {
+      text = await readFile(ref, 'utf8');
+    } catch {
+      throw new UsageError(`--baseline: cannot read '${ref}' (a saved run id or a JSON report written with --json)`);
+    }
+    try {
+      const report = JSON.parse(text) as Report;
+      if (report?.schemaVersion !== '1.0' || !Array.isArray(report.targets)) throw new Error('not a report');
+      return { report };
+    } catch {
+      throw new UsageError(`--baseline: '${ref}' is not an inboxlens JSON report (schemaVersion 1.0)`);
+    }
+  }
+  if (!store) throw new UsageError(`--baseline ${ref}: a run id needs the history database (drop --no-save or give a JSON file)`);
+  const rec = store.get(ref, target);
+  return { report: rec.report, id: rec.id, label: rec.label };
+}
+
+export async function openPublisher(argv: PublishArgs, command: string, targets: string[] = []): Promise<Publisher> {
+  const needStore = argv.save || Boolean(argv.against) || (argv.baseline !== undefined && !/\.json$/i.test(argv.baseline));
+  const store = needStore ? HistoryStore.open(argv.db ?? defaultDbPath()) : undefined;
+  const target = targets.length === 1 ? targets[0] : undefined;
+  // resolve comparisons before the run: a typo fails now, and "last" means the run before this one
+  const against = argv.against ? (() => {
+    const r = store!.get(argv.against!, target);
+    return { report: r.report, id: r.id, label: r.label };
+  })() : undefined;
+  const baseline = argv.baseline ? await loadBaseline(argv.baseline, store, target) : undefined;
+  for (const [flag, file] of [['--junit', argv.junit], ['--markdown', argv.markdown]] as const) {
+    if (file !== undefined && !String(file).trim()) throw new UsageError(`${flag}: give a file name`);
+  }
+
+  return {
+    store,
+    async finish(report, renderText) {
+      const failOn = argv['fail-on'] ?? 'error';
+      let code = report.summary.exitCode;
+      const cmp = baseline ?? against;
+      let diff: ReportDiff | undefined;
+      if (cmp) {
+        diff = diffReports(cmp.report, report, { before: { id: cmp.id, label: cmp.label } }, failOn);
+        if (baseline) {
+          // against a baseline only regressions fail the run; what could not be determined still says so
+          code = code === EXIT.usage ? code : diff.regressions.length ? EXIT.findings : report.summary.checks.unknown > 0 ? EXIT.unknown : EXIT.ok;
+          report.summary.exitCode = code;
+        }
+      }
+      let runId: string | undefined;
+      if (store && argv.save) {
+        try {
+          runId = store.save(report, argv.label);
+        } catch (e) {
+          process.stderr.write(`inboxlens: warning: this run was not saved to ${store.file}: ${redact((e as Error).message)}\n`);
+        }
+      }
+      const doc: Report = { ...report, ...(runId ? { runId } : {}), ...(argv.label ? { label: argv.label } : {}), ...(diff ? { comparison: diff } : {}) };
+      if (argv.json) await out(JSON.stringify(doc, null, 2));
+      else {
+        await out(renderText(doc));
+        if (diff) await out(`\n${renderDiff(diff, makeStyle(wantColor()))}`);
+        if (runId) process.stderr.write(`saved as run ${runId}${argv.label ? ` (${argv.label})` : ''} — compare later with: inboxlens diff ${runId} last\n`);
+      }
+      try {
+        if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
+        if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: argv.markdown === process.env.GITHUB_STEP_SUMMARY ? 'a' : 'w' });
+      } catch (e) {
+        throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
+      }
+      store?.close();
+      return code;
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// Run history in an embedded SQLite database (node:sqlite: no native addon, no
+// server). Every run is saved with its label and full JSON so a run after a send
+// can be diffed against the one before it. WAL + busy timeout let concurrent
+// runs write the same file without corruption or lost runs.
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../cli/errors.ts';
+import type { Report } from '../report/json.ts';
+import { redact } from '../util/redact.ts';
+
+/** PRAGMA application_id: "ILNS", so a foreign SQLite file is told apart from ours. */
+const APP_ID = 0x494c4e53;
+const SCHEMA = 1;
+
+export interface RunSummary {
+  id: string;
+  label: string | null;
+  command: string;
+  target: string;
+  createdAt: string;
+  status: string;
+  exitCode: number;
+  errors: number;
+  warnings: number;
+}
+export interface RunRecord extends RunSummary {
+  report: Report;
+}
+
+/** The user's data directory: $INBOXLENS_DB, else XDG_DATA_HOME, ~/Library/Application Support, %APPDATA%. */
+export function defaultDbPath(env = process.env): string {
+  if (env.INBOXLENS_DB) return env.INBOXLENS_DB;
+  const home = os.homedir();
+  let base: string;
+  if (process.platform === 'darwin') base = path.join(home, 'Library', 'Application Support');
+  else if (process.platform === 'win32') base = env.APPDATA ?? path.join(home, 'AppData', 'Roaming');
+  else base = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  return path.join(base, 'inboxlens', 'history.db');
+}
+
+function newRunId(): string {
+  // sortable by time, unique across concurrent processes
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+function looksLikeSqlite(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    return n === 16 && buf.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class HistoryStore {
+  readonly file: string;
+  private db: DatabaseSync;
+
+  private constructor(file: string, db: DatabaseSync) {
+    this.file = file;
+    this.db = db;
+  }
+
+  static open(file: string = defaultDbPath()): HistoryStore {
+    const where = `history database '${file}'`;
+    if (existsSync(file)) {
+      if (statSync(file).isDirectory()) throw new UsageError(`--db: ${where} is a directory; give a file path`);
+      if (statSync(file).size > 0 && !looksLikeSqlite(file)) {
+        throw new UsageError(`--db: ${where} is not an SQLite database (it may be corrupt or another kind of file); move it aside or pass another --db PATH`);
+      }
+    } else {
+      try {
+        mkdirSync(path.dirname(file), { recursive: true });
+      } catch (e) {
+        throw new UsageError(`--db: cannot create the folder for ${where}: ${(e as Error).message}`);
+      }
+    }
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(file, { timeout: 10_000 });
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      const appId = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id;
+      const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+      if (appId !== APP_ID && tables > 0) {
+        db.close();
+        throw new UsageError(`--db: ${where} is an SQLite database of another program, not inboxlens history; pass another --db PATH`);
+      }
+      db.exec(`
+        BEGIN IMMEDIATE;
+        CREATE TABLE IF NOT EXISTS runs (
+          id TEXT PRIMARY KEY,
+          label TEXT,
+          command TEXT NOT NULL,
+          target TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          status TEXT NOT NULL,
+          exit_code INTEGER NOT NULL,
+          errors INTEGER NOT NULL,
+          warnings INTEGER NOT NULL,
+          report TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS runs_target ON runs (target, created_at);
+        PRAGMA application_id = ${APP_ID};
+        PRAGMA user_version = ${SCHEMA};
+        COMMIT;
+      `);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`--db: cannot use ${where}: ${(e as Error).message}`);
+    }
+    return new HistoryStore(file, db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Save one run; returns its id. The report is redacted before it is stored. */
+  save(report: Report, label?: string): string {
+    const id = newRunId();
+    const target = report.targets.map((t) => t.target).join(',') || '(none)';
+    this.db
+      .prepare('INSERT INTO runs (id, label, command, target, created_at, status, exit_code, errors, warnings, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, label ?? null, report.command, target, report.generatedAt, report.summary.status, report.summary.exitCode, report.summary.findings.error, report.summary.findings.warn, redact(JSON.stringify(report)));
+    return id;
+  }
+
+  list(opts: { target?: string; label?: string; limit?: number } = {}): RunSummary[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (opts.target) {
+      where.push("(target = ? OR ',' || target || ',' LIKE ?)");
+      args.push(opts.target, `%,${opts.target},%`);
+    }
+    if (opts.label) {
+      where.push('label = ?');
+      args.push(opts.label);
+    }
+    const sql = `SELECT id, label, command, target, created_at, status, exit_code, errors, warnings FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    args.push(opts.limit ?? 50);
+    return (this.db.prepare(sql).all(...args) as any[]).map(rowToSummary);
+  }
+
+  /**
+   * A run by id, id prefix, `last`, `last:LABEL` or `last~N` (the Nth before the
+   * last); `target` narrows `last` to runs of that target.
+   */
+  get(ref: string, target?: string, excludeId?: string): RunRecord {
+    let row: any;
+    const m = /^last(?::([^~]+))?(?:~(\d+))?$/.exec(ref);
+    if (m) {
+      const list = this.list({ target, label: m[1], limit: Number(m[2] ?? 0) + 2 }).filter((r) => r.id !== excludeId);
+      const pick = list[Number(m[2] ?? 0)];
+      if (!pick) throw new UsageError(`no saved run matches '${ref}'${target ? ` for ${target}` : ''} in ${this.file}; list runs with: inboxlens history`);
+      row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(pick.id);
+    } else {
+      const rows = this.db.prepare('SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2').all(`${ref.replace(/[%_]/g, '')}%`) as any[];
+      if (!rows.length) throw new UsageError(`no saved run with id '${ref}' in ${this.file}; list runs with: inboxlens history`);
+      if (rows.length > 1 && rows[0].id !== ref) throw new UsageError(`run id '${ref}' is ambiguous: give more characters`);
+      row = rows[0];
+    }
+    let report: Report;
+    try {
+      report = JSON.parse(row.report);
+    } catch {
+      throw new UsageError(`run ${row.id} in ${this.file} has an unreadable report (the database may be damaged)`);
+    }
+    return { ...rowToSummary(row), report };
+  }
+}
+
+function rowToSummary(r: any): RunSummary {
+  return {
+    id: r.id,
+    label: r.label,
+    command: r.command,
+    target: r.target,
+    createdAt: r.created_at,
+    status: r.status,
+    exitCode: Number(r.exit_code),
+    errors: Number(r.errors),
+    warnings: Number(r.warnings),
+  };
+}

@@ -1,0 +1,46 @@
+// JUnit XML for CI systems: one testsuite per target and check, one testcase per
+// finding. Errors are failures (so every CI shows them), warnings and info pass
+// with their text in system-out, an unknown check is an <error> (not a pass).
+import type { Report } from './json.ts';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+}
+
+export function renderJunit(report: Report): string {
+  const suites: string[] = [];
+  let tests = 0;
+  let failures = 0;
+  let errors = 0;
+  for (const t of report.targets) {
+    for (const c of t.checks) {
+      const cases: string[] = [];
+      let sf = 0;
+      let se = 0;
+      const classname = esc(`inboxlens.${t.target}.${c.check}`);
+      if (c.status === 'unknown') {
+        se++;
+        cases.push(`    <testcase classname="${classname}" name="${esc(`${c.check}: could not be determined`)}" time="${(c.ms / 1000).toFixed(3)}">\n      <error message="${esc(c.reason ?? 'unknown')}" type="unknown"/>\n    </testcase>`);
+      }
+      for (const f of c.findings) {
+        const body = [f.detail, ...(f.evidence ?? []).map((e) => (e.query ? `${e.type ?? ''} ${e.query} → ${e.rcode ?? ''} ${(e.answers ?? []).join(' | ')}` : e.record ?? e.note ?? '')), f.fix ? `fix: ${f.fix}` : '', f.ref ? `ref: ${f.ref}` : '']
+          .filter(Boolean)
+          .join('\n');
+        let inner = '';
+        if (f.severity === 'error') {
+          sf++;
+          inner = `\n      <failure message="${esc(f.summary)}" type="${esc(f.code)}">${esc(body)}</failure>\n    `;
+        } else if (body || f.severity === 'warn') {
+          inner = `\n      <system-out>${esc(`${f.severity.toUpperCase()}: ${f.summary}${body ? `\n${body}` : ''}`)}</system-out>\n    `;
+        }
+        cases.push(`    <testcase classname="${classname}" name="${esc(`${f.code}${f.subject ? ` (${f.subject})` : ''}`)}">${inner}</testcase>`);
+      }
+      if (!cases.length) cases.push(`    <testcase classname="${classname}" name="${esc(`${c.check}: ${c.status}`)}" time="${(c.ms / 1000).toFixed(3)}"/>`);
+      tests += cases.length;
+      failures += sf;
+      errors += se;
+      suites.push(`  <testsuite name="${esc(`${t.target} ${c.title}`)}" tests="${cases.length}" failures="${sf}" errors="${se}" time="${(c.ms / 1000).toFixed(3)}" timestamp="${esc(report.generatedAt)}">\n${cases.join('\n')}\n  </testsuite>`);
+    }
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="inboxlens ${esc(report.command)}" tests="${tests}" failures="${failures}" errors="${errors}" time="${(report.durationMs / 1000).toFixed(3)}">\n${suites.join('\n')}\n</testsuites>\n`;
+}
