@@ -23,6 +23,8 @@ import YAML from 'yaml';
 const require = createRequire(import.meta.url);
 const DNS2 = require('dns2');
 const Packet = DNS2.Packet;
+// TLSA (type 52) is not in dns2's table: served as raw rdata (RFC 3597), see makeRR
+Packet.TYPE.TLSA ??= 52;
 
 export type Behavior = 'servfail' | 'refused' | 'timeout' | 'truncate' | 'malformed' | 'nxdomain';
 export interface NameEntry {
@@ -32,7 +34,7 @@ export interface NameEntry {
 }
 export type ZoneData = Map<string, NameEntry>;
 
-const TYPES = new Set(['A', 'AAAA', 'TXT', 'MX', 'CNAME', 'PTR', 'NS', 'SOA', 'SRV', 'SPF', 'CAA']);
+const TYPES = new Set(['A', 'AAAA', 'TXT', 'MX', 'CNAME', 'PTR', 'NS', 'SOA', 'SRV', 'SPF', 'CAA', 'TLSA']);
 const BEHAVIORS = new Set<Behavior>(['servfail', 'refused', 'timeout', 'truncate', 'malformed', 'nxdomain']);
 
 function norm(name: string): string {
@@ -120,6 +122,11 @@ function makeRR(name: string, type: string, value: unknown): any {
     case 'MX': {
       const [prio, host] = typeof value === 'string' ? value.trim().split(/\s+/) : [(value as any).priority, (value as any).exchange];
       return { ...base, priority: Number(prio), exchange: norm(String(host ?? '')) };
+    }
+    case 'TLSA': {
+      // "3 1 1 <hex>": usage, selector, matching type, association data (RFC 6698 §2.1)
+      const [u, sel, mt, hex] = String(value).trim().split(/\s+/);
+      return { ...base, data: Buffer.concat([Buffer.from([Number(u), Number(sel), Number(mt)]), Buffer.from(hex ?? '', 'hex')]) };
     }
     case 'SOA':
       return { ...base, primary: 'ns.lab.test', admin: 'hostmaster.lab.test', serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: 300 };

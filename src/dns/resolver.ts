@@ -11,8 +11,11 @@ const require = createRequire(import.meta.url);
 const DNS2 = require('dns2');
 const Packet = DNS2.Packet;
 const UDPClient = DNS2.UDPClient;
+// dns2 has no TLSA (RFC 6698, type 52) in its type table: register the number so
+// queries can be built; the rdata comes back raw (RFC 3597 §5) and is decoded in convertAnswer.
+Packet.TYPE.TLSA ??= 52;
 
-export type RRType = 'A' | 'AAAA' | 'TXT' | 'MX' | 'CNAME' | 'PTR' | 'NS' | 'SOA' | 'SRV' | 'CAA';
+export type RRType = 'A' | 'AAAA' | 'TXT' | 'MX' | 'CNAME' | 'PTR' | 'NS' | 'SOA' | 'SRV' | 'CAA' | 'TLSA';
 export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'FORMERR' | 'NOTIMP' | 'TIMEOUT' | 'NETERR' | 'MALFORMED';
 
 export interface MxData { exchange: string; priority: number }
@@ -127,6 +130,7 @@ function rrToString(rr: RR): string {
   if (typeof d === 'string') return rr.type === 'CNAME' ? `CNAME ${d}` : d;
   if (Array.isArray(d)) return d.map((s) => JSON.stringify(s)).join(' ');
   if (rr.type === 'MX') return `${(d as MxData).priority} ${(d as MxData).exchange || '.'}`;
+  if (rr.type === 'TLSA') return `${(d as any).usage} ${(d as any).selector} ${(d as any).matchingType} ${(d as any).data}`;
   return JSON.stringify(d);
 }
 
@@ -154,6 +158,13 @@ function convertAnswer(a: any): RR {
     case 'MX':
       data = { exchange: normalizeName(String(a.exchange)), priority: Number(a.priority) };
       break;
+    case 'TLSA': {
+      // RFC 6698 §2.1: usage, selector, matching type (one octet each), then the association data
+      const raw: Buffer = Buffer.isBuffer(a.data) ? a.data : Buffer.alloc(0);
+      if (raw.length < 3) throw new Error(`TLSA record for ${a.name} is ${raw.length} octets long`);
+      data = { usage: raw[0]!, selector: raw[1]!, matchingType: raw[2]!, data: raw.subarray(3).toString('hex') };
+      break;
+    }
     default: {
       const { name: _n, type: _t, class: _c, ttl: _l, ...rest } = a;
       data = rest;
