@@ -83,6 +83,7 @@ export async function runTarget(o: RunTargetOptions): Promise<TargetResult> {
         },
         progress: (message, done, total) => o.stream?.emitEvent({ type: 'progress', target: o.target, check: check.id, message, done, total }),
         log: (message) => o.stream?.emitEvent({ type: 'log', target: o.target, check: check.id, message }),
+        partial: (data) => o.stream?.emitEvent({ type: 'partial', target: o.target, check: check.id, data }),
       };
       let out: CheckOutput;
       const applies = check.applies ? check.applies(o.opts) : true;

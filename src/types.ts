@@ -61,7 +61,8 @@ export type EngineEvent =
   | { type: 'check-start'; target: string; check: string }
   | { type: 'check-done'; target: string; result: CheckResult }
   | { type: 'progress'; target: string; check: string; message: string; done?: number; total?: number }
-  | { type: 'log'; target: string; check: string; message: string };
+  | { type: 'log'; target: string; check: string; message: string }
+  | { type: 'partial'; target: string; check: string; data: Record<string, unknown> };
 
 export interface CheckContext {
   /** the domain (or other target) this run is about */
@@ -73,6 +74,8 @@ export interface CheckContext {
   /** The result of another check on the same target (must be in `dependsOn`). */
   result(checkId: string): Promise<CheckResult>;
   progress(message: string, done?: number, total?: number): void;
+  /** Live partial data before the check finishes (placement rows as copies arrive), for the dashboard. */
+  partial(data: Record<string, unknown>): void;
   log(message: string): void;
   signal: AbortSignal;
 }

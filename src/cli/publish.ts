@@ -42,6 +42,9 @@ export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
 export interface Publisher {
   /** print, save, write files, compare; returns the run's final exit code */
   finish(report: Report, renderText: (r: Report) => string): Promise<number>;
+  /** save, write files, compare, without printing (the dashboard prints nothing while it is up) */
+  record(report: Report): Promise<{ doc: Report; code: number; diff?: ReportDiff; runId?: string }>;
+  close(): void;
   store?: HistoryStore;
 }
 
@@ -80,44 +83,54 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
     if (file !== undefined && !String(file).trim()) throw new UsageError(`${flag}: give a file name`);
   }
 
+  /** Compare, save, write CI files; no printing. */
+  const record = async (report: Report): Promise<{ doc: Report; code: number; diff?: ReportDiff; runId?: string }> => {
+    const failOn = argv['fail-on'] ?? 'error';
+    let code = report.summary.exitCode;
+    const cmp = baseline ?? against;
+    let diff: ReportDiff | undefined;
+    if (cmp) {
+      diff = diffReports(cmp.report, report, { before: { id: cmp.id, label: cmp.label } }, failOn);
+      if (baseline) {
+        // against a baseline only regressions fail the run; what could not be determined still says so
+        code = code === EXIT.usage ? code : diff.regressions.length ? EXIT.findings : report.summary.checks.unknown > 0 ? EXIT.unknown : EXIT.ok;
+        report.summary.exitCode = code;
+      }
+    }
+    let runId: string | undefined;
+    if (store && argv.save) {
+      try {
+        runId = store.save(report, argv.label);
+      } catch (e) {
+        process.stderr.write(`inboxlens: warning: this run was not saved to ${store.file}: ${redact((e as Error).message)}\n`);
+      }
+    }
+    const doc: Report = { ...report, ...(runId ? { runId } : {}), ...(argv.label ? { label: argv.label } : {}), ...(diff ? { comparison: diff } : {}) };
+    try {
+      if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
+      if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: argv.markdown === process.env.GITHUB_STEP_SUMMARY ? 'a' : 'w' });
+    } catch (e) {
+      throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
+    }
+    return { doc, code, diff, runId };
+  };
+
   return {
     store,
+    record,
     async finish(report, renderText) {
-      const failOn = argv['fail-on'] ?? 'error';
-      let code = report.summary.exitCode;
-      const cmp = baseline ?? against;
-      let diff: ReportDiff | undefined;
-      if (cmp) {
-        diff = diffReports(cmp.report, report, { before: { id: cmp.id, label: cmp.label } }, failOn);
-        if (baseline) {
-          // against a baseline only regressions fail the run; what could not be determined still says so
-          code = code === EXIT.usage ? code : diff.regressions.length ? EXIT.findings : report.summary.checks.unknown > 0 ? EXIT.unknown : EXIT.ok;
-          report.summary.exitCode = code;
-        }
-      }
-      let runId: string | undefined;
-      if (store && argv.save) {
-        try {
-          runId = store.save(report, argv.label);
-        } catch (e) {
-          process.stderr.write(`inboxlens: warning: this run was not saved to ${store.file}: ${redact((e as Error).message)}\n`);
-        }
-      }
-      const doc: Report = { ...report, ...(runId ? { runId } : {}), ...(argv.label ? { label: argv.label } : {}), ...(diff ? { comparison: diff } : {}) };
+      const { doc, code, diff, runId } = await record(report);
       if (argv.json) await out(JSON.stringify(doc, null, 2));
       else {
         await out(renderText(doc));
         if (diff) await out(`\n${renderDiff(diff, makeStyle(wantColor()))}`);
         if (runId) process.stderr.write(`saved as run ${runId}${argv.label ? ` (${argv.label})` : ''} — compare later with: inboxlens diff ${runId} last\n`);
       }
-      try {
-        if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
-        if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: argv.markdown === process.env.GITHUB_STEP_SUMMARY ? 'a' : 'w' });
-      } catch (e) {
-        throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
-      }
       store?.close();
       return code;
+    },
+    close() {
+      store?.close();
     },
   };
 }

@@ -16,6 +16,8 @@ import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, pr
 import { mapLimit } from '../../util/semaphore.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import type { HistoryStore } from '../../history/store.ts';
+import { canUseDashboard } from '../../tui/dashboard.ts';
+import { runWithDashboard } from '../dashboard-run.ts';
 
 /** The order checks are shown in; checks not named here follow alphabetically. */
 export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
@@ -37,6 +39,7 @@ export interface CheckArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-
   only?: string[];
   'domains-file'?: string;
   jobs: number;
+  dashboard?: boolean;
   [k: string]: unknown;
 }
 
@@ -165,7 +168,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('dkim-domain', { type: 'string', describe: 'the DKIM signing domain (d=)' })
       .option('only', { type: 'string', array: true, describe: 'run only these checks (repeatable)' })
       .option('domains-file', { type: 'string', describe: 'check every domain in FILE (one per line); prints NDJSON' })
-      .option('jobs', { type: 'number', default: 16, describe: 'with --domains-file: how many domains are checked at once' });
+      .option('jobs', { type: 'number', default: 16, describe: 'with --domains-file: how many domains are checked at once' })
+      .option('dashboard', { type: 'boolean', default: false, describe: 'show the live terminal dashboard (on a TTY; plain text otherwise)' });
     return b as unknown as Argv<CheckArgs>;
   },
   handler: async () => {},
@@ -215,6 +219,12 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
     }
   }
   const publisher = await openPublisher(argv, 'check', domains);
+  if (argv.dashboard && !argv.json && canUseDashboard()) {
+    if (domains.length !== 1) throw new UsageError('--dashboard shows one domain at a time: give exactly one domain');
+    const bad = await Promise.race([probe, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500).unref())]);
+    if (bad) throw new UsageError(bad);
+    return runWithDashboard({ domain: domains[0]!, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose });
+  }
 
   const t0 = performance.now();
   const stream = new ResultStream();

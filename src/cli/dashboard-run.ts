@@ -1,0 +1,73 @@
+// Runs the checks of one domain with the dashboard subscribed to the result
+// stream: `inboxlens dashboard`, and `--dashboard` on check / placement run.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ResultStream, exitCodeFor } from '../engine.ts';
+import { buildReport, type Report } from '../report/json.ts';
+import { renderReport } from '../report/text.ts';
+import { makeStyle, wantColor } from '../report/style.ts';
+import { openDashboard } from '../tui/dashboard.ts';
+import type { Check, RunOptions } from '../types.ts';
+import { checkDomain } from './commands/check.ts';
+import { out, type DnsSetup } from './common.ts';
+import type { Publisher } from './publish.ts';
+import { redact } from '../util/redact.ts';
+
+export interface DashboardRun {
+  domain: string;
+  checks: Check[];
+  registry: Map<string, Check>;
+  opts: RunOptions;
+  setup: DnsSetup;
+  publisher: Publisher;
+  failOn: 'error' | 'warn';
+  title?: string;
+  verbose?: boolean;
+}
+
+export async function runWithDashboard(r: DashboardRun): Promise<number> {
+  let last: { report: Report; code: number; runId?: string } | undefined;
+  let generation = 0;
+  const dash = openDashboard({
+    target: r.domain,
+    title: r.title,
+    onRerun: () => void runOnce(),
+    onExport: async () => {
+      if (!last) throw new Error('no finished run to export yet');
+      const file = path.resolve(`inboxlens-${r.domain}-${last.runId ?? Date.now()}.json`);
+      await writeFile(file, redact(JSON.stringify(last.report, null, 2)));
+      return file;
+    },
+  });
+  const runOnce = async () => {
+    const gen = ++generation;
+    if (gen > 1) dash.reset();
+    const stream = new ResultStream();
+    stream.on('event', (ev) => {
+      if (gen === generation) dash.onEvent(ev);
+    });
+    const t0 = performance.now();
+    try {
+      const { result, skipped } = await checkDomain(r.domain, r.checks, r.registry, r.opts, r.setup, stream);
+      const code = exitCodeFor(result.checks, r.failOn);
+      const report = buildReport({ command: r.title ?? 'check', targets: [result], skipped, durationMs: Math.round(performance.now() - t0), exitCode: code });
+      const rec = await r.publisher.record(report);
+      if (gen !== generation) return;
+      last = { report: rec.doc, code: rec.code, runId: rec.runId };
+      dash.finished({ runId: rec.runId, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
+    } catch (e) {
+      dash.log(`run failed: ${(e as Error).message}`);
+    }
+  };
+  void runOnce();
+  await dash.closed;
+  r.publisher.close();
+  // the terminal is restored: leave the last run's text behind, as a plain run would
+  if (last) {
+    await out(renderReport(last.report, makeStyle(wantColor()), r.registry, r.verbose));
+    if (last.runId) process.stderr.write(`saved as run ${last.runId}\n`);
+    return last.code;
+  }
+  process.stderr.write('inboxlens: quit before the run finished; nothing was saved\n');
+  return 3;
+}
