@@ -182,6 +182,9 @@ imap_idle_notify_interval = 1 secs
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = yes
 lda_mailbox_autocreate = no
+# the +Folder detail is lab plumbing: keep it out of Delivered-To and Received
+lmtp_hdr_delivery_address = none
+hostname = store.lab.test
 pop3_uidl_format = %08Xu%08Xv
 login_greeting = Dovecot ready.
 # the placement benchmark opens ~100 connections from 127.0.0.1
@@ -272,6 +275,8 @@ imap_idle_notify_interval = 1s
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = yes
 lda_mailbox_autocreate = no
+lmtp_hdr_delivery_address = none
+hostname = store.lab.test
 pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}
 login_greeting = Dovecot ready.
 default_process_limit = 500
