@@ -91,6 +91,8 @@ export interface Check {
   applies?(opts: RunOptions): true | string;
   /** not part of a plain `check` run: only with --only (e.g. checks that talk to remote servers) */
   optIn?: boolean;
+  /** an opt-in check also joins a plain `check` run when one of these options (yargs names, e.g. 'rcpt') is given */
+  optInWith?: string[];
   /** extra human-readable lines for this check's data (the SPF tree, a grid); pure, no I/O */
   view?(result: CheckResult, style: ViewStyle): string[];
   run(ctx: CheckContext): Promise<CheckOutput>;
