@@ -6,7 +6,8 @@ import { getDomain, getPublicSuffix } from 'tldts';
 /** The registrable domain (public suffix + one label), or null for a public suffix itself. */
 export function registrableDomain(name: string): string | null {
   const n = name.trim().replace(/\.$/, '').toLowerCase();
-  if (!n) return null;
+  // an empty label (".example.com", "a..b") is not a domain name: the PSL test vectors expect null
+  if (!n || n.split('.').some((l) => !l)) return null;
   return getDomain(n, { allowPrivateDomains: true, extractHostname: false, validateHostname: false }) ?? null;
 }
 
