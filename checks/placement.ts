@@ -1,0 +1,221 @@
+// Seed-inbox placement: send a test message to seed mailboxes and/or find the
+// copies there over IMAP and POP3, and report where each one landed (inbox, tab,
+// spam, other folder, bounced, missing) with what the receiver said about it.
+// Opt-in: it talks to real mail servers, so it runs only with --only placement
+// (or through `inboxlens placement send|collect|run`).
+import type { Check, CheckContext, CheckOutput, CheckResult, ViewStyle } from '../src/types.ts';
+import { finder } from '../src/findings.ts';
+import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
+import { sendCopies } from '../src/placement/send.ts';
+import { collectPlacement, cleanupCopies } from '../src/placement/collect.ts';
+import { placementFindings, summarize } from '../src/placement/summary.ts';
+import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
+
+const f = finder('placement');
+
+/** The plan the placement command (or `check --only placement`) prepared, under this key of RunOptions. */
+export const PLAN_KEY = 'placementPlan';
+
+function matcherData(p: PlacementPlan) {
+  const m = p.matcher;
+  return {
+    ...(m.token ? { token: m.token } : {}),
+    ...(m.subject ? { subject: m.subject } : {}),
+    ...(m.header ? { header: `${m.header.name}=${m.header.value}` } : {}),
+    ...(m.from ? { from: m.from } : {}),
+    ...(m.since ? { since: m.since.toISOString() } : {}),
+  };
+}
+
+function sendFindings(sent: SendResult[], withRows: boolean) {
+  const out = [];
+  const rejected = sent.filter((s) => s.status === 'rejected');
+  const deferred = sent.filter((s) => s.status === 'deferred');
+  const failed = sent.filter((s) => s.status === 'error');
+  // after a collect the rows carry refused copies as `bounced`, per provider
+  if (rejected.length && !withRows) {
+    out.push(f('placement.bounced', 'error', `The SMTP server refused ${rejected.length} of ${sent.length} copies`, {
+      evidence: rejected.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
+      fix: 'Read the SMTP reply: 5.7.x is policy or authentication (fix SPF/DKIM/DMARC or the relay\'s sender rules), 5.1.1 a wrong seed address.',
+      ref: 'RFC 5321 §4.2, RFC 3463',
+    }));
+  }
+  if (deferred.length) {
+    out.push(f('placement.deferred', 'warn', `The SMTP server deferred ${deferred.length} of ${sent.length} copies (it will retry or has greylisted them)`, {
+      evidence: deferred.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
+      fix: 'Collect with a longer --timeout; persistent 4xx replies point at rate limits or greylisting on the sending side.',
+      ref: 'RFC 5321 §4.2.1',
+    }));
+  }
+  if (failed.length && !withRows) {
+    out.push(f('placement.seed-error', 'warn', `${failed.length} of ${sent.length} copies could not be handed to the SMTP server`, {
+      evidence: failed.map((s) => ({ note: `${s.seed}: ${s.error ?? 'failed'}` })),
+      fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate.',
+      ref: 'RFC 5321',
+    }));
+  }
+  return out;
+}
+
+async function run(ctx: CheckContext): Promise<CheckOutput> {
+  const plan = ctx.opts[PLAN_KEY] as PlacementPlan | undefined;
+  if (!plan) return { status: 'unknown', reason: 'no seeds: give --seeds FILE (and --token, or --match-subject/--match-header/--match-from)', findings: [] };
+  const data: Record<string, unknown> = {
+    phase: plan.phase,
+    ...(plan.token ? { token: plan.token } : {}),
+    matcher: matcherData(plan),
+    seeds: plan.seeds.length,
+    timeoutMs: plan.timeoutMs,
+    idle: plan.idle,
+  };
+  const findings = [];
+  const total = plan.seeds.length;
+
+  if (plan.phase !== 'collect' && plan.send && !plan.sent) {
+    let n = 0;
+    ctx.progress(`sending ${total} copies…`, 0, total);
+    plan.sent = await sendCopies(plan.send.spec, plan.seeds, plan.token!, plan.send.smtp, {
+      onSent: (r) => ctx.progress(`sent ${++n}/${total} (${r.seed}: ${r.status})`, n, total),
+    });
+  }
+  if (plan.sent) {
+    data.send = plan.sent;
+    findings.push(...sendFindings(plan.sent, plan.phase !== 'send'));
+  }
+  if (plan.phase === 'send') {
+    const ok = plan.sent!.filter((s) => s.status === 'accepted').length;
+    findings.push(f('placement.sent', ok === total ? 'pass' : 'info', `${ok} of ${total} copies accepted by the SMTP server; collect them with --token ${plan.token}`));
+    for (const w of plan.seedsFile.warnings) findings.push(f('placement.insecure-access', 'warn', w, { fix: 'Use secure: true or STARTTLS with a verified certificate.', ref: 'RFC 8314' }));
+    return { findings, data: { ...data, rows: [] } };
+  }
+
+  const counts: Record<string, number> = {};
+  const res = await collectPlacement({
+    seeds: plan.seeds,
+    matcher: plan.matcher,
+    timeoutMs: plan.timeoutMs,
+    pollMs: plan.pollMs,
+    idle: plan.idle,
+    ...(plan.sent ? { sent: new Map(plan.sent.map((s) => [s.seed, s])) } : {}),
+    ...(plan.bounces ? { bounces: plan.bounces } : {}),
+    dns: ctx.dns,
+    signal: ctx.signal,
+    onRow: (row, done, all) => {
+      const k = row.placement.startsWith('tab:') ? 'tab' : row.placement.startsWith('other:') ? 'other' : row.placement;
+      counts[k] = (counts[k] ?? 0) + 1;
+      ctx.progress(`${done}/${all} seeds answered (${Object.entries(counts).map(([p, c]) => `${p} ${c}`).join(', ')})`, done, all);
+    },
+    log: (m) => ctx.log(m),
+  });
+  const summary = summarize(res.rows);
+  findings.push(...placementFindings(res.rows, { plaintextWarnings: plan.seedsFile.warnings, timeoutMs: plan.timeoutMs }));
+  Object.assign(data, { rows: res.rows, summary, durationMs: res.durationMs });
+  if (res.bounces) data.bounces = res.bounces;
+  if (res.bounces?.error) {
+    findings.push(f('placement.seed-error', 'warn', `The bounces mailbox could not be read: ${res.bounces.error}`, { fix: 'Check the --bounces mailbox access (host, port, password).', ref: 'RFC 3464' }));
+  }
+  if (plan.cleanup && plan.token) {
+    const c = await cleanupCopies(plan.seeds, res, plan.token);
+    data.cleanup = c;
+    findings.push(f('placement.cleanup', c.skipped.length ? 'warn' : 'info', `--cleanup deleted ${c.deleted} cop${c.deleted === 1 ? 'y' : 'ies'} carrying ${plan.token}${c.skipped.length ? `; ${c.skipped.length} left in place` : ''}`, {
+      ...(c.skipped.length ? { evidence: c.skipped.map((s) => ({ note: `${s.seed}: ${s.reason}` })) } : {}),
+    }));
+  }
+  const errors = res.rows.filter((r) => r.placement === 'error');
+  const answered = res.rows.length - errors.length;
+  const worst = findings.some((x) => x.severity === 'error');
+  if (!answered) return { status: 'unknown', reason: `no seed could be checked: ${errors[0]?.error ?? 'every seed failed'}`, findings, data };
+  // a seed that would not log in is unknown, not a pass: say so unless something already fails
+  if (errors.length && !worst) return { status: 'unknown', reason: `${errors.length} of ${res.rows.length} seed(s) could not be checked (placement.seed-error)`, findings, data };
+  return { findings, data };
+}
+
+/** Arrival times come from INTERNALDATE and Received: whole seconds, so they are shown as such. */
+function fmtMs(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return '<1 s';
+  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+function authCell(r: PlacementRow): string {
+  const a = r.receiverAuth;
+  if (!a) return '';
+  const parts = [a.spf ? `spf=${a.spf.result}` : '', a.dkim.length ? `dkim=${a.dkim.map((d) => d.result).join('/')}` : '', a.dmarc ? `dmarc=${a.dmarc.result}` : ''];
+  return parts.filter(Boolean).join(' ');
+}
+
+function colorPlacement(p: string, s: ViewStyle): string {
+  if (p === 'inbox' || p === 'not-spam') return s.green(p);
+  if (p.startsWith('tab:')) return s.cyan(p);
+  if (p === 'spam' || p === 'bounced') return s.red(p);
+  if (p === 'missing' || p === 'not-in-inbox' || p === 'error') return s.yellow(p);
+  return p;
+}
+
+/** The per-seed table and the summary line, for the human output. */
+function view(r: CheckResult, s: ViewStyle): string[] {
+  const d = r.data as { phase?: string; token?: string; rows?: PlacementRow[]; send?: SendResult[]; summary?: PlacementSummary; cleanup?: { deleted: number } } | undefined;
+  if (!d) return [];
+  const lines: string[] = [];
+  if (d.token) lines.push(s.dim(`run token ${d.token}`));
+  if (d.phase === 'send' && d.send) {
+    const w = Math.max(4, ...d.send.map((x) => x.seed.length));
+    lines.push(s.bold(`${'seed'.padEnd(w)}  smtp`));
+    for (const x of d.send) lines.push(`${x.seed.padEnd(w)}  ${x.status === 'accepted' ? s.green(x.status) : s.red(x.status)} ${s.dim(`${x.code ?? ''} ${x.response ?? x.error ?? ''}`.trim().slice(0, 80))}`);
+    return lines;
+  }
+  const rows = d.rows ?? [];
+  if (!rows.length) return lines;
+  const w = Math.max(4, ...rows.map((x) => x.seed.length));
+  const pw = Math.max(9, ...rows.map((x) => x.placement.length));
+  lines.push(s.bold(`${'seed'.padEnd(w)}  ${'provider'.padEnd(8)}  ${'placement'.padEnd(pw)}  ${'arrival'.padStart(8)}  receiver`));
+  for (const x of rows) {
+    const extra = x.placement === 'error' ? s.dim(x.error ?? '') : x.placement === 'bounced' ? s.dim(`${x.bounce?.status ?? ''} ${x.bounce?.diagnostic ?? ''}`.trim().slice(0, 90)) : authCell(x);
+    lines.push(`${x.seed.padEnd(w)}  ${x.provider.padEnd(8)}  ${colorPlacement(x.placement, s)}${' '.repeat(Math.max(0, pw - x.placement.length))}  ${fmtMs(x.timeToArrivalMs).padStart(8)}  ${extra}`);
+  }
+  const sm = d.summary;
+  if (sm) {
+    const pct = (x: number) => `${Math.round(x * 100)}%`;
+    lines.push(`inbox ${pct(sm.rates.inbox)}, tabs ${pct(sm.rates.tab)}, spam ${pct(sm.rates.spam)}, missing/not delivered ${pct(sm.rates.missing)}${sm.timeToInbox ? `; time to inbox median ${fmtMs(sm.timeToInbox.medianMs)}, max ${fmtMs(sm.timeToInbox.maxMs)}` : ''}`);
+    const provs = Object.entries(sm.providers);
+    const parts = (v: PlacementSummary['providers'][string]) => (['inbox', 'tab', 'spam', 'missing'] as const).filter((k, i) => i === 0 || v.rates[k] > 0).map((k) => `${k} ${pct(v.rates[k])}`).join(' ');
+    if (provs.length > 1) lines.push(s.dim(provs.map(([p, v]) => `${p}: ${parts(v)}`).join(' · ')));
+  }
+  return lines;
+}
+
+const check: Check = {
+  id: 'placement',
+  title: 'Seed-inbox placement',
+  needs: ['seeds', 'smtp', 'dns'],
+  optIn: true,
+  run,
+  view,
+  cliOptions: {
+    seeds: { type: 'string', describe: 'placement: the seeds file (YAML) of mailboxes to read' },
+    token: { type: 'string', describe: 'placement: find the copies carrying this run token' },
+    'match-subject': { type: 'string', describe: 'placement: find copies by subject (with --since)' },
+    'match-header': { type: 'string', describe: 'placement: find copies by header NAME=VALUE' },
+    'match-from': { type: 'string', describe: 'placement: find copies by sender address (with --since)' },
+    since: { type: 'string', describe: 'placement: only mail since this time (ISO) or duration ago (2h)' },
+    'placement-timeout': { type: 'string', describe: 'placement: how long to wait for the copies (default 5m)' },
+    'poll-interval': { type: 'string', describe: 'placement: how often folders without IDLE (and POP3) are checked (default 2s)' },
+    bounces: { type: 'string', describe: 'placement: YAML of the IMAP mailbox receiving bounces (DSNs)' },
+  },
+  applies: (opts) => (opts.seeds || opts[PLAN_KEY] ? true : 'no --seeds file'),
+  async prepare(opts) {
+    if (opts[PLAN_KEY] || !opts.seeds) return;
+    opts[PLAN_KEY] = await buildPlan({
+      seeds: String(opts.seeds),
+      ...(opts.token ? { token: String(opts.token) } : {}),
+      ...(opts.matchSubject ? { 'match-subject': String(opts.matchSubject) } : {}),
+      ...(opts.matchHeader ? { 'match-header': String(opts.matchHeader) } : {}),
+      ...(opts.matchFrom ? { 'match-from': String(opts.matchFrom) } : {}),
+      ...(opts.since ? { since: String(opts.since) } : {}),
+      ...(opts.placementTimeout ? { deadline: String(opts.placementTimeout) } : {}),
+      ...(opts.pollInterval ? { 'poll-interval': String(opts.pollInterval) } : {}),
+      ...(opts.bounces ? { bounces: String(opts.bounces) } : {}),
+    }, 'collect');
+  },
+};
+export default check;

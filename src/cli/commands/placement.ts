@@ -1,0 +1,121 @@
+// `inboxlens placement send|collect|watch|run`: send a test message to seed
+// mailboxes, find where each copy landed over IMAP/POP3, or both in one go.
+// `watch` is `collect` for the user's own campaign (match by header, subject or sender).
+import type { Argv } from 'yargs';
+import { loadChecks } from '../../../checks/index.ts';
+import { PLAN_KEY } from '../../../checks/placement.ts';
+import { runTarget, ResultStream } from '../../engine.ts';
+import { buildReport } from '../../report/json.ts';
+import { renderReport } from '../../report/text.ts';
+import { makeStyle, wantColor } from '../../report/style.ts';
+import type { RunOptions } from '../../types.ts';
+import { UsageError } from '../errors.ts';
+import type { Command } from '../command.ts';
+import { withCommonOptions, dnsSetup, makeDns, exitCode, out, progressLine, type CommonArgs } from '../common.ts';
+import { buildPlan, type Phase, type PlanArgs } from '../../placement/plan.ts';
+import { redact } from '../../util/redact.ts';
+
+const ACTIONS = ['send', 'collect', 'watch', 'run'] as const;
+
+export interface PlacementArgs extends CommonArgs, Omit<PlanArgs, 'deadline'> {
+  action: (typeof ACTIONS)[number];
+  timeout: string;
+  'dns-timeout': string;
+}
+
+const G_SEEDS = 'Seeds:';
+const G_SEND = 'Send (send, run):';
+const G_COLLECT = 'Collect (collect, watch, run):';
+
+function builder(y: Argv): Argv<PlacementArgs> {
+  return withCommonOptions(y)
+    .positional('action', { choices: ACTIONS, describe: 'send: send the copies; collect: find them (--token); watch: find your own campaign\'s copies (--match-*); run: send then collect' })
+    .option('seeds', { type: 'string', describe: 'YAML file of seed mailboxes (address, provider, imap:/pop3:, auth:)', group: G_SEEDS })
+    .option('from', { type: 'string', describe: 'From address of the test message', group: G_SEND })
+    .option('envelope-from', { type: 'string', describe: 'envelope sender (MAIL FROM, where bounces go); default: --from', group: G_SEND })
+    .option('smtp', { type: 'string', describe: 'sending server: smtp://user@host:587 (STARTTLS) or smtps://user@host:465; password from INBOXLENS_SMTP_PASS', group: G_SEND })
+    .option('smtp-ca', { type: 'string', describe: 'PEM CA file to trust for the SMTP server (a private or lab CA)', group: G_SEND })
+    .option('smtp-insecure', { type: 'boolean', describe: 'do not verify the SMTP server\'s certificate', group: G_SEND })
+    .option('smtp-plaintext', { type: 'boolean', describe: 'allow SMTP AUTH without TLS (a lab on loopback)', group: G_SEND })
+    .option('dkim-key', { type: 'string', describe: 'PEM private key to DKIM-sign with (h= covers List-Unsubscribe and List-Unsubscribe-Post)', group: G_SEND })
+    .option('dkim-selector', { type: 'string', describe: 'DKIM selector of --dkim-key', group: G_SEND })
+    .option('dkim-domain', { type: 'string', describe: 'DKIM d= domain (default: the From domain)', group: G_SEND })
+    .option('message', { type: 'string', describe: 'send this .eml (its subject, text, HTML, attachments)', group: G_SEND })
+    .option('subject', { type: 'string', describe: 'subject of the test message', group: G_SEND })
+    .option('text', { type: 'string', describe: 'text body', group: G_SEND })
+    .option('html', { type: 'string', describe: 'HTML body (or @FILE)', group: G_SEND })
+    .option('list-unsubscribe', { type: 'string', array: true, describe: 'List-Unsubscribe URI (repeatable; an https one adds List-Unsubscribe-Post one-click, RFC 8058)', group: G_SEND })
+    .option('token-subject', { type: 'boolean', default: true, describe: 'put the run token in the Subject too (--no-token-subject: header and body only)', group: G_SEND })
+    .option('token', { type: 'string', describe: 'find the copies of this run token (printed by send)', group: G_COLLECT })
+    .option('match-subject', { type: 'string', describe: 'watch: find copies whose Subject contains this (with --since)', group: G_COLLECT })
+    .option('match-header', { type: 'string', describe: 'watch: find copies with header NAME=VALUE', group: G_COLLECT })
+    .option('match-from', { type: 'string', describe: 'watch: find copies from this sender (with --since)', group: G_COLLECT })
+    .option('since', { type: 'string', describe: 'watch: only mail since this ISO time or duration ago (2h)', group: G_COLLECT })
+    .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for copies that have not arrived (e.g. 90s, 10m)', group: G_COLLECT })
+    .option('poll-interval', { type: 'string', default: '2s', describe: 'how often folders without IDLE, and POP3 seeds, are checked', group: G_COLLECT })
+    .option('idle', { type: 'boolean', default: true, describe: 'use IMAP IDLE on INBOX and spam (--no-idle: poll everything)', group: G_COLLECT })
+    .option('bounces', { type: 'string', describe: 'YAML of the IMAP mailbox that receives bounces (DSNs), seed format', group: G_COLLECT })
+    .option('cleanup', { type: 'boolean', default: false, describe: 'afterwards, delete the copies carrying this run\'s token (only those), and say how many', group: G_COLLECT })
+    .option('dns-timeout', { type: 'string', default: '2500ms', describe: 'per-query DNS timeout (for the local DKIM/ARC re-verification)', group: 'DNS:' }) as unknown as Argv<PlacementArgs>;
+}
+
+function phaseOf(action: PlacementArgs['action']): Phase {
+  return action === 'watch' ? 'collect' : action;
+}
+
+export async function runPlacement(argv: PlacementArgs): Promise<number> {
+  const phase = phaseOf(argv.action);
+  if (argv.action === 'watch' && argv.token) throw new UsageError('placement watch matches your own campaign by --match-header, --match-subject or --match-from; for inboxlens test sends use placement collect --token');
+  if (argv.action === 'collect' || argv.action === 'watch') {
+    for (const k of ['from', 'smtp', 'message', 'subject', 'html', 'text', 'dkim-key'] as const) {
+      if (argv[k]) throw new UsageError(`--${k} is for sending (placement send / run), not placement ${argv.action}`);
+    }
+  }
+  if (argv.action === 'send' && (argv.token || argv['match-subject'] || argv['match-header'] || argv['match-from'] || argv.cleanup)) {
+    throw new UsageError('placement send only sends: collect the copies afterwards with placement collect --token T (or use placement run)');
+  }
+  const plan = await buildPlan({ ...argv, deadline: argv.timeout }, phase);
+  for (const w of plan.seedsFile.warnings) process.stderr.write(redact(`inboxlens: warning: ${w}\n`));
+  const setup = await dnsSetup({ ...argv, timeout: argv['dns-timeout'] });
+  const registry = await loadChecks();
+  const check = registry.get('placement');
+  if (!check) throw new Error('the placement check is missing from checks/');
+  const opts: RunOptions = { ips: [], selectors: [], [PLAN_KEY]: plan };
+  const fromDomain = plan.send ? (/<([^>]+)>/.exec(plan.send.spec.from)?.[1] ?? plan.send.spec.from).split('@')[1]!.toLowerCase() : undefined;
+  const target = fromDomain ?? plan.token ?? plan.matcher.from ?? plan.matcher.subject ?? plan.matcher.header?.value ?? 'placement';
+
+  const t0 = performance.now();
+  const stream = new ResultStream();
+  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const deadline = Date.now() + plan.timeoutMs;
+  stream.on('progress', (ev: { message: string }) => {
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    progress.update(`placement: ${ev.message}${phase !== 'send' ? ` · ${left}s left at most` : ''}`);
+  });
+  if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
+  const dns = makeDns(setup);
+  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream });
+  progress.done();
+  const code = exitCode(result.checks, argv['fail-on']);
+  const report = buildReport({
+    command: `placement ${argv.action}`,
+    targets: [result],
+    durationMs: Math.round(performance.now() - t0),
+    exitCode: code,
+    trace: argv.trace ? dns.trace : undefined,
+  });
+  if (argv.json) await out(JSON.stringify(report, null, 2));
+  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
+  return code;
+}
+
+export const command: Command<PlacementArgs> = {
+  order: 30,
+  module: () => ({
+    command: 'placement <action>',
+    describe: 'Seed-inbox placement: send a test to seed mailboxes, find each copy over IMAP/POP3 (inbox, tab, spam, missing)',
+    builder,
+    handler: async () => {},
+  }),
+  run: (argv) => runPlacement(argv),
+};

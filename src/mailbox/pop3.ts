@@ -1,0 +1,317 @@
+// A small POP3 client (RFC 1939, STLS from RFC 2595, CAPA/UIDL from RFC 2449,
+// SASL XOAUTH2) that reads mail without changing it: TOP only, never RETR (Gmail
+// applies the account's archive/delete/mark-read setting to messages retrieved
+// over POP) and never DELE. Multi-line answers are handled as bytes: the
+// terminating "CRLF.CRLF" ends them and one leading dot is removed from
+// dot-stuffed lines, so a message comes back byte for byte as the server stores it.
+import net from 'node:net';
+import tls from 'node:tls';
+import { redact } from '../util/redact.ts';
+
+export interface Pop3Options {
+  host: string;
+  port: number;
+  /** implicit TLS (port 995); false: STLS, required unless allowPlaintext */
+  secure: boolean;
+  allowPlaintext?: boolean;
+  /** skip certificate verification (never the default) */
+  insecure?: boolean;
+  ca?: string;
+  servername?: string;
+  /** per-command and connect timeout */
+  timeoutMs?: number;
+}
+
+export class Pop3Error extends Error {
+  /** the server's -ERR line (response codes like [AUTH], [IN-USE] included), or a network reason */
+  readonly response?: string;
+  readonly kind: 'auth' | 'tls' | 'protocol' | 'network' | 'timeout';
+  constructor(message: string, kind: Pop3Error['kind'], response?: string) {
+    super(redact(message));
+    this.name = 'Pop3Error';
+    this.kind = kind;
+    if (response !== undefined) this.response = redact(response);
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+const TERMINATOR = Buffer.from('\r\n.\r\n');
+
+interface Waiter {
+  multi: boolean;
+  resolve(v: { line: string; body?: Buffer }): void;
+  reject(e: Error): void;
+}
+
+export class Pop3Client {
+  private socket!: net.Socket | tls.TLSSocket;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiters: Waiter[] = [];
+  private closed = false;
+  private closeError?: Error;
+  readonly opts: Required<Pick<Pop3Options, 'timeoutMs'>> & Pop3Options;
+  /** the capabilities from CAPA (upper-cased keywords with their arguments) */
+  capabilities: string[] = [];
+  greeting = '';
+  encrypted = false;
+  /** every command sent, secrets masked: lets tests prove RETR and DELE never went out */
+  readonly transcript: string[] = [];
+
+  private constructor(opts: Pop3Options) {
+    this.opts = { timeoutMs: 15_000, ...opts };
+  }
+
+  /** Connect, read the greeting, negotiate TLS (implicit or STLS) and read CAPA. */
+  static async connect(opts: Pop3Options): Promise<Pop3Client> {
+    const c = new Pop3Client(opts);
+    await c.open();
+    return c;
+  }
+
+  private tlsOptions(): tls.ConnectionOptions {
+    const o = this.opts;
+    return {
+      servername: o.servername ?? (net.isIP(o.host) ? undefined : o.host),
+      rejectUnauthorized: !o.insecure,
+      ...(o.ca ? { ca: o.ca } : {}),
+      minVersion: 'TLSv1.2',
+    };
+  }
+
+  private attach(sock: net.Socket | tls.TLSSocket): void {
+    this.socket = sock;
+    sock.setTimeout(this.opts.timeoutMs);
+    sock.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.pump();
+    });
+    sock.on('timeout', () => this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: no answer within ${this.opts.timeoutMs} ms`, 'timeout')));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      const isTls = /certificate|self.signed|SSL|TLS|altnames|unable to verify/i.test(e.message) || /^ERR_TLS|CERT|DEPTH_ZERO/.test(String(e.code ?? ''));
+      this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: ${e.code ? `${e.code} ` : ''}${e.message}`, isTls ? 'tls' : 'network'));
+    });
+    sock.on('close', () => this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: the server closed the connection`, 'network')));
+  }
+
+  private fail(e: Error): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.closeError = e;
+      this.socket?.destroy();
+    }
+    for (const w of this.waiters.splice(0)) w.reject(this.closeError ?? e);
+  }
+
+  private async open(): Promise<void> {
+    const o = this.opts;
+    const sock = await new Promise<net.Socket | tls.TLSSocket>((resolve, reject) => {
+      const s: net.Socket | tls.TLSSocket = o.secure
+        ? tls.connect({ host: o.host, port: o.port, ...this.tlsOptions() }, () => resolve(s))
+        : net.connect({ host: o.host, port: o.port }, () => resolve(s));
+      s.setTimeout(o.timeoutMs, () => {
+        s.destroy();
+        reject(new Pop3Error(`POP3 ${o.host}:${o.port}: could not connect within ${o.timeoutMs} ms`, 'timeout'));
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        const isTls = o.secure && (/certificate|self.signed|SSL|TLS|altnames|unable to verify/i.test(e.message) || /CERT|DEPTH_ZERO/.test(String(e.code ?? '')));
+        reject(new Pop3Error(`POP3 ${o.host}:${o.port}: ${isTls ? 'TLS failed: ' : ''}${e.code && !e.message.includes(e.code) ? `${e.code} ` : ''}${e.message}`, isTls ? 'tls' : 'network'));
+      });
+    });
+    sock.removeAllListeners('timeout');
+    sock.removeAllListeners('error');
+    this.encrypted = o.secure;
+    this.attach(sock);
+    this.greeting = (await this.read(false)).line;
+    await this.capa();
+    if (!o.secure) {
+      if (this.capabilities.some((c) => c.split(' ')[0] === 'STLS')) {
+        await this.starttls();
+        await this.capa();
+      } else if (!o.allowPlaintext) {
+        await this.quit().catch(() => {});
+        throw new Pop3Error(`POP3 ${o.host}:${o.port} offers no STLS: refusing to log in without TLS (use secure: true on port 995, or allowPlaintext: true for a lab on loopback)`, 'tls');
+      }
+    }
+  }
+
+  private async starttls(): Promise<void> {
+    await this.command('STLS');
+    const plain = this.socket as net.Socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('timeout');
+    const secured = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: plain, ...this.tlsOptions() }, () => resolve(s));
+      s.once('error', (e) => reject(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: TLS (STLS) failed: ${e.message}`, 'tls')));
+    });
+    secured.removeAllListeners('error');
+    this.buf = Buffer.alloc(0);
+    this.encrypted = true;
+    this.attach(secured);
+  }
+
+  /** Try to satisfy waiting readers from the buffer, in order. */
+  private pump(): void {
+    while (this.waiters.length) {
+      const w = this.waiters[0]!;
+      const eol = this.buf.indexOf(CRLF);
+      if (eol < 0) return;
+      const line = this.buf.subarray(0, eol).toString('latin1');
+      if (!w.multi || !line.startsWith('+OK')) {
+        this.buf = this.buf.subarray(eol + 2);
+        this.waiters.shift();
+        w.resolve({ line });
+        continue;
+      }
+      // multi-line: the body runs from after the status line to CRLF "." CRLF;
+      // an empty body is the terminator line right after the status line
+      const start = eol + 2;
+      let end: number;
+      let bodyEnd: number;
+      if (this.buf.length >= start + 3 && this.buf[start] === 0x2e && this.buf[start + 1] === 0x0d && this.buf[start + 2] === 0x0a) {
+        bodyEnd = start;
+        end = start + 3;
+      } else {
+        const t = this.buf.indexOf(TERMINATOR, start - 2);
+        if (t < 0) return;
+        bodyEnd = t + 2;
+        end = t + 5;
+      }
+      const body = unstuff(this.buf.subarray(start, bodyEnd));
+      this.buf = this.buf.subarray(end);
+      this.waiters.shift();
+      w.resolve({ line, body });
+    }
+  }
+
+  private read(multi: boolean): Promise<{ line: string; body?: Buffer }> {
+    if (this.closed) return Promise.reject(this.closeError ?? new Pop3Error('POP3 connection is closed', 'network'));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ multi, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Send one command and read its answer; -ERR becomes a Pop3Error carrying the server's line. */
+  private async command(cmd: string, multi = false, shown = cmd): Promise<{ line: string; body?: Buffer }> {
+    if (this.closed) throw this.closeError ?? new Pop3Error('POP3 connection is closed', 'network');
+    this.transcript.push(shown);
+    const answer = this.read(multi);
+    this.socket.write(`${cmd}\r\n`);
+    const r = await answer;
+    if (!r.line.startsWith('+OK')) {
+      const verb = shown.split(' ')[0]!;
+      const kind = /^(USER|PASS|AUTH)$/.test(verb) || /\[(AUTH|SYS\/PERM)\]/i.test(r.line) ? 'auth' : 'protocol';
+      throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: ${shown} was refused: ${r.line}`, kind, r.line);
+    }
+    return r;
+  }
+
+  async capa(): Promise<string[]> {
+    try {
+      const r = await this.command('CAPA', true);
+      this.capabilities = r.body!.toString('latin1').split('\r\n').filter(Boolean).map((l) => l.trim().toUpperCase());
+    } catch (e) {
+      if (!(e instanceof Pop3Error) || e.kind !== 'protocol') throw e;
+      this.capabilities = []; // a server without CAPA (RFC 2449 is optional)
+    }
+    return this.capabilities;
+  }
+
+  /** USER/PASS, or SASL XOAUTH2 with an access token. The secret never enters the transcript. */
+  async login(user: string, secret: { pass?: string; accessToken?: string }): Promise<void> {
+    if (secret.accessToken) {
+      const sasl = Buffer.from(`user=${user}\x01auth=Bearer ${secret.accessToken}\x01\x01`).toString('base64');
+      this.transcript.push('AUTH XOAUTH2 [redacted]');
+      const answer = this.read(false);
+      this.socket.write(`AUTH XOAUTH2 ${sasl}\r\n`);
+      let r = await answer;
+      if (r.line.startsWith('+ ')) {
+        // a challenge carries the error JSON; an empty reply ends the exchange (RFC 7628 §3.2.3)
+        const next = this.read(false);
+        this.socket.write('\r\n');
+        r = await next;
+      }
+      if (!r.line.startsWith('+OK')) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: XOAUTH2 login for ${user} was refused: ${r.line}`, 'auth', r.line);
+      return;
+    }
+    await this.command(`USER ${user}`);
+    try {
+      await this.command(`PASS ${secret.pass ?? ''}`, false, 'PASS [redacted]');
+    } catch (e) {
+      if (e instanceof Pop3Error) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: login for ${user} was refused: ${e.response ?? e.message}`, e.response && /\[IN-USE\]/i.test(e.response) ? 'protocol' : 'auth', e.response);
+      throw e;
+    }
+  }
+
+  async stat(): Promise<{ count: number; size: number }> {
+    const r = await this.command('STAT');
+    const m = /^\+OK\s+(\d+)\s+(\d+)/.exec(r.line);
+    if (!m) throw new Pop3Error(`POP3 ${this.opts.host}: unreadable STAT answer: ${r.line}`, 'protocol');
+    return { count: Number(m[1]), size: Number(m[2]) };
+  }
+
+  /** Message numbers with their unique ids (RFC 1939 §7), in server order. */
+  async uidl(): Promise<{ n: number; uid: string }[]> {
+    const r = await this.command('UIDL', true);
+    return r.body!.toString('latin1').split('\r\n').filter(Boolean).map((l) => {
+      const [n, uid] = l.trim().split(/\s+/);
+      return { n: Number(n), uid: uid ?? '' };
+    }).filter((x) => Number.isInteger(x.n) && x.uid);
+  }
+
+  /** Sizes of every message (LIST). */
+  async list(): Promise<{ n: number; size: number }[]> {
+    const r = await this.command('LIST', true);
+    return r.body!.toString('latin1').split('\r\n').filter(Boolean).map((l) => {
+      const [n, size] = l.trim().split(/\s+/);
+      return { n: Number(n), size: Number(size) };
+    });
+  }
+
+  /**
+   * The header and the first `lines` body lines of message `n` (RFC 1939 §7 TOP),
+   * exact bytes. A large `lines` returns the whole message without RETR.
+   */
+  async top(n: number, lines = 0): Promise<Buffer> {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`TOP: bad message number ${n}`);
+    const r = await this.command(`TOP ${n} ${Math.max(0, Math.floor(lines))}`, true);
+    return r.body!;
+  }
+
+  /** QUIT ends the session; with TOP only, the server has nothing to update. */
+  async quit(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.command('QUIT');
+    } finally {
+      this.closed = true;
+      this.socket.end();
+      this.socket.destroy();
+    }
+  }
+
+  /** Drop the connection without QUIT (timeouts, aborts). */
+  close(): void {
+    this.fail(new Pop3Error('POP3 connection closed by inboxlens', 'network'));
+  }
+}
+
+/** Remove one leading dot from each dot-stuffed line (RFC 1939 §3), bytes kept as they are. */
+export function unstuff(body: Buffer): Buffer {
+  if (!body.length) return body;
+  const parts: Buffer[] = [];
+  let pos = 0;
+  let lineStart = true;
+  for (let i = 0; i < body.length; i++) {
+    if (lineStart && body[i] === 0x2e) {
+      parts.push(body.subarray(pos, i));
+      pos = i + 1;
+    }
+    lineStart = body[i] === 0x0a && i > 0 && body[i - 1] === 0x0d;
+  }
+  if (pos === 0) return body;
+  parts.push(body.subarray(pos));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,215 @@
+// Collect: watch every seed at once for its copy and turn what was found into
+// one row per seed. Returns as soon as every seed has an answer (found, bounced,
+// failed); only the seeds still waiting run on to the deadline.
+import type { DnsClient } from '../dns/resolver.ts';
+import { watchImapSeed, type WatchOutcome } from './watch-imap.ts';
+import { watchPop3Seed } from './watch-pop3.ts';
+import { watchBounces } from './bounces.ts';
+import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, spamHeaders } from './classify.ts';
+import { connectImap, classifyImapError } from '../mailbox/imap.ts';
+import { resolveAuth, sleep } from './watch-imap.ts';
+import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
+
+export interface CollectOptions {
+  seeds: Seed[];
+  matcher: Matcher;
+  timeoutMs: number;
+  pollMs: number;
+  idle: boolean;
+  /** what `send` recorded, by seed address: send times, SMTP outcomes */
+  sent?: Map<string, SendResult>;
+  bounces?: Seed;
+  /** DNS for the local DKIM/ARC re-verification (none: skipped) */
+  dns?: DnsClient;
+  signal?: AbortSignal;
+  /** a seed got its answer (for progress) */
+  onRow?(row: PlacementRow, done: number, total: number): void;
+  log?(message: string): void;
+}
+
+export interface CollectResult {
+  rows: PlacementRow[];
+  /** where each found IMAP copy is, for --cleanup */
+  locations: Map<string, { path: string; uid: number }>;
+  bounces?: { mailbox: string; dsns: number; error?: string };
+  durationMs: number;
+}
+
+function rowBase(seed: Seed): Pick<PlacementRow, 'seed' | 'provider' | 'protocol' | 'label'> {
+  return { seed: seed.address, provider: seed.provider, protocol: seed.access.protocol, ...(seed.label ? { label: seed.label } : {}) };
+}
+
+function smtpOf(s: SendResult | undefined): PlacementRow['smtp'] | undefined {
+  if (!s) return undefined;
+  return { status: s.status, ...(s.code !== undefined ? { code: s.code } : {}), ...(s.response ? { response: s.response } : {}) };
+}
+
+async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | undefined, bounce: BounceInfo | undefined, dns: DnsClient | undefined): Promise<PlacementRow> {
+  const base = { ...rowBase(seed), ...(sent ? { smtp: smtpOf(sent)!, sentAt: sent.sentAt, messageId: sent.messageId } : {}) };
+  if (out.found) {
+    const f = out.found;
+    const src = f.message.source;
+    const row: PlacementRow = { ...base, placement: placementOf(f, seed.access.protocol, seed.provider), folder: f.folder.path, seenAt: f.seenAt.toISOString() };
+    if (f.message.copies > 1) row.copies = f.message.copies;
+    if (f.message.internalDate && seed.access.protocol === 'imap') row.internalDate = f.message.internalDate.toISOString();
+    if (src) {
+      const rd = receivedDate(src);
+      if (rd) row.receivedAt = rd.toISOString();
+      const mid = headerValue(src, 'message-id');
+      if (mid && !row.messageId) row.messageId = mid;
+      const subj = headerValue(src, 'subject');
+      if (subj) row.subject = subj;
+      if (!row.sentAt) {
+        const d = headerDate(src);
+        if (d) row.sentAt = d.toISOString();
+      }
+      const ra = receiverAuth(src);
+      if (ra) row.receiverAuth = ra;
+      const sh = spamHeaders(src);
+      if (sh) row.spam = sh;
+      if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) row.localAuth = await localAuth(src, dns);
+      else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };
+    }
+    if (row.sentAt) {
+      const sentMs = Date.parse(row.sentAt);
+      const arrival = row.internalDate ?? row.receivedAt;
+      // INTERNALDATE and Received have whole seconds: never report a negative delay
+      if (arrival) row.timeToArrivalMs = Math.max(0, Date.parse(arrival) - sentMs);
+      row.detectMs = Math.max(0, f.seenAt.getTime() - sentMs);
+    }
+    if (out.reconnects) row.note = `reconnected ${out.reconnects} time(s) while watching`;
+    return row;
+  }
+  if (bounce) return { ...base, placement: 'bounced', bounce, ...(bounce.status ? { note: `${bounce.status}${bounce.diagnostic ? ` ${bounce.diagnostic}` : ''}` } : {}) };
+  if (out.error) return { ...base, placement: 'error', error: out.error };
+  if (!out.searched) return { ...base, placement: 'error', error: out.lastError ?? `seed ${seed.address}: never reached its mailbox before the deadline` };
+  const placement = seed.access.protocol === 'pop3' ? 'not-in-inbox' : 'missing';
+  const row: PlacementRow = { ...base, placement };
+  const notes: string[] = [];
+  if (placement === 'not-in-inbox') notes.push(seed.provider === 'gmail' ? 'not in what Gmail serves over POP (spam, trash, or not delivered: POP cannot tell)' : 'not in the inbox (spam or not delivered: POP cannot tell)');
+  if (sent?.status === 'deferred') notes.push(`the SMTP server deferred it: ${sent.code ?? ''} ${sent.response ?? ''}`.trim());
+  if (out.lastError) notes.push(`last connection problem: ${out.lastError}`);
+  if (out.reconnects) notes.push(`reconnected ${out.reconnects} time(s)`);
+  if (notes.length) row.note = notes.join('; ');
+  return row;
+}
+
+export async function collectPlacement(o: CollectOptions): Promise<CollectResult> {
+  const t0 = performance.now();
+  const rows = new Map<string, PlacementRow>();
+  const locations = new Map<string, { path: string; uid: number }>();
+  const total = o.seeds.length;
+  let done = 0;
+  const settle = (seed: Seed, row: PlacementRow) => {
+    if (rows.has(seed.address)) return;
+    rows.set(seed.address, row);
+    o.onRow?.(row, ++done, total);
+  };
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), o.timeoutMs);
+  const onOuter = () => deadline.abort();
+  o.signal?.addEventListener('abort', onOuter, { once: true });
+  const perSeed = new Map<string, AbortController>();
+  const bounced = new Map<string, BounceInfo>();
+
+  // copies the SMTP server refused or never took are settled without watching
+  const watched: Seed[] = [];
+  for (const seed of o.seeds) {
+    const s = o.sent?.get(seed.address);
+    if (s?.status === 'rejected') {
+      settle(seed, { ...rowBase(seed), placement: 'bounced', smtp: smtpOf(s)!, sentAt: s.sentAt, messageId: s.messageId, bounce: { source: 'smtp', ...(s.code ? { status: String(s.code) } : {}), ...(s.response ? { diagnostic: s.response } : {}) } });
+    } else if (s?.status === 'error') {
+      settle(seed, { ...rowBase(seed), placement: 'error', smtp: smtpOf(s)!, error: `not sent: ${s.error ?? s.response ?? 'the SMTP transaction failed'}` });
+    } else {
+      watched.push(seed);
+    }
+  }
+
+  const bounceWatch = o.bounces && watched.length
+    ? watchBounces(o.bounces, o.matcher, watched, o.pollMs, (addr, info) => {
+      bounced.set(addr, info);
+      perSeed.get(addr)?.abort();
+    }, o.log)
+    : undefined;
+
+  await Promise.all(watched.map(async (seed) => {
+    const ac = new AbortController();
+    perSeed.set(seed.address, ac);
+    const stopAll = () => ac.abort();
+    deadline.signal.addEventListener('abort', stopAll, { once: true });
+    if (deadline.signal.aborted) ac.abort();
+    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, ...(o.log ? { log: o.log } : {}) };
+    let out: WatchOutcome;
+    try {
+      out = seed.access.protocol === 'imap' ? await watchImapSeed(seed, wo) : await watchPop3Seed(seed, wo);
+    } catch (e) {
+      out = { reconnects: 0, searched: false, error: `seed ${seed.address}: ${(e as Error).message}` };
+    }
+    deadline.signal.removeEventListener('abort', stopAll);
+    if (out.location) locations.set(seed.address, out.location);
+    settle(seed, await rowFromOutcome(seed, out, o.sent?.get(seed.address), bounced.get(seed.address), o.dns));
+    // the bounce watcher stops as soon as no seed is left waiting for one
+    if (bounceWatch && [...rows.keys()].length === total) void bounceWatch.stop();
+  }));
+  clearTimeout(timer);
+  o.signal?.removeEventListener('abort', onOuter);
+  let bounces: CollectResult['bounces'];
+  if (bounceWatch) {
+    await bounceWatch.stop();
+    bounces = { mailbox: o.bounces!.address, dsns: bounceWatch.dsnCount, ...(bounceWatch.error ? { error: bounceWatch.error } : {}) };
+  }
+  return { rows: o.seeds.map((s) => rows.get(s.address)!), locations, ...(bounces ? { bounces } : {}), durationMs: Math.round(performance.now() - t0) };
+}
+
+export interface CleanupResult {
+  deleted: number;
+  /** seeds whose copy could not be deleted, with why */
+  skipped: { seed: string; reason: string }[];
+}
+
+/**
+ * --cleanup: delete only this run's copies. Each copy is re-identified by the
+ * token in its header before anything is touched, and removed with UID EXPUNGE
+ * (UIDPLUS) so no other message marked \Deleted is expunged with it.
+ */
+export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string): Promise<CleanupResult> {
+  const out: CleanupResult = { deleted: 0, skipped: [] };
+  await Promise.all(seeds.map(async (seed) => {
+    const loc = result.locations.get(seed.address);
+    if (!loc) return;
+    if (seed.access.protocol !== 'imap') {
+      out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
+      return;
+    }
+    let c;
+    try {
+      c = await connectImap(seed.access, await resolveAuth(seed));
+      // imapflow only sends UID EXPUNGE when the server lists UIDPLUS; otherwise it would EXPUNGE everything marked \Deleted
+      if (!c.capabilities.has('UIDPLUS')) {
+        out.skipped.push({ seed: seed.address, reason: 'the server lacks UIDPLUS: deleting one message could expunge others marked \\Deleted' });
+        return;
+      }
+      const lock = await c.getMailboxLock(loc.path);
+      try {
+        const uids = (await c.search({ uid: String(loc.uid), header: { 'X-Inboxlens-Token': token } }, { uid: true })) || [];
+        const bySubject = uids.length ? uids : (await c.search({ uid: String(loc.uid), subject: token }, { uid: true })) || [];
+        if (!bySubject.length) {
+          out.skipped.push({ seed: seed.address, reason: `UID ${loc.uid} in ${loc.path} no longer carries the token` });
+          return;
+        }
+        if (await c.messageDelete(bySubject.join(','), { uid: true })) out.deleted += bySubject.length;
+        else out.skipped.push({ seed: seed.address, reason: `the server refused to delete UID ${loc.uid} in ${loc.path}` });
+      } finally {
+        lock.release();
+      }
+    } catch (e) {
+      out.skipped.push({ seed: seed.address, reason: classifyImapError(e, `seed ${seed.address}`).message });
+    } finally {
+      if (c) {
+        await Promise.race([c.logout().catch(() => {}), sleep(1000)]);
+        c.close();
+      }
+    }
+  }));
+  return out;
+}

@@ -1,0 +1,268 @@
+// Watching one IMAP seed for its copy. Two kinds of connection, so IDLE never
+// waits on a mailbox lock: one IDLE connection per instant folder (INBOX and the
+// spam folder), each EXAMINEd and idling, and one poll connection that searches
+// every other folder at an interval (and the IDLE folders too whenever their
+// watcher is down). A dropped connection is reopened until the deadline; a login
+// or TLS failure ends the seed at once with the reason.
+import type { ImapFlow } from 'imapflow';
+import { accessTokenFor, AuthError } from './oauth.ts';
+import { classifyImapError, connectImap, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
+import type { Matcher, Seed } from './types.ts';
+
+export interface WatchOptions {
+  matcher: Matcher;
+  /** poll interval for folders without IDLE (and POP3) */
+  pollMs: number;
+  /** use IDLE on INBOX and spam (false: the polling fallback for every folder) */
+  idle: boolean;
+  /** stops the watch (deadline reached, bounce found, user abort) */
+  signal: AbortSignal;
+  log?(message: string): void;
+}
+
+export interface Found {
+  folder: SeedFolder;
+  tab?: string;
+  message: FoundMessage;
+  seenAt: Date;
+}
+
+export interface WatchOutcome {
+  found?: Found;
+  error?: string;
+  errorKind?: string;
+  reconnects: number;
+  /** every folder was searched at least once (so "not found" means missing, not unknown) */
+  searched: boolean;
+  /** the last connection problem, when the watch ended without a copy */
+  lastError?: string;
+  folders?: FolderMap;
+  /** for --cleanup: how to reach the copy again */
+  location?: { path: string; uid: number };
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
+
+/** The seed's credentials with a fresh OAuth2 token when it uses one. */
+export async function resolveAuth(seed: Seed): Promise<{ user: string; pass?: string; accessToken?: string }> {
+  const token = await accessTokenFor(seed.auth);
+  return token ? { user: seed.auth.user, accessToken: token } : { user: seed.auth.user, pass: seed.auth.pass };
+}
+
+export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchOutcome> {
+  const where = `seed ${seed.address} (IMAP ${seed.access.host}:${seed.access.port})`;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  if (o.signal.aborted) stop.abort();
+  const clients = new Set<ImapFlow>();
+  const healthyIdle = new Set<string>();
+  const outcome: WatchOutcome = { reconnects: 0, searched: false };
+  let claimed = false;
+
+  const finish = (patch: Partial<WatchOutcome>) => {
+    if (stop.signal.aborted && (outcome.found || outcome.error)) return;
+    Object.assign(outcome, patch);
+    stop.abort();
+  };
+
+  let auth: { user: string; pass?: string; accessToken?: string };
+  try {
+    auth = await resolveAuth(seed);
+  } catch (e) {
+    o.signal.removeEventListener('abort', onAbort);
+    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : 'protocol' };
+  }
+
+  const open = async (): Promise<ImapFlow> => {
+    const c = await connectImap(seed.access, auth);
+    clients.add(c);
+    c.once('close', () => clients.delete(c));
+    if (stop.signal.aborted) {
+      c.close();
+      throw new MailboxError('stopped', 'network');
+    }
+    return c;
+  };
+
+  /** A copy was found in `folder`: classify the folder precisely, then end the watch. */
+  const report = async (c: ImapFlow, folder: SeedFolder, m: FoundMessage, folders: FolderMap) => {
+    if (claimed) return;
+    claimed = true;
+    const seenAt = new Date();
+    let where: SeedFolder = folder;
+    let msg = m;
+    let tab: string | undefined;
+    try {
+      if (folder.role === 'all') {
+        // All Mail also holds what is in the inbox: say inbox when the copy is there too
+        if (folders.gmail) {
+          const labels = await gmailLabels(c, m.uid);
+          if (labels?.has('\\Inbox')) {
+            await examine(c, folders.inbox.path);
+            const inInbox = await searchSelected(c, o.matcher);
+            if (inInbox) {
+              where = folders.inbox;
+              msg = inInbox;
+            }
+          }
+        } else {
+          await examine(c, folders.inbox.path);
+          const inInbox = await searchSelected(c, o.matcher);
+          if (inInbox) {
+            where = folders.inbox;
+            msg = inInbox;
+          }
+        }
+      }
+      if (where.role === 'inbox' && folders.gmail) {
+        await examine(c, where.path);
+        tab = await gmailTab(c, msg.uid);
+      }
+    } catch (e) {
+      o.log?.(`${where.path}: could not refine the placement: ${(e as Error).message}`);
+    }
+    finish({ found: { folder: where, ...(tab ? { tab } : {}), message: msg, seenAt }, location: { path: where.path, uid: msg.uid } });
+  };
+
+  const idleWatch = async (folder: SeedFolder, folders: FolderMap) => {
+    let failures = 0;
+    while (!stop.signal.aborted) {
+      let c: ImapFlow | undefined;
+      try {
+        c = await open();
+        await examine(c, folder.path);
+        healthyIdle.add(folder.path);
+        failures = 0;
+        const closed = new Promise<void>((r) => c!.once('close', () => r()));
+        let running = false;
+        let dirty = true;
+        const client = c;
+        const kick = async () => {
+          if (running) {
+            dirty = true;
+            return;
+          }
+          running = true;
+          try {
+            while (dirty && !stop.signal.aborted) {
+              dirty = false;
+              const m = await searchSelected(client, o.matcher);
+              if (m) {
+                await report(client, folder, m, folders);
+                return;
+              }
+            }
+            // IDLE ends by itself when the next command (a search) is issued
+            if (!stop.signal.aborted) client.idle().catch(() => {});
+          } catch {
+            client.close();
+          } finally {
+            running = false;
+          }
+        };
+        client.on('exists', (ev: { path: string }) => {
+          if (ev.path === folder.path) {
+            dirty = true;
+            void kick();
+          }
+        });
+        void kick();
+        await Promise.race([closed, new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }))]);
+      } catch (e) {
+        const err = classifyImapError(e, where);
+        if (err.kind === 'auth' || err.kind === 'tls') return; // the poll connection reports it
+      } finally {
+        healthyIdle.delete(folder.path);
+        if (c && !stop.signal.aborted) {
+          c.close();
+          outcome.reconnects++;
+          o.log?.(`${seed.address}: IDLE connection on ${folder.path} dropped; reconnecting`);
+        }
+      }
+      if (!stop.signal.aborted) await sleep(backoff(failures++), stop.signal);
+    }
+  };
+
+  const pollLoop = async () => {
+    let failures = 0;
+    let folders: FolderMap | undefined;
+    let idleStarted = false;
+    let firstPass = true;
+    while (!stop.signal.aborted) {
+      let c: ImapFlow | undefined;
+      try {
+        c = await open();
+        folders ??= await discoverFolders(c, seed.provider, seed.folders);
+        outcome.folders = folders;
+        const fm = folders;
+        if (o.idle && !idleStarted) {
+          idleStarted = true;
+          for (const f of [fm.inbox, fm.junk].filter((x): x is SeedFolder => Boolean(x))) void idleWatch(f, fm);
+        }
+        failures = 0;
+        while (!stop.signal.aborted) {
+          const cycleStart = Date.now();
+          // first pass: everything (the copy may already be there); then what no IDLE watcher covers
+          const targets = fm.folders.filter((f) => firstPass || !healthyIdle.has(f.path));
+          for (const f of targets) {
+            if (stop.signal.aborted) break;
+            await examine(c, f.path);
+            const m = await searchSelected(c, o.matcher);
+            if (m) {
+              await report(c, f, m, fm);
+              break;
+            }
+          }
+          if (firstPass && !stop.signal.aborted) outcome.searched = true;
+          firstPass = false;
+          delete outcome.lastError;
+          if (stop.signal.aborted) break;
+          await sleep(o.pollMs - (Date.now() - cycleStart), stop.signal);
+        }
+      } catch (e) {
+        const err = classifyImapError(e, where);
+        if (stop.signal.aborted) break;
+        if (err.kind === 'auth' || err.kind === 'tls' || (err.kind === 'protocol' && !folders)) {
+          finish({ error: err.message, errorKind: err.kind });
+          break;
+        }
+        outcome.reconnects++;
+        outcome.lastError = err.message;
+        o.log?.(`${err.message}; reconnecting`);
+        await sleep(backoff(failures++), stop.signal);
+      } finally {
+        if (c) {
+          const cl = c;
+          // LOGOUT politely but never wait long for it
+          await Promise.race([cl.logout().catch(() => {}), sleep(1000)]);
+          cl.close();
+        }
+      }
+    }
+  };
+
+  try {
+    await pollLoop();
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    await Promise.all([...clients].map(async (c) => {
+      await Promise.race([c.logout().catch(() => {}), sleep(1000)]);
+      c.close();
+    }));
+  }
+  return outcome;
+}
