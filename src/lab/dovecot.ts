@@ -61,6 +61,8 @@ export interface StartDovecotOptions {
   users: LabUser[];
   /** how long to wait for Dovecot's greeting and a test login (default 20 s) */
   readyTimeoutMs?: number;
+  /** the dovecot binary (default: found on PATH or in /usr/sbin, /usr/local/sbin, Homebrew) */
+  bin?: string;
 }
 
 const DOVECOT_CANDIDATES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot', '/opt/homebrew/sbin/dovecot', '/usr/local/opt/dovecot/sbin/dovecot'];
@@ -130,7 +132,7 @@ interface Ports {
   lmtp: number;
 }
 
-interface ConfigInput {
+export interface ConfigInput {
   dir: string;
   ports: Ports;
   acc: Accounts;
@@ -238,6 +240,13 @@ service lmtp {
     mode = 0600
   }
 }
+# every seed logs in from 127.0.0.1: one seed's wrong password must not slow the
+# others down (real seeds sit at different providers), so no per-IP auth penalty
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 `;
 }
 
@@ -328,10 +337,15 @@ service lmtp {
     mode = 0600
   }
 }
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 `;
 }
 
-function configFor(version: string, c: ConfigInput): string {
+export function configFor(version: string, c: ConfigInput): string {
   const [major, minor] = version.split('.').map(Number);
   if (major === 2 && minor === 3) return config23(c);
   if (major === 2 && minor === 4) return config24(c);
@@ -709,7 +723,8 @@ export function lmtpSend(port: number, from: string, rcpt: string, raw: Buffer):
  */
 export async function startDovecot(opts: StartDovecotOptions): Promise<Dovecot> {
   validateUsers(opts.users);
-  const bin = findDovecot();
+  if (opts.bin && !existsSync(opts.bin)) throw new Error(`Dovecot is not installed (no ${opts.bin}): ${INSTALL_HINT}`);
+  const bin = opts.bin ?? findDovecot();
   const version = await dovecotVersion(bin);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-dovecot-'));
   const users = opts.users.map((u) => ({ ...u, layout: u.layout ?? 'generic' }));
