@@ -1,0 +1,296 @@
+// The receiving side: one diagnostic session per MX address (banner, EHLO,
+// STARTTLS, certificate, timings), and recipient verification (MAIL FROM / RCPT TO,
+// rate-limited per host, always RSET and QUIT, never DATA).
+import crypto from 'node:crypto';
+import { SmtpFailure, SmtpSession, bannerHost, ehloName, parseEhlo, type FailureKind, type Reply, type TranscriptLine } from './probe.ts';
+import type { TlsInfo } from './tls.ts';
+
+export interface MxAddress {
+  host: string;
+  priority: number;
+  ip: string;
+}
+
+export interface ProbeOptions {
+  port: number;
+  timeoutMs: number;
+  ca?: string[];
+  /** EHLO name; default an address literal of our side */
+  helo?: string;
+  signal?: AbortSignal;
+}
+
+export interface FailureInfo {
+  kind: FailureKind;
+  step: string;
+  message: string;
+  ms: number;
+}
+
+export type ProbeStatus = 'ok' | 'unreachable' | 'no-ipv6' | 'slow' | 'refused-greeting' | 'error';
+
+export interface MxProbe extends MxAddress {
+  port: number;
+  status: ProbeStatus;
+  failure?: FailureInfo;
+  greetingCode?: number;
+  banner?: string;
+  bannerHost?: string;
+  esmtp?: boolean;
+  /** EHLO keywords before TLS, with their parameters */
+  extensions?: Record<string, string>;
+  /** EHLO keywords after STARTTLS */
+  extensionsTls?: Record<string, string>;
+  starttls: { offered: boolean; attempted: boolean; ok: boolean; reply?: string; error?: string };
+  tls?: TlsInfo;
+  timings: Record<string, number>;
+  transcript: TranscriptLine[];
+  /** peer certificates (DER, leaf first) for DANE; not serialised */
+  certsDer?: Buffer[];
+}
+
+function failureInfo(e: SmtpFailure): FailureInfo {
+  return { kind: e.kind, step: e.step, message: e.message, ms: e.ms };
+}
+
+/** Where a failed step leaves the address: never a silent pass. */
+export function statusOf(e: SmtpFailure): ProbeStatus {
+  if (e.step === 'connect') return e.kind === 'no-ipv6' ? 'no-ipv6' : 'unreachable';
+  if (e.kind === 'timeout') return 'slow';
+  return 'error';
+}
+
+/** One diagnostic session: connect, banner, EHLO, STARTTLS, EHLO again, QUIT. */
+export async function probeMx(a: MxAddress, o: ProbeOptions): Promise<MxProbe> {
+  const p: MxProbe = { ...a, port: o.port, status: 'ok', starttls: { offered: false, attempted: false, ok: false }, timings: {}, transcript: [] };
+  let s: SmtpSession;
+  try {
+    s = await SmtpSession.connect({ host: a.host, ip: a.ip, port: o.port, timeoutMs: o.timeoutMs, ca: o.ca, signal: o.signal });
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    p.status = statusOf(e);
+    p.failure = failureInfo(e);
+    p.timings.connect = e.ms;
+    p.transcript.push({ t: e.ms, dir: '*', line: `connect failed: ${e.message}` });
+    return p;
+  }
+  try {
+    const g = await s.greeting();
+    p.greetingCode = g.code;
+    p.banner = g.lines.map((l) => l.slice(4)).join(' ').trim();
+    const bh = bannerHost(g);
+    if (bh) p.bannerHost = bh;
+    if (g.code !== 220) {
+      // 554 instead of 220 (RFC 5321 §3.1): this server will not talk to us
+      p.status = 'refused-greeting';
+      return p;
+    }
+    const name = ehloName(o.helo, s.localAddress);
+    let e = await s.command(`EHLO ${name}`, 'ehlo');
+    if (e.code !== 250) {
+      p.esmtp = false;
+      await s.command(`HELO ${name}`, 'helo');
+      p.extensions = {};
+      return p;
+    }
+    p.esmtp = true;
+    p.extensions = parseEhlo(e);
+    if ('STARTTLS' in p.extensions) {
+      p.starttls.offered = true;
+      p.starttls.attempted = true;
+      try {
+        const r = await s.starttls();
+        p.starttls.reply = r.lines.join(' ');
+        if (r.code === 220) {
+          p.starttls.ok = true;
+          p.tls = s.tls;
+          p.certsDer = s.peerCertsDer;
+          e = await s.command(`EHLO ${name}`, 'ehlo-tls');
+          if (e.code === 250) p.extensionsTls = parseEhlo(e);
+        } else {
+          p.starttls.error = `STARTTLS answered ${r.code} ${r.text}`;
+        }
+      } catch (err) {
+        if (!(err instanceof SmtpFailure) || (err.step !== 'starttls' && err.kind !== 'tls')) throw err;
+        p.starttls.error = err.message;
+        if (err.kind === 'timeout') {
+          p.status = 'slow';
+          p.failure = failureInfo(err);
+        }
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    p.status = statusOf(e);
+    p.failure = failureInfo(e);
+  } finally {
+    await s.quit();
+    Object.assign(p.timings, s.timings);
+    p.transcript = s.transcript;
+  }
+  return p;
+}
+
+// ---- recipient verification ----
+
+export type RcptStatus = 'accepted' | 'rejected' | 'greylisted' | 'deferred' | 'unknown';
+
+export interface RcptResult {
+  address: string;
+  status: RcptStatus;
+  code?: number;
+  enhanced?: string;
+  text?: string;
+  /** for rejections: a mailbox problem (5.1.x, 5.2.1) or a policy refusal (5.7.x) that says nothing about the mailbox */
+  rejectKind?: 'mailbox' | 'policy' | 'other';
+  /** why the status is unknown */
+  reason?: string;
+}
+
+export interface RcptRun {
+  host: string;
+  ip: string;
+  port: number;
+  tls: boolean;
+  mailFrom: string;
+  mailFromReply?: { code: number; enhanced?: string; text: string };
+  results: RcptResult[];
+  /** the random local part probe (catch-all detection), when it was made */
+  catchAll?: RcptResult;
+  reset: boolean;
+  quit: boolean;
+  failure?: FailureInfo;
+  timings: Record<string, number>;
+  transcript: TranscriptLine[];
+}
+
+/**
+ * Greylisting (RFC 6647): a 4xx on RCPT, usually 450 4.2.0 or 451 4.7.1, or the
+ * words greylist / try again later.
+ */
+export function isGreylisting(r: Pick<Reply, 'code' | 'enhanced' | 'text'>): boolean {
+  if (r.code < 400 || r.code >= 500) return false;
+  if (r.enhanced === '4.7.1' || r.enhanced === '4.2.0') return true;
+  return /gr[ae]y[- ]?list|try again later|please (retry|try again)|temporarily (deferred|rejected)/i.test(r.text);
+}
+
+export function classifyRcpt(address: string, r: Reply): RcptResult {
+  const base = { address, code: r.code, ...(r.enhanced ? { enhanced: r.enhanced } : {}), text: r.text };
+  if (r.code >= 200 && r.code < 300) return { ...base, status: 'accepted' };
+  if (r.code >= 400 && r.code < 500) return { ...base, status: isGreylisting(r) ? 'greylisted' : 'deferred' };
+  if (r.code >= 500) {
+    const e = r.enhanced ?? '';
+    const rejectKind = /^5\.7\./.test(e) ? 'policy' : /^5\.1\.|^5\.2\.1$/.test(e) || (!e && (r.code === 550 || r.code === 551 || r.code === 553)) ? 'mailbox' : 'other';
+    return { ...base, status: 'rejected', rejectKind };
+  }
+  return { ...base, status: 'unknown', reason: `unexpected reply ${r.code}` };
+}
+
+/** Per-address pacing of RCPT commands, shared by every session of this process. */
+const nextSlot = new Map<string, number>();
+async function paced(ip: string, intervalMs: number, signal?: AbortSignal): Promise<void> {
+  const now = performance.now();
+  const slot = Math.max(now, nextSlot.get(ip) ?? 0);
+  nextSlot.set(ip, slot + intervalMs);
+  const wait = slot - now;
+  if (wait > 0) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, wait);
+      signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+  }
+}
+
+export function randomLocalPart(): string {
+  return `inboxlens-probe-${crypto.randomBytes(6).toString('hex')}`;
+}
+
+export interface VerifyOptions extends ProbeOptions {
+  /** the reverse-path: '' for the null sender <> (RFC 5321 §4.5.5, what callout verifiers use) */
+  mailFrom: string;
+  /** minimum ms between two RCPT commands to the same address */
+  intervalMs: number;
+  /** the domain whose catch-all behaviour to test with a random local part; none: no test */
+  catchAllDomain?: string;
+}
+
+/**
+ * MAIL FROM, one RCPT TO per address (paced), a random local part for catch-all
+ * detection, then RSET and QUIT, whatever happened in between. Never DATA.
+ */
+export async function verifyRecipients(a: MxAddress, rcpts: string[], o: VerifyOptions): Promise<RcptRun> {
+  const run: RcptRun = { host: a.host, ip: a.ip, port: o.port, tls: false, mailFrom: o.mailFrom, results: [], reset: false, quit: false, timings: {}, transcript: [] };
+  const unknown = (reason: string) => {
+    for (const addr of rcpts) if (!run.results.some((r) => r.address === addr)) run.results.push({ address: addr, status: 'unknown', reason });
+  };
+  let s: SmtpSession;
+  try {
+    s = await SmtpSession.connect({ host: a.host, ip: a.ip, port: o.port, timeoutMs: o.timeoutMs, ca: o.ca, signal: o.signal });
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    run.failure = failureInfo(e);
+    unknown(`could not connect to ${a.host} [${a.ip}]:${o.port}: ${e.message}`);
+    return run;
+  }
+  let mailSent = false;
+  try {
+    const g = await s.greeting();
+    if (g.code !== 220) {
+      unknown(`${a.host} refused the session: ${g.code} ${g.text}`);
+      return run;
+    }
+    const name = ehloName(o.helo, s.localAddress);
+    const e = await s.command(`EHLO ${name}`, 'ehlo');
+    if (e.code !== 250) {
+      await s.command(`HELO ${name}`, 'helo');
+    } else if ('STARTTLS' in parseEhlo(e)) {
+      // recipients go over TLS when the server offers it, as a real sender's would
+      const r = await s.starttls();
+      if (r.code === 220) {
+        run.tls = true;
+        await s.command(`EHLO ${name}`, 'ehlo-tls');
+      }
+    }
+    mailSent = true;
+    const m = await s.command(`MAIL FROM:<${o.mailFrom}>`, 'mail');
+    run.mailFromReply = { code: m.code, ...(m.enhanced ? { enhanced: m.enhanced } : {}), text: m.text };
+    if (m.code < 200 || m.code >= 300) {
+      unknown(`MAIL FROM:<${o.mailFrom}> was refused: ${m.code}${m.enhanced ? ` ${m.enhanced}` : ''} ${m.text}`);
+      return run;
+    }
+    for (const [i, addr] of rcpts.entries()) {
+      await paced(a.ip, o.intervalMs, o.signal);
+      const r = await s.command(`RCPT TO:<${addr}>`, `rcpt:${i + 1}`);
+      run.results.push(classifyRcpt(addr, r));
+      // 421: the server is closing the session (often: too many probes from this IP)
+      if (r.code === 421) {
+        unknown(`${a.host} closed the session (421 ${r.text}) before this address was tried`);
+        return run;
+      }
+    }
+    if (o.catchAllDomain) {
+      await paced(a.ip, o.intervalMs, o.signal);
+      const addr = `${randomLocalPart()}@${o.catchAllDomain}`;
+      run.catchAll = classifyRcpt(addr, await s.command(`RCPT TO:<${addr}>`, 'rcpt:random'));
+    }
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    run.failure = failureInfo(e);
+    unknown(e.kind === 'timeout' ? `${a.host} did not answer within the timeout (${e.step}): ${e.message}` : `${e.step}: ${e.message}`);
+  } finally {
+    // the transaction always ends with RSET and the session with QUIT, whatever happened
+    if (mailSent && s.alive) {
+      try {
+        const r = await s.command('RSET', 'rset');
+        run.reset = r.code >= 200 && r.code < 300;
+      } catch {
+        // the session died; nothing more to end
+      }
+    }
+    const q = await s.quit();
+    run.quit = Boolean(q);
+    Object.assign(run.timings, s.timings);
+    run.transcript = s.transcript;
+  }
+  return run;
+}
