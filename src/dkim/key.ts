@@ -168,6 +168,8 @@ export function parseDkimKey(record: string): DkimKeyInfo {
     // RFC 8463 §4 publishes the bare 32-byte key, not a DER structure
     info.problems.push({ severity: 'warn', message: 'an ed25519 key must be published as the bare 32-byte key (RFC 8463 §4), not wrapped in SubjectPublicKeyInfo' });
   }
-  info.usable = !info.problems.some((x) => x.severity === 'error') && !info.notForEmail && !info.sha1Only && !(info.hashes && !info.hashes.some((h) => h === 'sha1' || h === 'sha256'));
+  // RFC 8301 §3.2: verifiers must not accept RSA keys under 1024 bits
+  const tooShort = actual === 'rsa' && (info.bits ?? 0) < 1024;
+  info.usable = !tooShort && !info.problems.some((x) => x.severity === 'error') && !info.notForEmail && !info.sha1Only && !(info.hashes && !info.hashes.some((h) => h === 'sha1' || h === 'sha256'));
   return info;
 }
