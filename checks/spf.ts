@@ -214,9 +214,13 @@ function ptrName(ip: string): string {
   return `${nibbles.reverse().join('.')}.ip6.arpa`;
 }
 
-/** mailauth's check_host() for one IP, reading the DNS cache the walk filled. */
+/**
+ * mailauth's check_host() for one IP, reading the DNS cache the walk filled.
+ * Strict mode follows RFC 7208 exactly (a syntax error anywhere is a permerror,
+ * as our findings say); it passes the whole OpenSPF suite (test/conformance-spf).
+ */
 async function evaluate(ctx: CheckContext, domain: string, ip: string): Promise<SpfEvaluation> {
-  const r = await mailauthSpf({ sender: `postmaster@${domain}`, ip, mta: 'inboxlens', resolver: ctx.dns.mailauthResolver });
+  const r = await mailauthSpf({ sender: `postmaster@${domain}`, ip, mta: 'inboxlens', resolver: ctx.dns.mailauthResolver, strict: true });
   const lookups = (r as { lookups?: { count?: number; void?: number } }).lookups;
   return {
     ip, domain, result: r.status.result as SpfEvaluation['result'],
