@@ -1,0 +1,104 @@
+// Debian's rspamd on a loopback port, for tests and the demo: the packaged
+// rules with a lab top-level config — one normal worker (the /checkv2 HTTP
+// API) bound to port 0, no controller or proxy, its own temp dirs, and DNS
+// pointed at the lab resolver (or at nothing), so no query leaves the machine.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { listeningPorts } from './spamd.ts';
+import { freePorts } from './ports.ts';
+
+export interface RspamdLab {
+  host: string;
+  port: number;
+  pid: number;
+  /** "http://127.0.0.1:PORT", the value for --rspamd */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface StartRspamdOptions {
+  /** the resolver rspamd uses (HOST:PORT, e.g. the fixture DNS); default: a closed port, so every lookup fails fast */
+  dns?: string;
+  /** how long to wait for /ping (rules and the TLD list load in 5-20 s) */
+  timeoutMs?: number;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+export async function startRspamd(o: StartRspamdOptions = {}): Promise<RspamdLab> {
+  const bin = ['/usr/bin/rspamd', '/usr/local/bin/rspamd', '/opt/homebrew/bin/rspamd'].find((p) => existsSync(p));
+  if (!bin || !existsSync('/etc/rspamd/common.conf')) throw new Error('rspamd is not installed: run scripts/setup.sh (Debian: apt-get install rspamd)');
+  const timeoutMs = o.timeoutMs ?? 90_000;
+  const dir = await mkdtemp(path.join(tmpdir(), 'inboxlens-rspamd-'));
+  await mkdir(path.join(dir, 'local.d'));
+  // network modules off: fuzzy hashes go to rspamd.com, RBL/SURBL query public lists
+  for (const m of ['fuzzy_check', 'rbl', 'surbl', 'url_redirector', 'asn', 'emails', 'phishing']) {
+    await writeFile(path.join(dir, 'local.d', `${m}.conf`), 'enabled = false;\n');
+  }
+  const port = existsSync('/proc/net/tcp') ? 0 : (await freePorts(1))[0]!;
+  const conf = `# inboxlens lab rspamd: one normal worker on loopback, no network
+.include "$CONFDIR/common.conf"
+options {
+  pidfile = "$RUNDIR/rspamd.pid";
+  .include "$CONFDIR/options.inc"
+  .include(try=true; priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc"
+  dns { nameserver = ["${o.dns ?? '127.0.0.1:1'}"]; timeout = 300ms; retransmits = 1; }
+}
+logging { type = "file"; filename = "$LOGDIR/rspamd.log"; level = "error"; }
+worker "normal" {
+  bind_socket = "127.0.0.1:${port}";
+  .include "$CONFDIR/worker-normal.inc"
+  count = 1;
+}
+`;
+  await writeFile(path.join(dir, 'rspamd.conf'), conf);
+  const vars = ['CONFDIR=/etc/rspamd', `LOCAL_CONFDIR=${dir}`, `DBDIR=${dir}`, `RUNDIR=${dir}`, `LOGDIR=${dir}`].map((v) => `--var=${v}`);
+  const user = process.getuid?.() === 0 ? ['-u', 'root', '-g', 'root', '-i'] : [];
+  const child = spawn(bin, ['-f', ...user, '-c', path.join(dir, 'rspamd.conf'), ...vars], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir } });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-8000);
+  });
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  const stop = async () => {
+    process.removeListener('exit', reap);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited(child);
+      clearTimeout(t);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  let found = port;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`rspamd exited (${child.exitCode ?? child.signalCode}) before answering: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
+    if (found) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${found}/ping`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok && (await res.text()).trim() === 'pong') {
+          return { host: '127.0.0.1', port: found, pid: child.pid!, url: `http://127.0.0.1:${found}`, stop };
+        }
+      } catch {
+        // the worker is not up yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`rspamd did not answer /ping within ${timeoutMs} ms: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+}

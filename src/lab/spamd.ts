@@ -1,0 +1,152 @@
+// Debian's SpamAssassin spamd on a loopback port, for tests and the demo:
+// local rules only (-L: no DNS blocklists, no network tests), no per-user
+// config, no Bayes learning, its own temp home; ready once it answers PING.
+// It binds port 0 and the port the kernel chose is read back from /proc,
+// so no port is ever guessed (elsewhere a free port is picked and retried).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spamdPing } from '../content/spamd.ts';
+import { freePorts } from './ports.ts';
+
+export interface SpamdLab {
+  host: string;
+  port: number;
+  pid: number;
+  /** "127.0.0.1:PORT", the value for --spamd */
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface StartSpamdOptions {
+  /** how long to wait for the first PONG (rules load in 2-15 s) */
+  timeoutMs?: number;
+  /** extra configuration lines (spamd --cf) */
+  config?: string[];
+  /** the spamd binary (default: spamd on PATH, /usr/sbin/spamd) */
+  bin?: string;
+}
+
+function findBinary(name: string, extra: string[]): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...extra];
+  for (const d of dirs) {
+    if (d && existsSync(path.join(d, name))) return path.join(d, name);
+  }
+  return undefined;
+}
+
+/**
+ * The TCP ports a process listens on, from /proc (Linux): the socket inodes
+ * among its open files, matched against the LISTEN rows of /proc/net/tcp{,6}.
+ */
+export async function listeningPorts(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  await Promise.all(fds.map(async (fd) => {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }));
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; column 9 is the inode
+      if (cols.length > 9 && cols[3] === '0A' && inodes.has(cols[9]!)) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...new Set(ports)];
+}
+
+const canReadProc = () => existsSync('/proc/net/tcp');
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
+  const bin = o.bin ?? findBinary('spamd', ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin']);
+  if (!bin) throw new Error('spamd is not installed: run scripts/setup.sh (Debian: apt-get install spamd spamassassin)');
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const home = await mkdtemp(path.join(tmpdir(), 'inboxlens-spamd-'));
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    const port = canReadProc() ? 0 : (await freePorts(1))[0]!;
+    const args = [
+      '-L', // local tests only: no DNS blocklists, no network
+      '-x', // no per-user configuration files
+      '-H', home, // helper home: nothing lands in the real $HOME
+      '-i', `127.0.0.1:${port}`,
+      '-r', path.join(home, 'spamd.pid'),
+      '-s', 'stderr',
+      '--min-children', '1',
+      '--max-children', '2',
+      '--cf=use_bayes 0',
+      '--cf=bayes_auto_learn 0',
+      ...(o.config ?? []).map((c) => `--cf=${c}`),
+    ];
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: home } });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-8000);
+    });
+    // a test runner that dies must not leave spamd behind
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    const stop = async () => {
+      process.removeListener('exit', reap);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited(child);
+        clearTimeout(t);
+      }
+    };
+    const deadline = Date.now() + timeoutMs;
+    let found = port;
+    let failure: string | undefined;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        failure = `spamd exited (${child.exitCode ?? child.signalCode}) before answering: ${log.trim().split('\n').slice(-3).join(' | ')}`;
+        break;
+      }
+      if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
+      if (found) {
+        try {
+          await spamdPing({ host: '127.0.0.1', port: found }, 2000);
+          return {
+            host: '127.0.0.1',
+            port: found,
+            pid: child.pid!,
+            address: `127.0.0.1:${found}`,
+            stop: async () => {
+              await stop();
+              await rm(home, { recursive: true, force: true });
+            },
+          };
+        } catch {
+          // not listening yet, or children still starting
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await stop();
+    failure ??= `spamd did not answer PING within ${timeoutMs} ms: ${log.trim().split('\n').slice(-3).join(' | ')}`;
+    // a picked port can be taken in the meantime (only without /proc): try another one
+    if (port && /Address already in use|could not create/i.test(log) && attempt < 3) continue;
+    await rm(home, { recursive: true, force: true });
+    throw new Error(failure);
+  }
+}
