@@ -201,13 +201,33 @@ function describeAjvError(e: any, doc: any, file: string, single: string | undef
 }
 
 const KNOWN = ['address', 'provider', 'label', 'imap', 'pop3', 'auth', 'folders', 'insecure', 'allowPlaintext', 'ca', 'host', 'port', 'secure', 'servername', 'user', 'pass', 'accessToken', 'refreshToken', 'clientId', 'clientSecret', 'tokenUrl', 'scope', 'inbox', 'junk', 'all', 'trash', 'tabs', 'skip'];
+/** Edit distance with transpositions, for typo suggestions. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      // a swapped pair of letters is one typo (optimal string alignment distance)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** A near-miss of a known field name (a typo), for the error message. */
 function suggest(name: string, _at: string[]): string {
   const n = String(name).toLowerCase();
-  const close = KNOWN.find((k) => {
-    const kl = k.toLowerCase();
-    return kl !== n && (kl.startsWith(n.slice(0, 3)) && Math.abs(kl.length - n.length) <= 2);
-  });
-  return close ? ` (did you mean '${close}'?)` : '';
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of KNOWN) {
+    const dd = distance(n, k.toLowerCase());
+    if (dd < bestD) {
+      best = k;
+      bestD = dd;
+    }
+  }
+  return best && bestD <= Math.max(1, Math.floor(n.length / 3)) ? ` (did you mean '${best}'?)` : '';
 }
 
 const DEFAULT_PORTS = { imap: { true: 993, false: 143 }, pop3: { true: 995, false: 110 } } as const;
