@@ -114,6 +114,16 @@ function macroNote(t: SpfTerm): string {
   return `not resolved: uses ${t.macros.map((m) => `%{${m}}`).join(' ')} (needs ${needs.join(', ')}); counted, not queried`;
 }
 
+/** Why a name cannot be looked up (RFC 1035 §2.3.4 sizes), or null when it can. */
+export function invalidName(name: string): string | null {
+  const labels = name.split('.');
+  if (labels.length < 2) return `'${name}' is not a fully qualified domain name`;
+  if (labels.some((l) => l.length === 0)) return `'${name}' has an empty label`;
+  if (labels.some((l) => Buffer.byteLength(l) > 63)) return `'${name}' has a label over 63 octets`;
+  if (Buffer.byteLength(name) > 253) return `'${name}' is over 253 octets`;
+  return null;
+}
+
 function isVoid(r: DnsResponse, type: string): boolean {
   return r.rcode === 'NXDOMAIN' || (r.rcode === 'NOERROR' && answersOf(r, type).length === 0);
 }
@@ -209,6 +219,13 @@ class Walk {
       }
       const target = normalizeName(t.domainSpec ?? node.domain);
       info.target = target;
+      const bad = invalidName(target);
+      if (bad) {
+        // RFC 7208 §4.3, §4.8: such a name is never queried; an include or redirect of it is a permerror
+        Object.assign(info, { note: `never matches: ${bad}` });
+        if (t.name === 'include' || t.name === 'redirect') node.errors.push({ kind: 'syntax', term: t.raw, message: bad });
+        continue;
+      }
       tasks.push(this.term(node, t, info, target, path, depth));
     }
     await Promise.all(tasks);
