@@ -4,7 +4,8 @@
 // IDLE notifications, restart and a clean stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
@@ -457,9 +458,52 @@ describe('Dovecot lifecycle', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('the lab CA verifies the lab certificate for localhost and 127.0.0.1', async () => {
+  it('a test process that dies without stop() — even by SIGKILL — leaves no Dovecot behind', async () => {
+    const mod = path.join(path.dirname(LAB_ZONES_DIR), '../../src/lab/dovecot.ts');
+    const code = `const { startDovecot } = await import(${JSON.stringify(mod)});
+      const d = await startDovecot({ users: [{ user: 'orphan@mail.lab.test', pass: 'orphan-pass-1' }] });
+      process.stdout.write(d.dir + '\\n');
+      if (process.argv[1] === 'exit') process.exit(0);
+      setInterval(() => {}, 1000);`;
+    for (const mode of ['exit', 'kill'] as const) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const dir = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
+        child.once('exit', () => resolve(out.trim()));
+        child.once('error', reject);
+      });
+      expect(dir, mode).toMatch(/inboxlens-dovecot-/);
+      const tag = path.basename(dir);
+      if (mode === 'kill') {
+        expect(processesMentioning(tag).length).toBeGreaterThan(0);
+        child.kill('SIGKILL');
+      }
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      // bounded wait for the watchdog / exit hook to finish the job
+      for (let i = 0; i < 50 && processesMentioning(tag).length; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(processesMentioning(tag), mode).toEqual([]);
+      if (mode === 'exit') expect(existsSync(dir)).toBe(false);
+      else rmSync(dir, { recursive: true, force: true }); // SIGKILL runs no exit hook: the temp dir stays
+    }
+  });
+
+  it('the lab CA verifies the lab certificate for localhost and 127.0.0.1, and nothing else does', async () => {
     const t = await labTls();
-    expect(t.caPem).toMatch(/BEGIN CERTIFICATE/);
-    expect(t.certPem).not.toBe(t.caPem);
+    const server = tls.createServer({ cert: t.certPem, key: t.keyPem }, (sock) => sock.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const attempt = (o: tls.ConnectionOptions) => new Promise<string>((resolve) => {
+      const c = tls.connect({ host: '127.0.0.1', port, ...o }, () => { resolve(c.authorized ? 'ok' : String(c.authorizationError)); c.destroy(); });
+      c.once('error', (e) => resolve(e.message));
+    });
+    try {
+      expect(await attempt({ ca: t.caPem, servername: 'localhost' })).toBe('ok');
+      expect(await attempt({ ca: t.caPem })).toBe('ok');
+      expect(await attempt({ ca: t.caPem, servername: 'mx.example.com' })).toMatch(/altnames|Hostname/i);
+      expect(await attempt({ servername: 'localhost' })).toMatch(/certificate|self[- ]signed/i);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -396,6 +396,22 @@ function groupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// $1 = dovecot binary, $2 = config. Background jobs of a non-interactive shell get
+// /dev/null as stdin (POSIX), hence the explicit fd 3 for the watchdog's read.
+// The shell ignores SIGTERM (after starting Dovecot, which keeps the default) so
+// that it outlives Dovecot and reaps it: no zombies for stop() to wait on.
+const WATCHDOG = `exec 3<&0
+"$1" -F -c "$2" </dev/null 3<&- &
+p=$!
+trap '' TERM
+{ read -r _ <&3; kill -TERM 0; } &
+w=$!
+wait "$p"
+s=$?
+kill -KILL "$w" 2>/dev/null
+wait "$w" 2>/dev/null
+exit "$s"`;
+
 /** Read one CRLF-terminated line after sending `send` (if any). */
 function lineExchange(port: number, steps: { send?: string; expect: RegExp }[], timeoutMs = 3000): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -546,7 +562,12 @@ class DovecotInstance implements Dovecot {
 
   private async launchOnce(): Promise<void> {
     this.stderr = '';
-    const child = spawn(this.bin, ['-F', '-c', this.confPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // In its own process group (stop() signals the whole group), under a small
+    // watchdog shell: it holds our stdin pipe, and when this process dies — even
+    // by SIGKILL, where no exit hook runs — the pipe closes and the watchdog
+    // terminates the group, so a crashed test run never leaves a Dovecot behind.
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'inboxlens-dovecot', this.bin, this.confPath], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin!.on('error', () => {});
     this.child = child;
     const onData = (d: Buffer) => {
       this.stderr += d.toString();
