@@ -252,7 +252,11 @@ service anvil {
 
 /**
  * Dovecot 2.4 configuration (Debian 13, Homebrew), written from the 2.4
- * documentation and the 2.3→2.4 upgrade notes. UNTESTED: this machine has 2.3.
+ * documentation and the 2.3→2.4 upgrade notes (doc.dovecot.org "Upgrading
+ * Dovecot CE from 2.3 to 2.4": dovecot_config_version first, named passdb/userdb
+ * sections, mail_driver/mail_path for mail_location, ssl_server_*_file for
+ * ssl_cert/ssl_key, auth_allow_cleartext for disable_plaintext_auth, `listen`
+ * inside inet_listener, %{…} variables). UNTESTED: this machine has 2.3.
  */
 export function config24(c: ConfigInput): string {
   const mailboxes = mailboxBlocks();
@@ -292,11 +296,14 @@ default_process_limit = 500
 default_client_limit = 4000
 mail_max_userip_connections = 50
 
+# 2.4 lower-cases user names by default (%{user | lower}); the lab keeps them as given
 passdb passwd-file {
   default_password_scheme = PLAIN
+  auth_username_format = %{user}
   passwd_file_path = ${c.dir}/passwd
 }
 userdb passwd-file {
+  auth_username_format = %{user}
   passwd_file_path = ${c.dir}/passwd
 }
 
