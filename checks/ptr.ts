@@ -59,7 +59,7 @@ function sameAddress(a: string, b: string): boolean {
  *     of the words ISPs use for customer pools: dhcp, dyn, dynamic, dynip, pool,
  *     dsl, adsl, vdsl, xdsl, cable, cablemodem, ppp, pppoe, dial, dialup, dialin,
  *     broadband, bb, cust, customer, client, res, resi, residential, home, user,
- *     ftth, fttx, fiber, fibre, cpe, wifi, wireless, mobile, lte, 4g, 5g, gprs,
+ *     ftth, fttx, fiber, fibre, cpe, wifi, wireless, mobile, lte, gprs,
  *     unassigned, unknown, nat; or the pair "static" + "ip" ("static-ip-…"),
  *     which ISPs use for business lines that are still not mail servers.
  * Names like mail., mx., smtp., out., mta., bounce. are never generic by
