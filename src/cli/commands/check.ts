@@ -47,15 +47,16 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** Which checks run: --only (validated), else every check that is not opt-in. */
-export function selectChecks(registry: Map<string, Check>, only: string[] | undefined): Check[] {
+/** Which checks run: --only (validated), else every check that is not opt-in (or is opted in by one of its `optInWith` options in argv). */
+export function selectChecks(registry: Map<string, Check>, only: string[] | undefined, argv: Record<string, unknown> = {}): Check[] {
   const names = (only ?? []).flatMap((o) => String(o).split(',')).map((s) => s.trim()).filter(Boolean);
   if (names.length) {
     const unknown = names.filter((n) => !registry.has(n));
     if (unknown.length) throw new UsageError(`--only: no check named ${unknown.map((u) => `'${u}'`).join(', ')}; the checks are: ${orderChecks([...registry.values()]).map((c) => c.id).join(', ')}`);
     return orderChecks(names.map((n) => registry.get(n)!));
   }
-  return orderChecks([...registry.values()].filter((c) => !c.optIn));
+  const given = (v: unknown) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && !v.length);
+  return orderChecks([...registry.values()].filter((c) => !c.optIn || (c.optInWith ?? []).some((o) => given(argv[o]))));
 }
 
 export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Check>): Promise<RunOptions> {
@@ -196,7 +197,7 @@ export const command: Command<CheckArgs> = {
 
 export async function runCheck(argv: CheckArgs): Promise<number> {
   const registry = await loadChecks();
-  const checks = selectChecks(registry, argv.only);
+  const checks = selectChecks(registry, argv.only, argv);
   const opts = await buildRunOptions(argv, registry);
   const domains = (argv.domain ?? []).map((d) => parseDomain(String(d), 'domain'));
   if (!domains.length && !argv['domains-file']) throw new UsageError('check: give a domain (inboxlens check example.com) or --domains-file FILE');
