@@ -186,16 +186,22 @@ export function classifyRcpt(address: string, r: Reply): RcptResult {
   return { ...base, status: 'unknown', reason: `unexpected reply ${r.code}` };
 }
 
-/** Per-address pacing of RCPT commands, shared by every session of this process. */
-const nextSlot = new Map<string, number>();
+/**
+ * Per-address pacing of RCPT commands, shared by every session of this process: a
+ * caller returns only when `intervalMs` has passed since the last RCPT to that
+ * address, and sends its own right away (the slot is taken synchronously).
+ */
+const lastRcpt = new Map<string, number>();
 async function paced(ip: string, intervalMs: number, signal?: AbortSignal): Promise<void> {
-  const now = performance.now();
-  const slot = Math.max(now, nextSlot.get(ip) ?? 0);
-  nextSlot.set(ip, slot + intervalMs);
-  const wait = slot - now;
-  if (wait > 0) {
+  for (;;) {
+    const now = performance.now();
+    const next = (lastRcpt.get(ip) ?? -Infinity) + intervalMs;
+    if (now >= next || signal?.aborted) {
+      lastRcpt.set(ip, now);
+      return;
+    }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, wait);
+      const t = setTimeout(resolve, Math.ceil(next - now));
       signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
     });
   }
