@@ -175,12 +175,12 @@ export interface CleanupResult {
 export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string): Promise<CleanupResult> {
   const out: CleanupResult = { deleted: 0, skipped: [] };
   await Promise.all(seeds.map(async (seed) => {
-    const loc = result.locations.get(seed.address);
-    if (!loc) return;
     if (seed.access.protocol !== 'imap') {
-      out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
+      if (result.rows.some((r) => r.seed === seed.address && r.folder)) out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
       return;
     }
+    const loc = result.locations.get(seed.address);
+    if (!loc) return;
     let c;
     try {
       c = await connectImap(seed.access, await resolveAuth(seed));
