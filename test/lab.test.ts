@@ -430,6 +430,28 @@ function processesMentioning(needle: string): number[] {
   return pids;
 }
 
+describe('Dovecot options', () => {
+  it('authMechanisms adds OAuth2 SASL (the password doubles as the bearer token); the default offers only PLAIN and LOGIN', async () => {
+    const greeting = (port: number) => new Promise<string>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('data', (d) => { resolve(d.toString()); s.destroy(); });
+      s.once('error', reject);
+    });
+    expect(await greeting(lab.dovecot.imapPort)).not.toMatch(/AUTH=XOAUTH2/);
+    const d = await startDovecot({ users: [{ user: 'o@outlook.lab.test', pass: 'lab-token-0001', layout: 'outlook' }], authMechanisms: ['plain', 'login', 'xoauth2', 'oauthbearer'] });
+    try {
+      expect(await greeting(d.imapPort)).toMatch(/AUTH=XOAUTH2 AUTH=OAUTHBEARER/);
+      const c = new ImapFlow({ host: '127.0.0.1', port: d.imapPort, secure: false, auth: { user: 'o@outlook.lab.test', accessToken: 'lab-token-0001' }, tls: { ca: d.caPem }, logger: false });
+      await c.connect();
+      expect((await c.list()).find((m) => m.specialUse === '\\Junk')?.path).toBe('Junk Email');
+      await c.logout();
+    } finally {
+      await d.stop();
+    }
+    await expect(startDovecot({ users: [{ user: 'a', pass: 'bbbb' }], authMechanisms: ['plain; rm'] })).rejects.toThrow(/not a SASL mechanism/);
+  });
+});
+
 describe('Dovecot lifecycle', () => {
   let d: Dovecot | undefined;
   afterAll(async () => { await d?.stop(); });

@@ -63,6 +63,12 @@ export interface StartDovecotOptions {
   readyTimeoutMs?: number;
   /** the dovecot binary (default: found on PATH or in /usr/sbin, /usr/local/sbin, Homebrew) */
   bin?: string;
+  /**
+   * SASL mechanisms (default plain, login). Add xoauth2 / oauthbearer to test
+   * OAuth2 seeds: Dovecot then checks the bearer token against the passdb like a
+   * password, so a lab user's password doubles as its access token.
+   */
+  authMechanisms?: string[];
 }
 
 const DOVECOT_CANDIDATES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot', '/opt/homebrew/sbin/dovecot', '/usr/local/opt/dovecot/sbin/dovecot'];
@@ -134,6 +140,8 @@ interface Ports {
 
 export interface ConfigInput {
   dir: string;
+  /** SASL mechanisms, lower case (default plain login) */
+  mechanisms?: string[];
   ports: Ports;
   acc: Accounts;
   instance: string;
@@ -163,7 +171,7 @@ protocols = imap pop3 lmtp
 listen = 127.0.0.1
 log_path = ${c.dir}/dovecot.log
 auth_verbose = yes
-auth_mechanisms = plain login
+auth_mechanisms = ${(c.mechanisms ?? ['plain', 'login']).join(' ')}
 # plaintext logins are refused by clients unless a seed opts in (allowPlaintext); the lab allows them so that can be tested
 disable_plaintext_auth = no
 ssl = yes
@@ -270,7 +278,7 @@ protocols = imap pop3 lmtp
 listen = 127.0.0.1
 log_path = ${c.dir}/dovecot.log
 auth_verbose = yes
-auth_mechanisms = plain login
+auth_mechanisms = ${(c.mechanisms ?? ['plain', 'login']).join(' ')}
 auth_allow_cleartext = yes
 ssl = yes
 ssl_server_cert_file = ${c.dir}/tls/server.crt
@@ -473,10 +481,12 @@ class DovecotInstance implements Dovecot {
   private child?: ChildProcess;
   private stderr = '';
   private readyTimeoutMs: number;
+  private mechanisms: string[];
   private stopped = false;
   private byName = new Map<string, LabUser>();
 
-  constructor(bin: string, version: string, dir: string, users: LabUser[], readyTimeoutMs: number) {
+  constructor(bin: string, version: string, dir: string, users: LabUser[], readyTimeoutMs: number, mechanisms: string[]) {
+    this.mechanisms = mechanisms;
     this.bin = bin;
     this.version = version;
     this.dir = dir;
@@ -544,7 +554,7 @@ class DovecotInstance implements Dovecot {
     const [imap, imaps, pop3, pop3s, lmtp] = await freePorts(5);
     Object.assign(this, { imapPort: imap, imapsPort: imaps, pop3Port: pop3, pop3sPort: pop3s, lmtpPort: lmtp });
     const instance = `inboxlens-${path.basename(this.dir)}`;
-    const conf = configFor(this.version, { dir: this.dir, ports: { imap: imap!, imaps: imaps!, pop3: pop3!, pop3s: pop3s!, lmtp: lmtp! }, acc, instance });
+    const conf = configFor(this.version, { dir: this.dir, mechanisms: this.mechanisms, ports: { imap: imap!, imaps: imaps!, pop3: pop3!, pop3s: pop3s!, lmtp: lmtp! }, acc, instance });
     await writeFile(this.confPath, conf);
   }
 
@@ -751,12 +761,14 @@ export function lmtpSend(port: number, from: string, rcpt: string, raw: Buffer):
  */
 export async function startDovecot(opts: StartDovecotOptions): Promise<Dovecot> {
   validateUsers(opts.users);
+  const mechanisms = (opts.authMechanisms ?? ['plain', 'login']).map((m) => m.toLowerCase());
+  for (const m of mechanisms) if (!/^[a-z0-9-]+$/.test(m)) throw new Error(`startDovecot: '${m}' is not a SASL mechanism name`);
   if (opts.bin && !existsSync(opts.bin)) throw new Error(`Dovecot is not installed (no ${opts.bin}): ${INSTALL_HINT}`);
   const bin = opts.bin ?? findDovecot();
   const version = await dovecotVersion(bin);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-dovecot-'));
   const users = opts.users.map((u) => ({ ...u, layout: u.layout ?? 'generic' }));
-  const d = new DovecotInstance(bin, version, dir, users, opts.readyTimeoutMs ?? 20_000);
+  const d = new DovecotInstance(bin, version, dir, users, opts.readyTimeoutMs ?? 20_000, mechanisms);
   try {
     await d.prepare();
     await d.launch();
@@ -767,7 +779,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<Dovecot> 
   }
 }
 
-/** The dir a Dovecot was started in, read back (exists for tests that inspect files). */
+/** Dovecot's whole log file (the error messages carry only its tail). */
 export async function readLog(d: Dovecot): Promise<string> {
   return readFile(path.join(d.dir, 'dovecot.log'), 'utf8').catch(() => '');
 }
