@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { registerSecret } from '../util/redact.ts';
 import { labTls } from './tls.ts';
 import { freePorts } from './ports.ts';
 import { LAYOUTS, foldersOf, type Layout } from './layouts.ts';
@@ -380,6 +381,8 @@ function validateUsers(users: LabUser[]): void {
     if (!u.user || /[:\s\\/"]/.test(u.user)) throw new Error(`startDovecot: user name ${JSON.stringify(u.user)} must be non-empty without ':', '/', quotes, backslashes or whitespace`);
     if (!u.pass || /[:\r\n]/.test(u.pass)) throw new Error(`startDovecot: the password of ${u.user} must be non-empty without ':' or line breaks`);
     if (u.layout && !LAYOUTS[u.layout]) throw new Error(`startDovecot: user ${u.user} has unknown layout '${u.layout}' (use ${Object.keys(LAYOUTS).join(', ')})`);
+    // lab passwords are throwaway, but they are still passwords: never in output
+    registerSecret(u.pass);
     const key = u.user.toLowerCase();
     if (seen.has(key)) throw new Error(`startDovecot: user ${u.user} is listed twice`);
     seen.add(key);
