@@ -4,7 +4,8 @@
 // IDLE notifications, restart and a clean stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -449,6 +450,30 @@ describe('Dovecot options', () => {
       await d.stop();
     }
     await expect(startDovecot({ users: [{ user: 'a', pass: 'bbbb' }], authMechanisms: ['plain; rm'] })).rejects.toThrow(/not a SASL mechanism/);
+  });
+});
+
+describe('Dovecot start-up failures', () => {
+  let tmp: string;
+  beforeAll(() => { tmp = mkdtempSync(path.join(os.tmpdir(), 'inboxlens-labtest-')); });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const wrapper = (name: string, body: string) => {
+    const f = path.join(tmp, name);
+    writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return f;
+  };
+
+  it('a configuration Dovecot refuses: the error carries Dovecot\'s own log lines', async () => {
+    // the real Dovecot, handed a config with one setting it does not know
+    const bin = wrapper('dovecot-bad-config', 'if [ "$1" = "--version" ]; then exec /usr/sbin/dovecot --version; fi\necho "no_such_lab_setting = 1" >> "$3"\nexec /usr/sbin/dovecot "$@"');
+    const err = await startDovecot({ users: [{ user: 'f@mail.lab.test', pass: 'fail-pass-1' }], bin, readyTimeoutMs: 10_000 }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/exited during start-up/);
+    expect(err?.message).toMatch(/no_such_lab_setting/);
+  });
+
+  it('an unsupported Dovecot version is refused clearly', async () => {
+    const bin = wrapper('dovecot-2.5', 'echo "2.5.0 (0000000000)"');
+    await expect(startDovecot({ users: [{ user: 'f@mail.lab.test', pass: 'fail-pass-1' }], bin })).rejects.toThrow(/Dovecot 2\.5\.0 is not supported by the lab.*2\.3 and 2\.4/);
   });
 });
 
