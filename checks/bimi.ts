@@ -11,15 +11,11 @@ import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src
 import { finder } from '../src/findings.ts';
 import { describe, evidenceOf, isFailure, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
 import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult } from '../src/net/https.ts';
+import { sharedDiscovery } from '../src/dmarc/discover.ts';
+import { parseDmarc } from '../src/dmarc/record.ts';
 
 const require = createRequire(import.meta.url);
 const { validateSvg } = require('mailauth/lib/bimi/validate-svg.js') as { validateSvg(logo: Buffer): true };
-const { discoverPolicy, createRecordLookup } = require('mailauth/lib/dmarc/get-dmarc-record.js') as {
-  createRecordLookup(resolver: unknown): (name: string) => Promise<unknown>;
-  discoverPolicy(domain: string, lookup: (name: string) => Promise<unknown>): Promise<{
-    record: DmarcTags | false; recordDomain: string | null; orgDomain: string | null; orgRecord: DmarcTags | false | null; error?: Error;
-  }>;
-};
 
 const f = finder('bimi');
 const DRAFT = 'draft-brand-indicators-for-message-identification';
@@ -28,7 +24,7 @@ const GMAIL_BIMI = 'https://support.google.com/a/answer/10911320 (Gmail: set up 
 const LOGO_MAX_BYTES = 32 * 1024;
 const FETCH_MAX_BYTES = 1024 * 1024;
 
-interface DmarcTags { p?: string; sp?: string; t?: string; pct?: number; rr?: string }
+interface DmarcTags { p?: string | null; sp?: string | null; t?: string; pct?: number | null }
 
 export interface DmarcEnforcement {
   /** true: enforced at both; false: not; null: could not be determined */
@@ -72,41 +68,42 @@ export function dmarcProblems(domain: string, tags: DmarcTags): string[] {
   if (!tags.p || !['quarantine', 'reject'].includes(tags.p)) out.push(`p=${tags.p || '(missing)'} at _dmarc.${domain}`);
   if (tags.sp === 'none') out.push(`sp=none at _dmarc.${domain}`);
   if (tags.t === 'y') out.push(`t=y (testing mode) at _dmarc.${domain}`);
-  if (tags.pct !== undefined && tags.pct < 100) out.push(`pct=${tags.pct} at _dmarc.${domain}`);
+  if (tags.pct !== undefined && tags.pct !== null && tags.pct < 100) out.push(`pct=${tags.pct} at _dmarc.${domain}`);
   return out;
 }
 
 /**
- * DMARC policy discovery by the RFC 9989 tree walk (mailauth), through the run's
- * DNS: the lookups are the dmarc check's own, served from the per-run cache.
- * BIMI needs both the record that applies to the author domain and the
- * organizational domain's record, which is why it walks the tree itself.
+ * DMARC at the author domain and at its organizational domain. The discovery
+ * (RFC 9989 tree walk, every _dmarc name queried at once) is the one the dmarc
+ * check runs, shared through ctx.memo, so nothing is looked up twice. BIMI needs
+ * the organizational domain's record as well as the one that applies, which the
+ * dmarc check's result does not carry, so it reads the discovery itself.
  */
 async function dmarcEnforcement(ctx: CheckContext): Promise<DmarcEnforcement> {
-  let d;
-  try {
-    d = await discoverPolicy(ctx.target, createRecordLookup(ctx.dns.mailauthResolver));
-  } catch (e) {
-    return { enforced: null, reasons: [], records: [], error: `DMARC policy discovery failed: ${(e as Error).message}` };
+  const d = await sharedDiscovery(ctx, ctx.target);
+  const orgDomain = d.orgDomain ?? undefined;
+  const base = { records: [] as DmarcEnforcement['records'], ...(orgDomain ? { orgDomain } : {}) };
+  if (!d.record || !d.recordDomain) {
+    if (d.error) return { enforced: null, reasons: [], ...base, error: `DMARC policy discovery failed: ${d.error}` };
+    return { enforced: false, reasons: [`no DMARC record at _dmarc.${ctx.target} or its organizational domain`], ...base };
   }
-  const records: DmarcEnforcement['records'] = [];
-  const reasons: string[] = [];
-  if (!d.record) {
-    return { enforced: false, reasons: [`no DMARC record at _dmarc.${ctx.target} or its organizational domain`], records, ...(d.orgDomain ? { orgDomain: d.orgDomain } : {}) };
-  }
-  records.push({ domain: d.recordDomain!, record: d.record.rr ?? '' });
-  reasons.push(...dmarcProblems(d.recordDomain!, d.record));
+  const judge = (domain: string, record: string): string[] => {
+    const parsed = parseDmarc(record);
+    base.records.push({ domain, record });
+    if (!parsed.applied) return [`the record at _dmarc.${domain} is not applied by receivers (${parsed.problems.find((p) => p.severity === 'error')?.message ?? 'invalid'})`];
+    const pol = parsed.policy;
+    return dmarcProblems(domain, { p: pol.p, sp: pol.sp, t: pol.t, pct: pol.pct });
+  };
+  const reasons = judge(d.recordDomain, d.record);
   if (d.orgDomain && d.orgDomain !== d.recordDomain) {
-    if (d.orgRecord) {
-      records.push({ domain: d.orgDomain, record: d.orgRecord.rr ?? '' });
-      reasons.push(...dmarcProblems(d.orgDomain, d.orgRecord));
-    }
+    const org = d.walk.find((w) => w.domain === d.orgDomain);
+    if (org?.dmarc.length === 1) reasons.push(...judge(d.orgDomain, org.dmarc[0]!));
   }
-  if (!reasons.length && d.orgRecord === null) {
+  if (!reasons.length && d.error) {
     // the author domain's record is fine, but the walk up to the organizational domain failed
-    return { enforced: null, reasons, records, error: `the DMARC tree walk above ${d.recordDomain} failed: ${d.error?.message ?? 'DNS error'}` };
+    return { enforced: null, reasons, ...base, error: `the organizational domain's DMARC policy is unknown: ${d.error}` };
   }
-  return { enforced: reasons.length === 0, reasons, records, ...(d.orgDomain ? { orgDomain: d.orgDomain } : {}) };
+  return { enforced: reasons.length === 0, reasons, ...base };
 }
 
 function fetchEvidence(url: string, r: HttpsResult): Evidence {

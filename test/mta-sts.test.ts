@@ -15,12 +15,14 @@ const policy = (mode: string, mx: string[], maxAge: number | string) => `version
 
 beforeAll(async () => {
   dns = await startDns();
-  const served = ['good', 'uncovered', 'testing', 'shortage', 'hugeage', 'badtype', 'badpolicy', 'redirect', 'notfound', 'slow', 'none'];
+  const served = ['good', 'uncovered', 'testuncovered', 'bigpolicy', 'testing', 'shortage', 'hugeage', 'badtype', 'badpolicy', 'redirect', 'notfound', 'slow', 'none'];
   lab = await startHttpsLab({ hosts: served.map((d) => `mta-sts.${d}.sts.example`), selfSigned: ['mta-sts.selfsigned.sts.example'] });
   const serve = (d: string, body: string, type = 'text/plain') => lab.route(`mta-sts.${d}.sts.example`, WK, { type, body });
   serve('good', policy('enforce', ['*.good.sts.example'], 604800));
   serve('uncovered', policy('enforce', ['*.uncovered.sts.example'], 604800));
   serve('testing', policy('testing', ['mx.testing.sts.example'], 86400));
+  serve('testuncovered', policy('testing', ['mx.testuncovered.sts.example'], 86400));
+  serve('bigpolicy', policy('enforce', ['mx.bigpolicy.sts.example'], 604800) + `# ${'x'.repeat(70_000)}\n`);
   serve('shortage', policy('enforce', ['mx.shortage.sts.example'], 3600));
   serve('hugeage', policy('enforce', ['mx.hugeage.sts.example'], 40_000_000));
   serve('badtype', policy('enforce', ['mx.badtype.sts.example'], 604800), 'text/html; charset=utf-8');
@@ -85,6 +87,18 @@ describe('mta-sts check', () => {
       { exchange: 'deep.mx.uncovered.sts.example', priority: 20, covered: false },
     ]);
     expect(r.code).toBe(1);
+  });
+  it('an uncovered MX under testing mode is a warning', async () => {
+    const { r, codes, find } = await sts('testuncovered.sts.example');
+    expect(codes.sort()).toEqual(['mta-sts.mx-not-covered', 'mta-sts.testing-mode']);
+    expect(find('mta-sts.mx-not-covered').severity).toBe('warn');
+    expect(find('mta-sts.mx-not-covered').summary).toContain('backup.elsewhere.sts.example');
+    expect(r.code).toBe(0);
+  });
+  it('rejects a policy over 64 KB without reading it all', async () => {
+    const { codes, find } = await sts('bigpolicy.sts.example');
+    expect(codes).toEqual(['mta-sts.policy-invalid']);
+    expect(find('mta-sts.policy-invalid').summary).toMatch(/too large.*65536/);
   });
   it('reports testing mode as info', async () => {
     const { r, codes } = await sts('testing.sts.example');
