@@ -414,20 +414,28 @@ function groupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// $1 = dovecot binary, $2 = config. Background jobs of a non-interactive shell get
-// /dev/null as stdin (POSIX), hence the explicit fd 3 for the watchdog's read.
-// The shell ignores SIGTERM (after starting Dovecot, which keeps the default) so
-// that it outlives Dovecot and reaps it: no zombies for stop() to wait on.
+// $1 = dovecot binary, $2 = config, $3 = the instance's temp dir. Background
+// jobs of a non-interactive shell get /dev/null as stdin (POSIX), hence the
+// explicit fd 3 for the watchdog's read. The shell ignores SIGTERM (after
+// starting Dovecot, which keeps the default) so that it outlives Dovecot and
+// reaps it: no zombies for stop() to wait on. When our end of the pipe closes
+// (we died without stop()), the watchdog marks the dir orphaned and terminates
+// the group, and the shell removes the dir once Dovecot is gone.
 const WATCHDOG = `exec 3<&0
 "$1" -F -c "$2" </dev/null 3<&- &
 p=$!
 trap '' TERM
-{ read -r _ <&3; kill -TERM 0; } &
+{ read -r _ <&3; : > "$3/.orphaned"; kill -TERM 0; } &
 w=$!
 wait "$p"
 s=$?
-kill -KILL "$w" 2>/dev/null
-wait "$w" 2>/dev/null
+if [ -e "$3/.orphaned" ]; then
+  wait "$w" 2>/dev/null
+  rm -rf "$3"
+else
+  kill -KILL "$w" 2>/dev/null
+  wait "$w" 2>/dev/null
+fi
 exit "$s"`;
 
 /** Read one CRLF-terminated line after sending `send` (if any). */
@@ -586,7 +594,7 @@ class DovecotInstance implements Dovecot {
     // watchdog shell: it holds our stdin pipe, and when this process dies — even
     // by SIGKILL, where no exit hook runs — the pipe closes and the watchdog
     // terminates the group, so a crashed test run never leaves a Dovecot behind.
-    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'inboxlens-dovecot', this.bin, this.confPath], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'inboxlens-dovecot', this.bin, this.confPath, this.dir], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.on('error', () => {});
     this.child = child;
     const onData = (d: Buffer) => {

@@ -5,8 +5,7 @@
 // `inboxlens placement --seeds`, so tests, the benchmark and `inboxlens demo` run
 // the real placement job against it with no account and no internet.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -93,7 +92,7 @@ export interface StartLabOptions {
   bounces?: 'smtp' | 'dsn';
   /** override or extend the provider policies */
   providerPolicies?: ProviderPolicy[];
-  /** where to write the seeds file (default: the lab's temp dir) */
+  /** where to write the seeds file (default: the lab's temp dir; a path given here is removed by stop()) */
   seedsFile?: string;
 }
 
@@ -166,11 +165,9 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
   const bounces: LabUser = { user: `bounces@${good}`, pass: password(), layout: 'generic' };
   const brokenBounces: LabUser = { user: `bounces@${broken}`, pass: password(), layout: 'generic' };
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-lab-'));
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
   };
   try {
     const zone = await loadZoneDir(LAB_ZONES_DIR);
@@ -189,6 +186,10 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     const mx = await startLabMx({ dovecot, resolver, providers: policies, clientIp: opts.clientIp ?? LAB_SENDER_IP, bounces: opts.bounces });
     started.push(mx);
 
+    // inside Dovecot's temp dir: whatever removes that one (stop(), the exit hook,
+    // the watchdog after a kill) removes the lab's files with it
+    const dir = path.join(dovecot.dir, 'lab');
+    await mkdir(dir, { mode: 0o700 });
     const caFile = path.join(dir, 'lab-ca.pem');
     await writeFile(caFile, dovecot.caPem);
     const seedsFile = opts.seedsFile ?? path.join(dir, 'seeds.yaml');
