@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian/Ubuntu machine for inboxlens's lab and tests:
-# Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd for
-# content scoring, tmux for the dashboard test, then the npm packages (which
+# Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd and
+# rspamd for content scoring, tmux for the dashboard test, then the npm packages (which
 # bring the pinned Node 24 runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd tmux)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: please install ${missing[*]} with your package manager (macOS: brew install dovecot spamassassin tmux)" >&2
+    echo "setup: please install ${missing[*]} with your package manager (macOS: brew install dovecot spamassassin rspamd tmux)" >&2
     exit 1
   fi
   SUDO=""
@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   # the packages' own services are not wanted: the lab starts its own instances
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-  for svc in dovecot spamd spamassassin; do
+  for svc in dovecot spamd spamassassin rspamd; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
