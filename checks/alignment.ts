@@ -5,7 +5,7 @@
 // Suffix List answer is computed too and any disagreement reported).
 import type { Check, CheckContext, CheckOutput, CheckResult, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
-import { relaxedAligned } from '../src/dns/orgdomain.ts';
+import { registrableDomain, relaxedAligned } from '../src/dns/orgdomain.ts';
 import { sharedDiscovery, sharedOrgDomain } from '../src/dmarc/discover.ts';
 
 const f = finder('alignment');
@@ -35,12 +35,18 @@ function shareParent(a: string, b: string): boolean {
   return a.split('.').pop() === b.split('.').pop();
 }
 
-async function judge(ctx: CheckContext, id: string, from: string, fromOrg: string | null, mode: Mode | null, assumed: boolean, fromOrgError: string | undefined) {
+async function judge(ctx: CheckContext, id: string, from: string, fromOrg: string | null, mode: Mode | null, assumed: boolean, fromOrgError: string | undefined, noPolicy: boolean) {
   const strict = id === from;
   let relaxed: boolean | null;
   let orgDomain: string | null = null;
   let error: string | undefined;
-  if (strict) {
+  if (noPolicy && !strict) {
+    // with no DMARC record anywhere, every name is its own organizational domain and
+    // nothing aligns relaxed; judge by where the record will be published: the
+    // registrable domain (the PSL), which is what receivers then find
+    relaxed = relaxedAligned(id, from);
+    orgDomain = registrableDomain(id);
+  } else if (strict) {
     relaxed = true;
     orgDomain = fromOrg;
   } else if (!fromOrg) {
@@ -91,12 +97,14 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const policyKnown = havePolicy || (dmarc !== undefined && dmarc.status !== 'unknown') || (!disc.error && !disc.record);
   const aspf: Mode | null = havePolicy ? dd!.policy!.aspf : policyKnown ? 'r' : null;
   const adkim: Mode | null = havePolicy ? dd!.policy!.adkim : policyKnown ? 'r' : null;
+  const noPolicy = !havePolicy && policyKnown;
+  const pslOrg = registrableDomain(from);
 
   const [spf, dkim] = await Promise.all([
-    judge(ctx, mailFrom, from, fromOrg, aspf, !ctx.opts.mailFrom, disc.error),
-    judge(ctx, dkimDomain, from, fromOrg, adkim, !ctx.opts.dkimDomain, disc.error),
+    judge(ctx, mailFrom, from, fromOrg, aspf, !ctx.opts.mailFrom, disc.error, noPolicy),
+    judge(ctx, dkimDomain, from, fromOrg, adkim, !ctx.opts.dkimDomain, disc.error, noPolicy),
   ]);
-  const data = { from, fromOrgDomain: fromOrg, policyFound: havePolicy, spf: spf.r, dkim: dkim.r };
+  const data = { from, fromOrgDomain: noPolicy ? (pslOrg ?? from) : fromOrg, policyFound: havePolicy, spf: spf.r, dkim: dkim.r };
 
   if (!ctx.opts.mailFrom || !ctx.opts.dkimDomain) {
     const which = [!ctx.opts.mailFrom ? 'envelope (MAIL FROM)' : '', !ctx.opts.dkimDomain ? 'DKIM d=' : ''].filter(Boolean).join(' and ');
@@ -105,8 +113,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
       fix: 'Run again with --mail-from <Return-Path domain> and --dkim-domain <d= of the DKIM-Signature>, both read from the headers of a message you sent.',
     }));
   }
-  if (!havePolicy && policyKnown) {
-    findings.push(f('alignment.no-policy', 'info', `${from} has no DMARC policy, so alignment decides nothing yet; computed with DMARC's default relaxed modes`, {
+  if (noPolicy) {
+    findings.push(f('alignment.no-policy', 'info', `${from} has no DMARC policy, so alignment decides nothing yet; computed with DMARC's default relaxed modes, for a record at _dmarc.${pslOrg ?? from}`, {
       fix: `Publish a DMARC record (see the dmarc check).`, ref: 'RFC 9989 §4.7 (adkim=, aspf=)',
     }));
   }
