@@ -5,12 +5,12 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import { Semaphore } from '../util/semaphore.ts';
 import { redact, registerSecret } from '../util/redact.ts';
+import { UdpPool } from './udp-pool.ts';
 
 const require = createRequire(import.meta.url);
 // dns2 is CommonJS; its Packet class encodes and decodes messages.
 const DNS2 = require('dns2');
 const Packet = DNS2.Packet;
-const UDPClient = DNS2.UDPClient;
 // dns2 has no TLSA (RFC 6698, type 52) in its type table: register the number so
 // queries can be built; the rdata comes back raw (RFC 3597 §5) and is decoded in convertAnswer.
 Packet.TYPE.TLSA ??= 52;
@@ -288,12 +288,10 @@ async function dohQuery(server: ResolverAddress, name: string, type: RRType, tim
   }
 }
 
-async function udpQuery(server: ResolverAddress, name: string, type: RRType, timeoutMs: number): Promise<any> {
-  const socketType = net.isIPv6(server.host) ? 'udp6' : 'udp4';
-  // retryOverTCP off: truncation is handled by our own TCP client, which has a timeout
-  const client = UDPClient({ dns: server.host, port: server.port, timeout: timeoutMs, retryOverTCP: false, socketType });
+async function udpQuery(pool: UdpPool, server: ResolverAddress, name: string, type: RRType, timeoutMs: number): Promise<any> {
+  // truncation is handled by our own TCP client (it has a timeout); the pool reuses sockets (src/dns/udp-pool.ts)
   try {
-    return await client(name, type, Packet.CLASS.IN, {});
+    return await pool.query(server.host, server.port, name, Packet.TYPE[type], timeoutMs);
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === 'ETIMEDOUT') throw new AttemptError('TIMEOUT', `no answer within ${timeoutMs} ms`);
@@ -308,6 +306,7 @@ export class DnsClient {
   readonly concurrency: number;
   private readonly sem: Semaphore;
   private readonly cache = new Map<string, Promise<DnsResponse>>();
+  private readonly udp = new UdpPool();
   private readonly traceOn: boolean;
   readonly trace: TraceEntry[] = [];
   /** how many queries went to the wire (cache and de-duplication hits excluded) */
@@ -359,7 +358,7 @@ export class DnsClient {
         let transport: DnsResponse['transport'] = server.doh ? 'doh' : 'udp';
         let pkt = server.doh
           ? await dohQuery(server, name, type, this.timeoutMs)
-          : await udpQuery(server, name, type, this.timeoutMs);
+          : await udpQuery(this.udp, server, name, type, this.timeoutMs);
         if (pkt.header.tc) {
           transport = 'tcp';
           pkt = await tcpQuery(server, name, type, this.timeoutMs);
