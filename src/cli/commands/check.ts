@@ -61,7 +61,9 @@ export function selectChecks(registry: Map<string, Check>, only: string[] | unde
 
 export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Check>): Promise<RunOptions> {
   const opts: RunOptions = {
-    ips: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).filter(Boolean).map((s) => parseIp(s)))],
+    ips: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).filter((s) => s && !s.includes('/')).map((s) => parseIp(s)))],
+    // CIDR ranges (--ip 192.0.2.0/28) only feed the blacklist check, which validates and expands them
+    ipRanges: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s.includes('/')))],
     selectors: [...new Set((argv.selector ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))],
   };
   for (const s of opts.selectors) {
