@@ -288,7 +288,7 @@ async function fetchOnce(rawUrl: string, o: FetchOptions, signal: AbortSignal, t
     const res = await request(u.href, {
       dispatcher: agent,
       method: 'GET',
-      headers: { 'user-agent': 'inboxlens (+https://github.com/inboxlens/inboxlens)', accept: '*/*', ...o.headers },
+      headers: { 'user-agent': 'inboxlens', accept: '*/*', ...o.headers },
       signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
