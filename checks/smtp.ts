@@ -465,6 +465,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     data.rcptElsewhere = elsewhere;
     findings.push(f('smtp.rcpt-not-here', 'info', `not verified for ${domain}: ${elsewhere.join(', ')} (another domain)`, {
       fix: `Recipients are verified at their own domain's MX: run inboxlens smtp --rcpt ${elsewhere[0]}`,
+      ref: 'RFC 5321 §5.1 (each domain is delivered to its own MX)',
     }));
   }
   if (rcpts.length) {
@@ -669,7 +670,7 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
         });
       } else if (a.reason && t.user) {
         if (a.attempted) unknowns.push(`${t.display}: login ${a.reason}`);
-        else findings.push(f('smtp.auth-untested', 'info', `${t.display}: credentials not tested: ${a.reason}`, { fix: `Set ${PASSWORD_ENV} in the environment to test the login (it is never printed).` }));
+        else findings.push(f('smtp.auth-untested', 'info', `${t.display}: credentials not tested: ${a.reason}`, { fix: `Set ${PASSWORD_ENV} in the environment to test the login (it is never printed).`, ref: 'RFC 4954 §4' }));
       }
       if (!c.has('error') && !c.has('warn')) {
         c.add('smtp.submission-ok', 'pass', host, p.ip, `${t.display}: ${t.scheme === 'smtps' ? 'implicit TLS' : 'STARTTLS'} with ${tl.protocol}, certificate valid, AUTH ${p.authMechanisms.join(' ')} offered under TLS`);
