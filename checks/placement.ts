@@ -7,7 +7,6 @@ import type { Check, CheckContext, CheckOutput, CheckResult, ViewStyle } from '.
 import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
-import { collectPlacement, cleanupCopies } from '../src/placement/collect.ts';
 import { placementFindings, summarize } from '../src/placement/summary.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
 
@@ -90,6 +89,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   }
 
   const counts: Record<string, number> = {};
+  // the IMAP/POP3 machinery (imapflow and friends) loads only when a collect runs: every CLI start loads the check registry
+  const { collectPlacement, cleanupCopies } = await import('../src/placement/collect.ts');
   const res = await collectPlacement({
     seeds: plan.seeds,
     matcher: plan.matcher,

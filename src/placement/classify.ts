@@ -7,10 +7,13 @@ import type { Found } from './watch-imap.ts';
 import type { AuthMethodResult, LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
 
 const require = createRequire(import.meta.url);
-// mailauth parses Authentication-Results (RFC 8601) with the same parser it uses for ARC's AAR
-const parseAuthHeader = require('mailauth/lib/parse-dkim-headers.js') as (h: string) => { parsed: any };
-const { dkimVerify } = require('mailauth/lib/dkim/verify') as { dkimVerify: (m: Buffer, o: any) => Promise<any> };
-const { arc } = require('mailauth/lib/arc') as { arc: (data: any, o: any) => Promise<any> };
+// mailauth parses Authentication-Results (RFC 8601) with the same parser it uses for ARC's AAR;
+// loaded on first use, so commands that never read a message do not carry it
+const parseAuthHeader = (h: string): { parsed: any } => (require('mailauth/lib/parse-dkim-headers.js') as (h: string) => { parsed: any })(h);
+const mailauthVerify = () => ({
+  dkimVerify: (require('mailauth/lib/dkim/verify') as { dkimVerify: (m: Buffer, o: any) => Promise<any> }).dkimVerify,
+  arc: (require('mailauth/lib/arc') as { arc: (data: any, o: any) => Promise<any> }).arc,
+});
 
 /** The placement a folder stands for. */
 export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: Seed['provider']): Placement {
@@ -136,6 +139,7 @@ export function headerValue(source: Buffer | string, name: string): string | und
 /** Re-verify DKIM and ARC of the received copy with mailauth, through the run's DNS client. */
 export async function localAuth(source: Buffer, dns: DnsClient): Promise<LocalAuth> {
   try {
+    const { dkimVerify, arc } = mailauthVerify();
     const dkim = await dkimVerify(source, { resolver: dns.mailauthResolver });
     const out: LocalAuth = {
       dkim: (dkim.results ?? []).map((r: any) => ({

@@ -5,8 +5,7 @@
 // the DKIM signature's h= (§4), and the SMTP server's answer recorded per seed.
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
-import { simpleParser } from 'mailparser';
+import type { SendMailOptions } from 'nodemailer';
 import { registerSecret } from '../util/redact.ts';
 import { UsageError } from '../cli/errors.ts';
 import type { Seed, SendResult } from './types.ts';
@@ -111,6 +110,8 @@ export async function messageFromEml(file: string): Promise<Pick<MessageSpec, 's
   } catch (e) {
     throw new UsageError(`--message: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  // loaded on demand: most runs never parse an .eml, and every command pays for what is loaded at start
+  const { simpleParser } = await import('mailparser');
   const m = await simpleParser(raw);
   if (!m.text && !m.html) throw new UsageError(`--message: '${file}' has no text or HTML body`);
   return {
@@ -174,6 +175,7 @@ function outcomeOf(code: number | undefined): SendResult['status'] {
 
 /** Send one copy per seed (a small connection pool, all seeds queued at once). */
 export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string, smtp: SmtpTarget, opts: { onSent?(r: SendResult): void; maxConnections?: number } = {}): Promise<SendResult[]> {
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections: opts.maxConnections ?? 5,

@@ -1,8 +1,8 @@
-// Watching one IMAP seed for its copy. Two kinds of connection, so IDLE never
-// waits on a mailbox lock: one IDLE connection per instant folder (INBOX and the
-// spam folder), each EXAMINEd and idling, and one poll connection that searches
-// every other folder at an interval (and the IDLE folders too whenever their
-// watcher is down). A dropped connection is reopened until the deadline; a login
+// Watching one IMAP seed for its copy, on two connections and without mailbox
+// locks (imapflow only idles when none is held): one EXAMINEs INBOX and IDLEs
+// there; the other searches every other folder at an interval (INBOX too while
+// its watcher is down) and IDLEs on the spam folder in between, so a copy filed
+// into INBOX or spam is seen the moment the server announces it. A dropped connection is reopened until the deadline; a login
 // or TLS failure ends the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
 import { accessTokenFor, AuthError } from './oauth.ts';
@@ -60,6 +60,36 @@ const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
 export async function resolveAuth(seed: Seed): Promise<{ user: string; pass?: string; accessToken?: string }> {
   const token = await accessTokenFor(seed.auth);
   return token ? { user: seed.auth.user, accessToken: token } : { user: seed.auth.user, pass: seed.auth.pass };
+}
+
+/**
+ * IDLE on the selected folder until `ms` pass, new mail arrives there, or the
+ * watch stops. The next command (the search) ends the IDLE (imapflow sends DONE).
+ */
+function idleFor(c: ImapFlow, path: string, ms: number, signal: AbortSignal): Promise<'exists' | 'timeout'> {
+  return new Promise((resolve) => {
+    let done = false;
+    let why: 'exists' | 'timeout' = 'timeout';
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      c.off('exists', onExists);
+      c.off('close', finish);
+      signal.removeEventListener('abort', finish);
+      resolve(why);
+    };
+    const onExists = (ev: { path: string }) => {
+      if (ev.path !== path) return;
+      why = 'exists';
+      finish();
+    };
+    const t = setTimeout(finish, Math.max(0, ms));
+    c.on('exists', onExists);
+    c.once('close', finish);
+    signal.addEventListener('abort', finish, { once: true });
+    c.idle().catch(finish);
+  });
 }
 
 export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchOutcome> {
@@ -211,13 +241,16 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         const fm = folders;
         if (o.idle && !idleStarted) {
           idleStarted = true;
-          for (const f of [fm.inbox, fm.junk].filter((x): x is SeedFolder => Boolean(x))) void idleWatch(f, fm);
+          void idleWatch(fm.inbox, fm);
         }
+        // this connection idles on the spam folder between polls: two connections per seed in all
+        const idleHere = o.idle ? fm.junk : undefined;
         failures = 0;
         while (!stop.signal.aborted) {
           const cycleStart = Date.now();
-          // first pass: everything (the copy may already be there); then what no IDLE watcher covers
-          const targets = fm.folders.filter((f) => firstPass || !healthyIdle.has(f.path));
+          // first pass: everything (the copy may already be there); then what no IDLE watcher covers,
+          // the spam folder last so it is still selected for the IDLE that follows
+          const targets = fm.folders.filter((f) => firstPass || !healthyIdle.has(f.path)).sort((a, b) => Number(a === idleHere) - Number(b === idleHere));
           for (const f of targets) {
             if (stop.signal.aborted) break;
             await examine(c, f.path);
@@ -231,7 +264,18 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           firstPass = false;
           delete outcome.lastError;
           if (stop.signal.aborted) break;
-          await sleep(o.pollMs - (Date.now() - cycleStart), stop.signal);
+          // the rest of the poll interval: IDLE on spam, searching it at once when it announces new mail
+          const until = cycleStart + o.pollMs;
+          while (!stop.signal.aborted && Date.now() < until) {
+            if (idleHere && c.mailbox && c.mailbox.path === idleHere.path) {
+              if ((await idleFor(c, idleHere.path, until - Date.now(), stop.signal)) === 'exists') {
+                const m = await searchSelected(c, o.matcher);
+                if (m) await report(c, idleHere, m, fm);
+              }
+            } else {
+              await sleep(until - Date.now(), stop.signal);
+            }
+          }
         }
       } catch (e) {
         const err = classifyImapError(e, where);
