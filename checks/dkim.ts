@@ -57,6 +57,16 @@ function judgeKey(s: SelectorLookup, signing: string): Finding[] {
       ...common, fix: `Keep exactly one TXT record at ${s.name}.`, ref: 'RFC 6376 §3.6.2.2',
     }));
   }
+  const errors = key.problems.filter((p) => p.severity === 'error');
+  const warns = key.problems.filter((p) => p.severity === 'warn');
+  if (errors.length || warns.length) {
+    out.push(f('dkim.syntax', errors.length ? 'error' : 'warn', `${s.name}: ${errors.length ? 'the key record is unusable' : 'the key record bends the syntax'}${guessedNote}`, {
+      ...common,
+      detail: [...errors, ...warns].map((p) => `${p.severity === 'error' ? 'unusable' : 'strict verifiers reject'}: ${p.message}`).join('\n'),
+      fix: errors.length ? publishFix(s) : `Rewrite the record as "v=DKIM1; k=${key.keyType ?? 'rsa'}; p=<key>" (v= first, lower-case tag names, no empty or duplicate tags).`,
+      ref: REF_RECORD,
+    }));
+  }
   if (key.revoked) {
     const inUse = s.source === 'user' && s.domain === signing;
     out.push(f('dkim.revoked', inUse ? 'error' : 'info', `${s.name}: the key is revoked (empty p=)${guessedNote}`, {
@@ -68,16 +78,6 @@ function judgeKey(s: SelectorLookup, signing: string): Finding[] {
       ref: 'RFC 6376 §3.6.1 (p=)',
     }));
     return out;
-  }
-  const errors = key.problems.filter((p) => p.severity === 'error');
-  const warns = key.problems.filter((p) => p.severity === 'warn');
-  if (errors.length || warns.length) {
-    out.push(f('dkim.syntax', errors.length ? 'error' : 'warn', `${s.name}: ${errors.length ? 'the key record is unusable' : 'the key record bends the syntax'}${guessedNote}`, {
-      ...common,
-      detail: [...errors, ...warns].map((p) => `${p.severity === 'error' ? 'unusable' : 'strict verifiers reject'}: ${p.message}`).join('\n'),
-      fix: errors.length ? publishFix(s) : `Rewrite the record as "v=DKIM1; k=${key.keyType ?? 'rsa'}; p=<key>" (v= first, lower-case tag names, no empty or duplicate tags).`,
-      ref: REF_RECORD,
-    }));
   }
   if (key.notForEmail) {
     out.push(f('dkim.not-for-email', 'error', `${s.name}: s=${key.tags.s} excludes email, so mail verifiers ignore this key${guessedNote}`, {
