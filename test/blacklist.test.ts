@@ -263,6 +263,37 @@ describe('query names and targets', () => {
   });
 });
 
+describe('inside `inboxlens check`', () => {
+  it("checks the domain's own SPF ranges (not the ESP's shared ones), the From domain and --ip", async () => {
+    const r = await runCli(['check', 'spf-dnsbl-lab.example', '--only', 'blacklist', '--ip', '192.0.2.10', '--json', ...dnsArgs(dns)]);
+    const doc = r.json();
+    expect(validateReport(doc)).toEqual([]);
+    const c = doc.targets[0].checks.find((x: any) => x.check === 'blacklist');
+    const row = (t: string) => c.data.targets.find((x: any) => x.target === t);
+    const targets = c.data.targets.map((t: any) => t.target);
+    expect(targets[0]).toBe('192.0.2.10');
+    expect(row('192.0.2.10').sources).toEqual(['--ip']);
+    expect(row('192.0.2.99').sources).toEqual(['SPF ip4:192.0.2.99']);
+    expect(row('192.0.2.56').sources).toEqual(['SPF a:mail.spf-dnsbl-lab.example']);
+    expect(targets).toEqual(expect.arrayContaining(['198.51.100.0', '198.51.100.3', 'spf-dnsbl-lab.example']));
+    expect(targets.some((t: string) => t.startsWith('203.0.113.') || t.startsWith('10.0.'))).toBe(false);
+    const codes = c.findings.map((f: any) => f.code);
+    expect(codes).toEqual(expect.arrayContaining(['dnsbl.listed', 'dnsbl.shared-skipped', 'dnsbl.range-not-expanded']));
+    expect(c.findings.find((f: any) => f.code === 'dnsbl.shared-skipped').summary).toMatch(/_spf\.esp-dnsbl-lab\.example/);
+    expect(r.code).toBe(1);
+    // the human output carries the grid
+    const h = await runCli(['check', 'spf-dnsbl-lab.example', '--only', 'blacklist', ...dnsArgs(dns)]);
+    expect(h.stdout).toMatch(/Blacklists/);
+    expect(h.stdout).toMatch(/192\.0\.2\.99\s+│ 3\/\d+/);
+  });
+
+  it('--include-shared adds the ESP ranges', async () => {
+    const r = await runCli(['check', 'spf-dnsbl-lab.example', '--only', 'blacklist', '--include-shared', '--json', ...dnsArgs(dns)]);
+    const c = r.json().targets[0].checks[0];
+    expect(c.data.targets.find((t: any) => t.target === '203.0.113.1').sources[0]).toMatch(/^SPF ip4:203\.0\.113\.0\/30 in _spf\.esp-dnsbl-lab\.example \(shared\)$/);
+  });
+});
+
 describe('budget', () => {
   it('keeps a run under --max-queries and says what it left out', async () => {
     const { r, check, codes } = await bl(['198.51.100.0/28', '--zone', 'bl.spamcop.net', '--zone', 'psbl.surriel.com', '--max-queries', '20']);
