@@ -27,6 +27,8 @@ export interface Requirement {
   /** how strongly each provider asks: required, or recommended */
   level: Partial<Record<Provider, 'required' | 'recommended'>>;
   status: LineStatus;
+  /** the providers' documents for this requirement */
+  refs?: string[];
   detail: string;
   /** the check this line is read from, or what can check it */
   source: string;
@@ -192,6 +194,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     outside(REQ.format!, 'a property of each message: checked by the content check (inboxlens content FILE.eml)', 'content'),
     outside(REQ['spam-rate']!, "measured by the providers only: watch Google Postmaster Tools and Yahoo Sender Hub", 'Postmaster Tools'),
   ];
+  for (const l of lines) l.refs = l.providers.map((p) => PROVIDER_DOCS[p].url);
   const findings: Finding[] = [];
   const refOf = (ls: Requirement[]) => [...new Set(ls.flatMap((l) => l.providers))].map((p) => PROVIDER_DOCS[p].url).join(' ; ');
   for (const l of lines) {

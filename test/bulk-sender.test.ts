@@ -91,6 +91,8 @@ describe.concurrent('bulk-sender check', () => {
     expect(line('unsubscribe').level).toEqual({ gmail: 'required', yahoo: 'required', microsoft: 'recommended' });
     expect(line('spam-rate').requirement).toMatch(/0\.3%/);
     expect(line('tls').providers).toEqual(['gmail']);
+    expect(line('tls').refs).toEqual(['https://support.google.com/a/answer/81126']);
+    expect(line('dmarc').refs).toHaveLength(3);
     expect(Object.keys(res.data.providers)).toEqual(['gmail', 'yahoo', 'microsoft']);
     expect(res.data.providers.microsoft.name).toMatch(/5,000/);
     const ok = res.findings.find((f: any) => f.code === 'bulk-sender.ok' && f.subject === 'dmarc');
