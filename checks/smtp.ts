@@ -10,7 +10,7 @@ import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, txtRe
 import { UsageError } from '../src/cli/errors.ts';
 import { parseDomain, parseDuration, parsePositiveInt } from '../src/cli/validate.ts';
 import { registerSecret } from '../src/util/redact.ts';
-import { mapLimit } from '../src/util/semaphore.ts';
+import { Semaphore } from '../src/util/semaphore.ts';
 import { probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun } from '../src/smtp/receive.ts';
 import { probeSubmission, parseSubmissionUrl, PASSWORD_ENV, type SubmissionProbe, type SubmissionTarget } from '../src/smtp/submit.ts';
 import { DEFAULT_NET_CANARIES, DEFAULT_SMTP_CANARIES, parseCanary, port25Status, type Canary, type Port25Status } from '../src/smtp/port25.ts';
@@ -216,6 +216,14 @@ export interface ReceiveData {
   rcptElsewhere?: string[];
 }
 
+/** One cap on SMTP sessions for the whole process, however many domains run at once. */
+const semaphores = new Map<number, Semaphore>();
+function probeSemaphore(limit: number): Semaphore {
+  let s = semaphores.get(limit);
+  if (!s) semaphores.set(limit, (s = new Semaphore(limit)));
+  return s;
+}
+
 async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], unknowns: string[]): Promise<ReceiveData | undefined> {
   const domain = ctx.target;
   const mxResp = await ctx.dns.query(domain, 'MX');
@@ -232,18 +240,18 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
   // RFC 5321 §5.1: no MX means the domain's own address is the mail server
   if (implicitMx) mx = [{ exchange: domain, priority: 0 }];
 
-  const [hosts, sts] = await Promise.all([
-    Promise.all(mx.map(async (m): Promise<HostDns> => {
-      const [a, aaaa, tlsa] = await Promise.all([
-        ctx.dns.query(m.exchange, 'A'),
-        ctx.dns.query(m.exchange, 'AAAA'),
-        // DANE for SMTP always pins port 25 (RFC 7672 §2.2), whatever --smtp-port the lab uses
-        ctx.dns.query(`_25._tcp.${m.exchange}`, 'TLSA'),
-      ]);
-      return { host: m.exchange, priority: m.priority, a, aaaa, tlsa };
-    })),
-    mtaStsView(ctx, domain),
-  ]);
+  // the MTA-STS verdict (the mta-sts check fetches the policy over HTTPS) is only needed
+  // to judge the probes, so it runs while they run
+  const stsP = mtaStsView(ctx, domain);
+  const hosts = await Promise.all(mx.map(async (m): Promise<HostDns> => {
+    const [a, aaaa, tlsa] = await Promise.all([
+      ctx.dns.query(m.exchange, 'A'),
+      ctx.dns.query(m.exchange, 'AAAA'),
+      // DANE for SMTP always pins port 25 (RFC 7672 §2.2), whatever --smtp-port the lab uses
+      ctx.dns.query(`_25._tcp.${m.exchange}`, 'TLSA'),
+    ]);
+    return { host: m.exchange, priority: m.priority, a, aaaa, tlsa };
+  }));
 
   const data: ReceiveData = {
     domain, port: cfg.port, ...(implicitMx ? { implicitMx } : {}),
@@ -252,7 +260,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
       const status = h.tlsa && isFailure(h.tlsa) ? 'unknown' : recs.length ? 'found' : 'none';
       return { host: h.host, priority: h.priority, addresses: [...addresses(h.a), ...addresses(h.aaaa)], tlsa: { status, records: h.tlsa ? evidenceOf(h.tlsa).answers : [], ...(status === 'unknown' ? { error: describe(h.tlsa!) } : {}) } };
     }),
-    mtaSts: sts.view,
+    mtaSts: { record: null, mode: null, source: 'none', strict: false },
     probes: [],
   };
 
@@ -264,16 +272,20 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
   }
   if (!targets.length) {
     if (!unknowns.length) unknowns.push(`no MX host of ${domain} has an address to connect to (see the mx check)`);
+    data.mtaSts = (await stsP).view;
     return data;
   }
 
   let done = 0;
   ctx.progress(`probing ${targets.length} MX address(es)…`, 0, targets.length);
-  const probes = await mapLimit(targets, cfg.concurrency, async (t) => {
+  const sem = probeSemaphore(cfg.concurrency);
+  const probes = await Promise.all(targets.map((t) => sem.run(async () => {
     const p = await probeMx(t, { port: cfg.port, timeoutMs: cfg.timeoutMs, ca: cfg.ca, helo: cfg.helo, signal: ctx.signal });
     ctx.progress(`${t.host} [${t.ip}]: ${p.status}`, ++done, targets.length);
     return p;
-  });
+  })));
+  const sts = await stsP;
+  data.mtaSts = sts.view;
 
   const c = new Collector();
   const reached = probes.filter((p) => p.status !== 'unreachable' && p.status !== 'no-ipv6');
