@@ -24,8 +24,11 @@ const { values } = parseArgs({ options: { imap: { type: 'string', default: '40' 
 // lean child: only the placement engine, no CLI (argv: --engine JSON)
 if (values.engine) {
   const { collectPlacement } = await import('../src/placement/collect.ts');
-  const o = JSON.parse(values.engine) as { seeds: string; token: string; idle: boolean; pollMs: number };
-  const res = await collectPlacement({ seeds: loadSeeds(o.seeds).seeds, matcher: { token: o.token }, timeoutMs: 60_000, pollMs: o.pollMs, idle: o.idle });
+  const { DnsClient, parseResolver } = await import('../src/dns/resolver.ts');
+  const o = JSON.parse(values.engine) as { seeds: string; token: string; idle: boolean; pollMs: number; resolver: string };
+  // the same work as the CLI, local DKIM/ARC re-verification through the lab DNS included
+  const dns = new DnsClient({ resolvers: [parseResolver(o.resolver)] });
+  const res = await collectPlacement({ seeds: loadSeeds(o.seeds).seeds, matcher: { token: o.token }, timeoutMs: 60_000, pollMs: o.pollMs, idle: o.idle, dns });
   process.stdout.write(JSON.stringify({ targets: [{ checks: [{ data: { rows: res.rows } }] }] }));
   process.exit(0);
 }
@@ -94,7 +97,7 @@ async function measure(label: string, extra: string[], lean = false): Promise<vo
   const idle = !extra.includes('--no-idle');
   const before = await logins();
   const child = lean
-    ? cli(['--engine', JSON.stringify({ seeds: lab.seedsFile, token, idle, pollMs: Number.parseFloat(values.poll!) * (values.poll!.endsWith('ms') ? 1 : 1000) })], fileURLToPath(import.meta.url))
+    ? cli(['--engine', JSON.stringify({ seeds: lab.seedsFile, token, idle, resolver: lab.dns.address, pollMs: Number.parseFloat(values.poll!) * (values.poll!.endsWith('ms') ? 1 : 1000) })], fileURLToPath(import.meta.url))
     : cli(['placement', 'collect', ...common, '--token', token, '--poll-interval', values.poll!, ...extra]);
   // every IMAP seed: one poll connection (which idles on spam), plus one IDLE connection on INBOX
   const connectMs = await ready(before, Number(values.imap) * (idle ? 2 : 1));
