@@ -160,8 +160,9 @@ function ptrLine(g: Got, ctx: CheckContext): Requirement {
   const r = (g as { result: CheckResult }).result;
   const ips = (r.data as { ips?: { ip: string; names: string[]; forwardConfirmed: boolean | null }[] } | undefined)?.ips ?? [];
   if (!ips.length) return { ...REQ.ptr!, status: 'unknown', detail: r.reason ?? 'no reverse DNS data', source: 'ptr' };
-  const bad = ips.filter((x) => x.forwardConfirmed === false || !x.names.length);
-  const unk = ips.filter((x) => x.forwardConfirmed === null && x.names.length);
+  // forwardConfirmed null means the lookups failed: that IP is unknown, never "no PTR record"
+  const bad = ips.filter((x) => x.forwardConfirmed === false);
+  const unk = ips.filter((x) => x.forwardConfirmed === null);
   if (bad.length) {
     return {
       ...REQ.ptr!, status: 'fail', source: 'ptr',
@@ -169,7 +170,7 @@ function ptrLine(g: Got, ctx: CheckContext): Requirement {
       fix: 'Ask the owner of the IPs (your hosting provider or ESP) for a PTR name that resolves back to the IP (see the ptr check).',
     };
   }
-  if (unk.length || ips.some((x) => x.forwardConfirmed === null)) return { ...REQ.ptr!, status: 'unknown', detail: r.reason ?? 'reverse DNS could not be determined', source: 'ptr' };
+  if (unk.length) return { ...REQ.ptr!, status: 'unknown', detail: r.reason ?? 'reverse DNS could not be determined', source: 'ptr' };
   return { ...REQ.ptr!, status: 'pass', detail: ips.map((x) => `${x.ip} ↔ ${x.names[0]}`).join(', '), source: 'ptr' };
 }
 

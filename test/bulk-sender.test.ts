@@ -131,6 +131,12 @@ describe.concurrent('bulk-sender check', () => {
     expect(codes).toContain('bulk-sender.spf');
   });
 
+  it('a reverse lookup that failed (SERVFAIL) is unknown, never "no PTR record"', async () => {
+    const { line } = await bulk('auth-good.example', ['--ip', '192.0.2.106', '--selector', 'google']);
+    expect(line('ptr').status).toBe('unknown');
+    expect(line('ptr').detail).not.toMatch(/no PTR record/);
+  });
+
   it('an input that is unknown makes its line unknown, and the rollup unknown (exit 3)', async () => {
     const { r, res, line, codes } = await bulk('auth-nokey.example');
     expect(line('dkim').status).toBe('unknown');
