@@ -53,6 +53,20 @@ describe('dashboard', () => {
     expect(hist.json().runs).toHaveLength(1);
   });
 
+  it('shows a blacklist listing in the grid, apart from list errors', async () => {
+    // 192.0.2.99 is listed on ZEN and SpamCop in fixtures/zones/dnsbl.yaml
+    const t2 = new Tmux();
+    try {
+      await t2.start(`cd ${ROOT} && ${process.execPath} ${BIN} dashboard dash.example --ip 192.0.2.99 --only blacklist --resolver ${dns.address} --timeout 500ms --no-save; sleep 30`);
+      const screen = await t2.waitFor(/verdict: FAIL/);
+      expect(screen).toMatch(/192\.0\.2\.99\s+listed on [1-9]\d* of \d+ answering/);
+      expect(screen).toMatch(/✗ zen\.spamhaus\.org/);
+      await t2.keys('q');
+    } finally {
+      await t2.kill();
+    }
+  });
+
   it('falls back to plain text without a TTY', async () => {
     const r = await runCli(['dashboard', 'dash.example', '--only', 'mx', '--resolver', dns.address, '--no-save']);
     expect(r.code).toBe(1);

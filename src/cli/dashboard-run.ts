@@ -23,6 +23,10 @@ export interface DashboardRun {
   failOn: 'error' | 'warn';
   title?: string;
   verbose?: boolean;
+  /** options for each run (a re-run may need fresh ones, e.g. a new placement token) */
+  freshOpts?: () => Promise<RunOptions>;
+  /** print the last run's text report once the dashboard is closed (default true) */
+  printAfter?: boolean;
 }
 
 export async function runWithDashboard(r: DashboardRun): Promise<number> {
@@ -48,7 +52,8 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
     });
     const t0 = performance.now();
     try {
-      const { result, skipped } = await checkDomain(r.domain, r.checks, r.registry, r.opts, r.setup, stream);
+      const opts = r.freshOpts ? await r.freshOpts() : r.opts;
+      const { result, skipped } = await checkDomain(r.domain, r.checks, r.registry, opts, r.setup, stream);
       const code = exitCodeFor(result.checks, r.failOn);
       const report = buildReport({ command: r.title ?? 'check', targets: [result], skipped, durationMs: Math.round(performance.now() - t0), exitCode: code });
       const rec = await r.publisher.record(report);
@@ -64,6 +69,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
   r.publisher.close();
   // the terminal is restored: leave the last run's text behind, as a plain run would
   if (last) {
+    if (r.printAfter === false) return last.code;
     await out(renderReport(last.report, makeStyle(wantColor()), r.registry, r.verbose));
     if (last.runId) process.stderr.write(`saved as run ${last.runId}\n`);
     return last.code;

@@ -63,9 +63,9 @@ function key(f: Finding): string {
 
 const LISTED = new Set(['dnsbl.listed']);
 
-/** Placement counts from a placement check's data (rows of {provider, placement, timeToInboxMs}). */
+/** Placement counts from a placement check's data (rows of {provider, placement, timeToArrivalMs}). */
 export function placementStats(c: CheckResult | undefined): PlacementStats | undefined {
-  const rows = (c?.data as any)?.seeds ?? (c?.data as any)?.rows;
+  const rows = (c?.data as any)?.rows;
   if (!Array.isArray(rows) || !rows.length) return undefined;
   const by = new Map<string, ProviderRate>();
   const times: number[] = [];
@@ -86,8 +86,9 @@ export function placementStats(c: CheckResult | undefined): PlacementStats | und
     if (placement === 'inbox' || placement.startsWith('tab:') || placement === 'not-spam') overall.inbox++;
     else if (placement === 'spam') overall.spam++;
     else overall.missing++;
-    const ms = Number(row.timeToInboxMs ?? row.arrivalMs ?? NaN);
-    if (Number.isFinite(ms)) times.push(ms);
+    // time to inbox: only copies that reached the inbox (or a tab) count
+    const ms = Number(row.timeToArrivalMs ?? NaN);
+    if (Number.isFinite(ms) && (placement === 'inbox' || placement.startsWith('tab:') || placement === 'not-spam')) times.push(ms);
   }
   for (const r of [...by.values(), overall]) r.inboxRate = r.seeds ? r.inbox / r.seeds : 0;
   times.sort((a, b) => a - b);

@@ -117,18 +117,19 @@ export function blacklistLines(m: DashboardModel): PanelLine[] {
   const c = m.checks.get('blacklist');
   if (!c) return [{ text: m.running.has('blacklist') ? '… querying lists' : 'not run (add --ip, or the domain has no SPF ranges)', color: 'gray' }];
   if (c.status === 'unknown' && !(c.data as any)?.rows) return [{ text: c.reason ?? 'unknown', color: 'magenta' }];
-  const rows: any[] = (c.data as any)?.rows ?? (c.data as any)?.targets ?? [];
+  const rows: any[] = Array.isArray((c.data as any)?.targets) ? (c.data as any).targets : [];
   const lines: PanelLine[] = [];
+  const ERR = new Set(['error', 'refused', 'rate-limited', 'unknown', 'unreliable']);
   for (const r of rows) {
-    const name = String(r.target ?? r.subject ?? r.ip ?? r.domain ?? '?');
-    const results: any[] = r.results ?? r.zones ?? [];
+    const results: any[] = r.results ?? [];
     const listed = results.filter((z) => z.status === 'listed');
-    const errs = results.filter((z) => ['error', 'refused', 'rate-limited', 'unknown', 'timeout', 'unreliable'].includes(z.status));
-    const answering = results.filter((z) => z.status === 'listed' || z.status === 'clean' || z.status === 'not-listed');
-    const head = `${name.padEnd(18)} listed on ${listed.length} of ${answering.length}`;
-    lines.push({ text: `${head}${errs.length ? `   (${errs.length} zone error(s))` : ''}`, color: listed.length ? 'red' : errs.length ? 'magenta' : 'green' });
-    for (const z of listed) lines.push({ text: `   ✗ ${z.zone}${z.meaning ? ` — ${z.meaning}` : z.codes ? ` — ${[].concat(z.codes).join(',')}` : ''}`, color: 'red' });
+    const errs = results.filter((z) => ERR.has(z.status));
+    const allow = results.filter((z) => z.status === 'allowlisted');
+    const head = `${String(r.target).padEnd(18)} listed on ${r.listedOn ?? listed.length} of ${r.answering ?? '?'} answering`;
+    lines.push({ text: `${head}${errs.length ? `  · ${errs.length} not answering` : ''}${allow.length ? '  · allow-listed' : ''}`, color: listed.length ? 'red' : errs.length ? 'magenta' : 'green' });
+    for (const z of listed) lines.push({ text: `   ✗ ${z.zone}${z.meanings?.length ? ` — ${z.meanings.join('; ')}` : ''}`, color: 'red' });
     for (const z of errs.slice(0, 3)) lines.push({ text: `   ? ${z.zone}: ${z.status}${z.reason ? ` — ${z.reason}` : ''}`, color: 'magenta' });
+    if (errs.length > 3) lines.push({ text: `   ? … and ${errs.length - 3} more`, color: 'magenta' });
   }
   if (!lines.length) {
     for (const f of c.findings.filter((x) => x.code.startsWith('dnsbl.'))) lines.push({ text: f.summary, color: f.severity === 'error' ? 'red' : f.severity === 'pass' ? 'green' : 'yellow' });
@@ -148,14 +149,15 @@ export interface PlacementRow {
 /** Placement rows: live partial rows while collecting, then the final ones. */
 export function placementRows(m: DashboardModel): PlacementRow[] {
   const data = (m.checks.get('placement')?.data ?? m.partial.get('placement')) as any;
-  const rows: any[] = data?.seeds ?? data?.rows ?? [];
+  const rows: any[] = Array.isArray(data?.rows) ? data.rows : [];
+  const result = (v: any) => (Array.isArray(v) ? v.map((x) => x?.result).join('/') || 'none' : v?.result ?? 'none');
   return rows.map((r) => ({
-    seed: String(r.seed ?? r.address ?? '?'),
+    seed: String(r.seed ?? '?'),
     provider: String(r.provider ?? ''),
     placement: String(r.placement ?? 'waiting'),
     folder: r.folder,
-    timeToInboxMs: typeof r.timeToInboxMs === 'number' ? r.timeToInboxMs : undefined,
-    auth: r.receiverAuth ? ['spf', 'dkim', 'dmarc'].map((k) => `${k}=${r.receiverAuth?.[k]?.result ?? r.receiverAuth?.[k] ?? '?'}`).join(' ') : r.authResults,
+    timeToInboxMs: typeof r.timeToArrivalMs === 'number' ? r.timeToArrivalMs : undefined,
+    auth: r.receiverAuth ? ['spf', 'dkim', 'dmarc'].map((k) => `${k}=${result(r.receiverAuth[k])}`).join(' ') : r.error ?? '',
   }));
 }
 

@@ -1,0 +1,183 @@
+// `inboxlens demo`: the whole job on the embedded lab, with no account and no
+// internet. It starts the lab (lab DNS with a well-configured and a broken sender
+// domain and the blacklists under their real zone names, Dovecot seeds across
+// simulated providers over IMAP and POP3, the lab MX), runs the full pre-flight
+// and a seed-placement campaign for the good domain, saves the runs, then checks
+// the broken domain before and after a simulated blacklisting and shows the diff.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadChecks } from '../checks/index.ts';
+import { PLAN_KEY } from '../checks/placement.ts';
+import { buildReport, type Report } from './report/json.ts';
+import { renderReport } from './report/text.ts';
+import { renderDiff } from './report/diff-text.ts';
+import { makeStyle, wantColor } from './report/style.ts';
+import { ResultStream, exitCodeFor, type TargetResult } from './engine.ts';
+import { diffReports, type ReportDiff } from './history/diff.ts';
+import { buildPlan } from './placement/plan.ts';
+import { startLab, LAB_SENDER_IP, type Lab } from './lab/index.ts';
+import { loadZoneFile } from './dns/fixture-server.ts';
+import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './cli/commands/check.ts';
+import { dnsSetup, out, type DnsSetup } from './cli/common.ts';
+import { openPublisher, type Publisher } from './cli/publish.ts';
+import { canUseDashboard } from './tui/dashboard.ts';
+import { runWithDashboard } from './cli/dashboard-run.ts';
+import type { Check, RunOptions } from './types.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The IP the broken sender's own SPF authorizes (an old server), blacklisted "after" its campaign. */
+export const BROKEN_IP = '203.0.113.7';
+
+export interface DemoArgs {
+  json: boolean;
+  dashboard: boolean;
+  save: boolean;
+  db?: string;
+  verbose: boolean;
+  timeout: string;
+}
+
+function say(args: DemoArgs, line: string): void {
+  if (!args.json || process.stderr.isTTY) process.stderr.write(`${line}\n`);
+}
+
+/** The campaign each sender sends to the seeds: one-click unsubscribe, DKIM-signed where the sender has a key. */
+async function campaignOptions(lab: Lab, sender: 'good' | 'broken', timeout: string): Promise<Record<string, unknown>> {
+  const s = lab.senders[sender];
+  const plan = await buildPlan(
+    {
+      seeds: lab.seedsFile,
+      from: `Lab News <${s.from}>`,
+      'envelope-from': s.envelopeFrom,
+      smtp: lab.smtpUrl,
+      'smtp-ca': lab.caFile,
+      ...(s.dkim ? { 'dkim-key': s.dkim.keyFile, 'dkim-selector': s.dkim.selector } : {}),
+      subject: 'Your November update',
+      text: 'Hello,\n\nHere is what is new this month.\n\nUnsubscribe: https://' + s.domain + '/unsubscribe\n',
+      html: `<p>Hello,</p><p>Here is what is new this month.</p><p><a href="https://${s.domain}/unsubscribe">Unsubscribe</a></p>`,
+      'list-unsubscribe': [`https://${s.domain}/unsubscribe?u=demo`, `mailto:unsubscribe@${s.domain}`],
+      deadline: timeout,
+      'poll-interval': '1s',
+      idle: true,
+    },
+    'run',
+  );
+  return { [PLAN_KEY]: plan };
+}
+
+interface Step {
+  label: string;
+  domain: string;
+  report: Report;
+  runId?: string;
+}
+
+export async function runDemo(args: DemoArgs): Promise<number> {
+  const registry = await loadChecks();
+  // everything a plain check runs, plus seed placement
+  const checks: Check[] = orderChecks([...registry.values()].filter((c) => !c.optIn || c.id === 'placement'));
+  say(args, '▶ starting the lab: lab DNS, Dovecot seed mailboxes (IMAP + POP3), the lab MX …');
+  const t0 = performance.now();
+  // the lab DNS also plays the blacklists under their real names (RFC 5782 test points included)
+  const dnsbl = await loadZoneFile(path.join(ROOT, 'fixtures/zones/dnsbl.yaml'));
+  const lab = await startLab({ imapSeeds: 6, pop3Seeds: 2 });
+  lab.dns.load(dnsbl);
+  try {
+    say(args, `  lab DNS ${lab.dns.address} · Dovecot ${lab.dovecot.version} IMAP ${lab.dovecot.imapPort} POP3 ${lab.dovecot.pop3Port} · MX ${lab.smtpUrl} · ${lab.seeds.length} seeds (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    const setup: DnsSetup = await dnsSetup({ resolver: [lab.dns.address], concurrency: 64, timeout: '1500ms', retries: 1, json: args.json, trace: false, 'fail-on': 'error', verbose: args.verbose });
+    const publisherFor = (label: string, target: string): Promise<Publisher> =>
+      openPublisher({ save: args.save, db: args.db, label, json: true, 'fail-on': 'error' }, 'demo', [target]);
+
+    const optionsFor = async (domain: string, sender: 'good' | 'broken'): Promise<RunOptions> => {
+      const argv = {
+        // both send through the lab MX from the lab IP; only the good domain's SPF authorizes it
+        ip: [LAB_SENDER_IP],
+        selector: sender === 'good' ? [lab.senders.good.dkim!.selector] : [],
+      } as unknown as CheckArgs;
+      const opts = await buildRunOptions(argv, registry);
+      await prepareChecks(checks, registry, opts);
+      return Object.assign(opts, await campaignOptions(lab, sender, args.timeout));
+    };
+
+    const runStep = async (label: string, domain: string, sender: 'good' | 'broken', stream?: ResultStream): Promise<Step> => {
+      const opts = await optionsFor(domain, sender);
+      const t = performance.now();
+      const { result, skipped } = await checkDomain(domain, checks, registry, opts, setup, stream);
+      const report = buildReport({ command: 'demo', targets: [result], skipped, durationMs: Math.round(performance.now() - t), exitCode: exitCodeFor(result.checks, 'error') });
+      const pub = await publisherFor(label, domain);
+      const rec = await pub.record(report);
+      pub.close();
+      return { label, domain, report: rec.doc, runId: rec.runId };
+    };
+
+    const steps: Step[] = [];
+    const good = lab.senders.good.domain;
+    const broken = lab.senders.broken.domain;
+
+    // 1. the well-configured domain: pre-flight + campaign, live in the dashboard on a terminal
+    if (args.dashboard && !args.json && canUseDashboard()) {
+      const pub = await publisherFor('demo-good', good);
+      const first = await optionsFor(good, 'good');
+      let reuse: RunOptions | undefined = first;
+      const code = await runWithDashboard({
+        domain: good, checks, registry, setup, publisher: pub, failOn: 'error', title: 'demo', verbose: args.verbose,
+        opts: first,
+        // `r` sends a fresh campaign (a new run token) rather than re-reading the old one
+        freshOpts: async () => {
+          const o = reuse ?? (await optionsFor(good, 'good'));
+          reuse = undefined;
+          return o;
+        },
+        printAfter: false,
+      });
+      if (code === 3) return 3;
+    } else {
+      say(args, `▶ pre-flight and seed campaign for ${good} (well configured) …`);
+      const s = await runStep('demo-good', good, 'good');
+      steps.push(s);
+      if (!args.json) await out(renderReport(s.report, makeStyle(wantColor()), registry, args.verbose));
+    }
+
+    // 2. the broken domain, before and after a blacklisting
+    say(args, `▶ ${broken} (no DKIM; its SPF names an old server, not the IP it now sends from): the run before …`);
+    const before = await runStep('before', broken, 'broken');
+    steps.push(before);
+    say(args, `▶ simulating a listing: ${BROKEN_IP} is added to zen.spamhaus.org (SBL) and bl.spamcop.net in the lab DNS`);
+    const rev = BROKEN_IP.split('.').reverse().join('.');
+    lab.dns.set(`${rev}.zen.spamhaus.org`, 'A', ['127.0.0.2']);
+    lab.dns.set(`${rev}.zen.spamhaus.org`, 'TXT', ['https://check.spamhaus.org/sbl/query/SBL-LAB-1 (lab listing after the campaign)']);
+    lab.dns.set(`${rev}.bl.spamcop.net`, 'A', ['127.0.0.2']);
+    lab.dns.set(`${rev}.bl.spamcop.net`, 'TXT', ['Blocked - see https://www.spamcop.net/bl.shtml?' + BROKEN_IP]);
+    say(args, `▶ ${broken}: the run after …`);
+    const after = await runStep('after', broken, 'broken');
+    steps.push(after);
+    const diff: ReportDiff = diffReports(before.report, after.report, { before: { id: before.runId, label: 'before' }, after: { id: after.runId, label: 'after' } });
+
+    const s = makeStyle(wantColor());
+    if (args.json) {
+      const targets: TargetResult[] = steps.flatMap((st) => st.report.targets.map((t) => ({ ...t, target: t.target })));
+      const doc = buildReport({
+        command: 'demo',
+        targets,
+        durationMs: Math.round(performance.now() - t0),
+        exitCode: 0,
+        extra: {
+          demo: {
+            lab: { dns: lab.dns.address, dovecot: lab.dovecot.version, seeds: lab.seeds.map((x) => ({ address: x.address, provider: x.provider, protocol: x.protocol })) },
+            runs: steps.map((st) => ({ label: st.label, target: st.domain, runId: st.runId ?? null, status: st.report.summary.status })),
+            diff,
+          },
+        },
+      });
+      await out(JSON.stringify(doc, null, 2));
+    } else {
+      await out(renderReport(after.report, s, registry, args.verbose));
+      await out(`\n${s.bold(`What changed for ${broken} after the campaign`)} (inboxlens diff ${before.runId ?? 'before'} ${after.runId ?? 'after'}):\n`);
+      await out(renderDiff(diff, s));
+      if (args.save) say(args, `\nruns saved; list them with: inboxlens history${args.db ? ` --db ${args.db}` : ''}`);
+    }
+    return 0;
+  } finally {
+    await lab.stop();
+  }
+}
