@@ -60,6 +60,10 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   });
 }
 
+function num(n: number): string {
+  return Number.isInteger(n) ? n.toFixed(1) : String(Math.round(n * 100) / 100);
+}
+
 function kb(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`;
 }
@@ -97,7 +101,8 @@ const check: Check = {
       }
       const verdict = v.isSpam ? s.red('spam') : s.green('not spam');
       const extra = 'action' in v ? ` action "${v.action}"` : '';
-      lines.push(`${s.dim(name)} ${v.score} / ${v.threshold} ${verdict}${extra}${v.rating !== undefined ? ` · rating ${s.bold(`${v.rating}/10`)}` : ''}`);
+      const top = v.rules.filter((x) => x.score > 0).sort((a, b) => b.score - a.score).slice(0, 5).map((x) => `${x.name} ${num(x.score)}`);
+      lines.push(`${s.dim(name)} ${num(v.score)} / ${num(v.threshold)} ${verdict}${extra}${v.rating !== undefined ? ` · rating ${s.bold(`${v.rating}/10`)}` : ''}${top.length ? s.dim(` · ${top.join(', ')}`) : ''}`);
     }
     return lines;
   },

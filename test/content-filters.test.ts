@@ -17,19 +17,25 @@ let spamd: SpamdLab;
 let rspamd: RspamdLab;
 let closedPort: number;
 
+let starting: Promise<unknown>[] = [];
+
+// rspamd loads its rules in 20-40 s, longer on a busy machine
 beforeAll(async () => {
   dns = await startDns();
-  // both filters load their rules at the same time
-  [spamd, rspamd] = await Promise.all([startSpamd(), startRspamd({ dns: dns.address })]);
+  // both filters load their rules at the same time; each is kept as soon as it is up,
+  // so afterAll stops it even when the other one fails
+  starting = [startSpamd().then((s) => (spamd = s)), startRspamd({ dns: dns.address, timeoutMs: 240_000 }).then((s) => (rspamd = s))];
+  await Promise.all(starting);
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   closedPort = (srv.address() as net.AddressInfo).port;
   await new Promise<void>((r) => srv.close(() => r()));
-});
+}, 300_000);
 afterAll(async () => {
+  await Promise.allSettled(starting);
   await Promise.all([spamd?.stop(), rspamd?.stop()]);
   await dns?.stop();
-});
+}, 300_000);
 
 async function content(file: string, extra: string[]) {
   const r = await runCli(['content', file, '--json', ...dnsArgs(dns), ...extra]);

@@ -25,7 +25,7 @@ async function tcpServer(onConn: (s: net.Socket) => void): Promise<number> {
 
 beforeAll(async () => {
   spamd = await startSpamd();
-});
+}, 180_000);
 afterAll(async () => {
   for (const s of sockets) s.destroy();
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -57,7 +57,7 @@ function ruleLine(r: SpamRule): string {
   return `${fmt(r.score).padStart(6)} ${r.name}${r.description ? `  ${r.description}` : ''}`;
 }
 
-function spamFindings(verdicts: SpamVerdict[], out: Finding[]): string[] {
+function spamFindings(verdicts: SpamVerdict[], out: Finding[], ipKnown: boolean): string[] {
   const unknown: string[] = [];
   if (!verdicts.length) {
     out.push(f('content.no-filter', 'info', 'No spam filter was asked: the message was not scored', {
@@ -78,7 +78,11 @@ function spamFindings(verdicts: SpamVerdict[], out: Finding[]): string[] {
     const action = 'action' in v ? `, action "${v.action}"` : '';
     const rating = v.rating !== undefined ? ` — rating ${v.rating}/10` : '';
     const topRules = positive.slice(0, 5).map((r) => `${r.name} (${fmt(r.score)})`).join(', ');
-    const top = [topRules ? `The rules that scored most: ${topRules}.` : '', 'note' in v && v.note ? `rspamd's message: "${v.note}".` : ''].filter(Boolean).join(' ');
+    // rspamd judges the connection too: without the sending IP its host-name symbols count against any message
+    const noIp = v.filter === 'rspamd' && !ipKnown && v.rules.some((r) => r.name.startsWith('HFILTER_') && r.score > 0)
+      ? 'rspamd scored it without the sending IP (give it with --ip), so its connection symbols (HFILTER_*) count against the message.'
+      : '';
+    const top = [topRules ? `The rules that scored most: ${topRules}.` : '', 'note' in v && v.note ? `rspamd's message: "${v.note}".` : '', noIp].filter(Boolean).join(' ');
     const base = `${name} scores the message ${fmt(v.score)} (spam at ${fmt(v.threshold)}${action})${rating}`;
     const ref = v.filter === 'spamassassin' ? 'SpamAssassin rules, https://spamassassin.apache.org/ (rule descriptions in the report)' : 'rspamd symbols, https://rspamd.com/doc/';
     if (v.isSpam) {
@@ -216,7 +220,7 @@ export async function analyzeContent(msg: LoadedMessage, o: ContentOptions): Pro
       ? checkLinks(linksToCheck, { dns: o.dns, https: o.https, timeoutMs: o.linkTimeoutMs ?? o.https.timeoutMs, concurrency: o.linkConcurrency ?? 8, max: o.maxLinks ?? 200, signal: o.signal })
       : Promise.resolve(undefined),
   ]);
-  const unknown = [...dkimFindings(dkim, data.fromDomains, data.listUnsubscribe, findings), ...spamFindings(verdicts, findings)];
+  const unknown = [...dkimFindings(dkim, data.fromDomains, data.listUnsubscribe, findings), ...spamFindings(verdicts, findings, Boolean(o.ip))];
   if (linkResult) linkCheckFindings(linkResult.checks, findings);
 
   const hasError = findings.some((x) => x.severity === 'error');

@@ -21,7 +21,7 @@ export interface SpamdLab {
 }
 
 export interface StartSpamdOptions {
-  /** how long to wait for the first PONG (rules load in 2-15 s) */
+  /** how long to wait for the first PONG (rules load in 2-15 s; longer on a busy machine); default 120 s */
   timeoutMs?: number;
   /** extra configuration lines (spamd --cf) */
   config?: string[];
@@ -78,7 +78,7 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
   const bin = o.bin ?? findBinary('spamd', ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin']);
   if (!bin) throw new Error('spamd is not installed: run scripts/setup.sh (Debian: apt-get install spamd spamassassin)');
-  const timeoutMs = o.timeoutMs ?? 60_000;
+  const timeoutMs = o.timeoutMs ?? 120_000;
   const home = await mkdtemp(path.join(tmpdir(), 'inboxlens-spamd-'));
   let attempt = 0;
   for (;;) {
