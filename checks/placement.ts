@@ -91,6 +91,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const counts: Record<string, number> = {};
   // the IMAP/POP3 machinery (imapflow and friends) loads only when a collect runs: every CLI start loads the check registry
   const { collectPlacement, cleanupCopies } = await import('../src/placement/collect.ts');
+  ctx.progress(`waiting for ${total} cop${total === 1 ? 'y' : 'ies'}…`, 0, total);
   const res = await collectPlacement({
     seeds: plan.seeds,
     matcher: plan.matcher,

@@ -86,14 +86,24 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const t0 = performance.now();
   const stream = new ResultStream();
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
-  const deadline = Date.now() + plan.timeoutMs;
+  // the collect deadline starts when collecting does (after the send in `run`)
+  let deadline: number | undefined;
+  let last = '';
+  const render = () => {
+    const left = deadline === undefined ? '' : ` · ${Math.max(0, Math.round((deadline - Date.now()) / 1000))}s left at most`;
+    if (last) progress.update(`placement: ${last}${left}`);
+  };
   stream.on('progress', (ev: { message: string }) => {
-    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    progress.update(`placement: ${ev.message}${phase !== 'send' ? ` · ${left}s left at most` : ''}`);
+    if (deadline === undefined && ev.message.startsWith('waiting for')) deadline = Date.now() + plan.timeoutMs;
+    last = ev.message;
+    render();
   });
+  // the countdown moves while nothing arrives
+  const ticker = setInterval(render, 1000);
+  ticker.unref();
   if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
   const dns = makeDns(setup);
-  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream });
+  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream }).finally(() => clearInterval(ticker));
   progress.done();
   const code = exitCode(result.checks, argv['fail-on']);
   const report = buildReport({
