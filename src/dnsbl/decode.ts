@@ -61,7 +61,8 @@ function inLoopback(a: string): boolean {
 export function decodeAnswer(zone: ZoneDef, resp: DnsResponse): Decoded {
   if (isFailure(resp)) {
     const status = resp.rcode === 'REFUSED' ? 'refused' : 'unknown';
-    return { status, answers: [], reason: `${resp.rcode}${resp.error ? `: ${resp.error}` : ''}` };
+    const reason = resp.error?.includes(resp.rcode) ? resp.error : `${resp.rcode}${resp.error ? `: ${resp.error}` : ''}`;
+    return { status, answers: [], reason };
   }
   const answers = addresses(resp).filter((a) => ipaddr.isValid(a));
   if (resp.rcode === 'NXDOMAIN' || !answers.length) return { status: 'clean', answers: [] };
