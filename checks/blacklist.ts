@@ -334,6 +334,13 @@ const check: Check = {
     'max-queries': { type: 'number', describe: `blacklist query budget (default ${DEFAULT_MAX_QUERIES}); what does not fit is reported` },
     message: { type: 'string', describe: 'an .eml message: the domains it links to are looked up on domain blacklists' },
   },
+  // a batch of thousands of domains (--domains-file) runs blacklists only when asked (issue 2: ≥ 100 domains/s)
+  applies: (opts) => {
+    if (!opts.batch) return true;
+    const asked = (opts.only as string[] | undefined)?.includes(ID) || opts.ips.length || (opts.ipRanges as string[] | undefined)?.length
+      || ['zone', 'zonesFile', 'includeShared', 'maxQueries', 'message'].some((k) => opts[k] !== undefined && opts[k] !== false);
+    return asked ? true : 'with --domains-file, blacklists run only when asked (--only blacklist, --ip, --zone or --message)';
+  },
   prepare: async (opts) => {
     await prepareBlacklist(opts);
   },

@@ -294,6 +294,33 @@ describe('inside `inboxlens check`', () => {
   });
 });
 
+describe('in a --domains-file batch', () => {
+  it('runs blacklists only when asked', async () => {
+    const file = path.join(tmp, 'domains.txt');
+    await writeFile(file, 'clean-dnsbl-lab.example\nspf-dnsbl-lab.example\n');
+    const plain = await runCli(['check', '--domains-file', file, '--only', 'mx', ...dnsArgs(dns)]);
+    const docs = plain.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(docs).toHaveLength(2);
+    for (const d of docs) expect(d.targets[0].checks.map((c: any) => c.check)).toEqual(['mx']);
+    const unasked = await runCli(['check', '--domains-file', file, ...dnsArgs(dns)]);
+    for (const line of unasked.stdout.trim().split('\n')) {
+      const d = JSON.parse(line);
+      expect(d.targets[0].checks.some((c: any) => c.check === 'blacklist')).toBe(false);
+      expect(d.skipped.find((x: any) => x.check === 'blacklist').reason).toMatch(/only when asked/);
+    }
+    const asked = await runCli(['check', '--domains-file', file, '--only', 'blacklist', ...dnsArgs(dns)]);
+    const rows = asked.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((d) => d.targets[0].checks[0].check)).toEqual(['blacklist', 'blacklist']);
+    expect(rows.find((d) => d.targets[0].target === 'spf-dnsbl-lab.example').targets[0].checks[0].status).toBe('fail');
+  });
+
+  it('a single-domain check runs blacklists by default', async () => {
+    const r = await runCli(['check', 'clean-dnsbl-lab.example', '--json', ...dnsArgs(dns)]);
+    const c = r.json().targets[0].checks.find((x: any) => x.check === 'blacklist');
+    expect(c.data.targets.map((t: any) => t.target)).toEqual(expect.arrayContaining(['clean-dnsbl-lab.example', '192.0.2.10']));
+  });
+});
+
 describe('budget', () => {
   it('keeps a run under --max-queries and says what it left out', async () => {
     const { r, check, codes } = await bl(['198.51.100.0/28', '--zone', 'bl.spamcop.net', '--zone', 'psbl.surriel.com', '--max-queries', '20']);

@@ -65,6 +65,9 @@ export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Che
     // CIDR ranges (--ip 192.0.2.0/28) only feed the blacklist check, which validates and expands them
     ipRanges: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s.includes('/')))],
     selectors: [...new Set((argv.selector ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))],
+    // checks that are costly per domain (blacklists) run in a --domains-file batch only when asked: they need to know
+    ...(argv['domains-file'] ? { batch: true } : {}),
+    ...(argv.only?.length ? { only: (argv.only ?? []).flatMap((o) => String(o).split(',')).map((o) => o.trim()).filter(Boolean) } : {}),
   };
   for (const s of opts.selectors) {
     if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(s)) throw new UsageError(`--selector: '${s}' is not a valid DKIM selector (letters, digits, '-', '_' and dots)`);
