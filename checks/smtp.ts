@@ -624,8 +624,11 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
       break;
     case 'ok': {
       if (p.authBeforeTls.length) {
+        // the EHLO reply before STARTTLS is the evidence
+        const tlsAt = p.transcript.findIndex((l) => l.dir === 'C' && l.line === 'STARTTLS');
+        const clear = tlsAt === -1 ? p.transcript : p.transcript.slice(0, tlsAt);
         c.add('smtp.auth-before-tls', p.loopback ? 'info' : 'error', host, p.ip, `${t.display} offers AUTH ${p.authBeforeTls.join(' ')} before STARTTLS${p.loopback ? ' (loopback: the password never leaves this machine)' : ': clients may send the password in the clear'}`, {
-          evidence: lines(p, (l) => l.dir === 'S' && /^250[ -]AUTH/i.test(l.line), 3),
+          evidence: lines({ transcript: clear }, (l) => l.dir === 'S' && /^250[ -]AUTH/i.test(l.line), 3),
           fix: 'Offer AUTH only after STARTTLS (Postfix: smtpd_tls_auth_only = yes; Exim: auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}), or use implicit TLS on 465.',
           ref: 'RFC 4954 §4; RFC 8314 §3',
         });
@@ -700,10 +703,14 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const data: Record<string, unknown> = {};
   // the receiving side runs unless the user asked only about a submission server
   const doReceive = cfg.probe || cfg.rcpts.length > 0 || !cfg.submission;
+  // both sides at once; their findings are kept apart so the order of the report is stable
+  const recvFindings: Finding[] = [];
+  const subFindings: Finding[] = [];
   const [recv, sub] = await Promise.all([
-    doReceive ? receive(ctx, cfg, findings, unknowns) : Promise.resolve(undefined),
-    cfg.submission ? submission(ctx, cfg, findings, unknowns) : Promise.resolve(undefined),
+    doReceive ? receive(ctx, cfg, recvFindings, unknowns) : Promise.resolve(undefined),
+    cfg.submission ? submission(ctx, cfg, subFindings, unknowns) : Promise.resolve(undefined),
   ]);
+  findings.push(...recvFindings, ...subFindings);
   if (recv) data.receive = recv;
   if (sub) data.submission = { ...sub.probe, ...(sub.port25 ? { port25: sub.port25 } : {}) };
   const reason = [...new Set(unknowns)].join('; ');
