@@ -258,3 +258,105 @@ describe('outbound port 25 canaries', () => {
     expect(parseCanary('bad host:x', 25)).toBeUndefined();
   });
 });
+
+/** A scripted SMTP server on a raw socket, for behaviours smtp-server will not play. */
+async function scripted(script: (line: string, sock: net.Socket) => void, greeting: string | null = '220 raw.smtp-lab.example ESMTP'): Promise<{ port: number; lines: string[]; close(): Promise<void> }> {
+  const lines: string[] = [];
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    socks.add(sock);
+    sock.on('close', () => socks.delete(sock));
+    sock.on('error', () => {});
+    if (greeting !== null) sock.write(`${greeting}\r\n`);
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\r\n')) !== -1) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        lines.push(line);
+        script(line, sock);
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    lines,
+    close: async () => {
+      for (const s of socks) s.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}
+
+describe('odd servers', () => {
+  const mx = { host: 'raw.smtp-lab.example', priority: 10, ip: '127.0.0.1' };
+
+  it('STARTTLS offered, 220, then no TLS: a TLS failure on a reachable server, not a crash or a pass', async () => {
+    const s = await scripted((line, sock) => {
+      if (line.startsWith('EHLO')) sock.write('250-raw.smtp-lab.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n');
+      else if (line === 'STARTTLS') sock.end('220 go ahead\r\n');
+    });
+    try {
+      const p = await probeMx(mx, { port: s.port, timeoutMs: 3000 });
+      expect(p.status).toBe('ok');
+      expect(p.starttls).toMatchObject({ offered: true, attempted: true, ok: false });
+      expect(p.starttls.error).toMatch(/TLS|closed/);
+      expect(p.tls).toBeUndefined();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('EHLO refused: falls back to HELO and says there is no ESMTP', async () => {
+    const s = await scripted((line, sock) => {
+      if (line.startsWith('EHLO')) sock.write('502 5.5.1 command not implemented\r\n');
+      else if (line.startsWith('HELO')) sock.write('250 raw.smtp-lab.example\r\n');
+      else if (line === 'QUIT') sock.end('221 bye\r\n');
+    });
+    try {
+      const p = await probeMx(mx, { port: s.port, timeoutMs: 3000 });
+      expect(p).toMatchObject({ status: 'ok', esmtp: false, extensions: {} });
+      expect(s.lines).toEqual(['EHLO [127.0.0.1]', 'HELO [127.0.0.1]', 'QUIT']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('something that is not SMTP (an HTTP server) is a protocol error with the offending line', async () => {
+    const s = await scripted(() => {}, 'HTTP/1.1 400 Bad Request');
+    try {
+      const p = await probeMx(mx, { port: s.port, timeoutMs: 3000 });
+      expect(p.status).toBe('error');
+      expect(p.failure).toMatchObject({ kind: 'protocol', step: 'banner' });
+      expect(p.failure!.message).toContain('HTTP/1.1 400');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a server that hangs up after the greeting: the session error names the step', async () => {
+    const s = await scripted((_line, sock) => sock.destroy());
+    try {
+      const p = await probeMx(mx, { port: s.port, timeoutMs: 3000 });
+      expect(p.status).toBe('error');
+      expect(p.failure).toMatchObject({ kind: 'closed', step: 'ehlo' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a slow EHLO (after a prompt banner) is cut off at the step timeout too', async () => {
+    const s = await scripted(() => {});
+    try {
+      const p = await probeMx(mx, { port: s.port, timeoutMs: 300 });
+      expect(p.status).toBe('slow');
+      expect(p.failure).toMatchObject({ kind: 'timeout', step: 'ehlo' });
+    } finally {
+      await s.close();
+    }
+  }, 10_000);
+});
+
