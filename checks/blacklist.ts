@@ -273,6 +273,12 @@ function judge(r: SweepResult, g: Gathered, prep: Prepared): CheckOutput {
       fix: `Raise --max-queries (to about ${r.queries.planned + r.leftOut.queries}), or check fewer ranges.`,
     }));
   }
+  const unchecked = r.targets.filter((t) => !t.results.length);
+  if (unchecked.length) {
+    findings.push(f('dnsbl.not-checked', 'info', `${unchecked.length} target(s) were not looked up: none of the selected lists takes them (${unchecked.slice(0, 5).map((t) => t.target).join(', ')}${unchecked.length > 5 ? ', …' : ''})`, {
+      fix: 'Add lists of that kind with --zone (IPv4, IPv6 or domain lists), or leave --zone out for the default set.',
+    }));
+  }
   const clean = r.targets.filter((t) => t.listedOn === 0 && t.answering > 0);
   if (clean.length) {
     const zonesAnswering = Math.max(...clean.map((t) => t.answering));
@@ -285,7 +291,9 @@ function judge(r: SweepResult, g: Gathered, prep: Prepared): CheckOutput {
     const zones = [...new Set(undetermined.map((c) => c.zone))];
     return { status: 'unknown', reason: `${undetermined.length} lookup(s) on ${zones.length} list(s) got no usable answer (${zones.slice(0, 4).join(', ')}${zones.length > 4 ? ', …' : ''}): those lists gave no verdict`, findings };
   }
-  if (!r.targets.length && !hasError) return { status: 'unknown', reason: 'nothing to look up: no IPs or domains were gathered', findings };
+  if (!r.targets.some((t) => t.results.length) && !hasError) {
+    return { status: 'unknown', reason: r.targets.length ? 'no selected list takes these targets' : 'nothing to look up: no IPs or domains were gathered', findings };
+  }
   return { findings };
 }
 

@@ -231,6 +231,14 @@ describe('query names and targets', () => {
     expect(check.data.targets).toHaveLength(4);
   });
 
+  it('a target no selected list takes is said so, not passed as clean', async () => {
+    const { r, check, codes } = await bl(['2001:db8::10', '--zone', 'bl.spamcop.net']);
+    expect(codes).toContain('dnsbl.not-checked');
+    expect(check.status).toBe('unknown');
+    expect(check.reason).toMatch(/no selected list takes these targets/);
+    expect(r.code).toBe(3);
+  });
+
   it('a domain argument is looked up as its registrable domain', async () => {
     const { row } = await bl(['news.mail.spam-dnsbl-lab.example']);
     expect(row('spam-dnsbl-lab.example').sources).toEqual(['argument news.mail.spam-dnsbl-lab.example']);

@@ -74,12 +74,10 @@ export function decodeAnswer(zone: ZoneDef, resp: DnsResponse): Decoded {
       reason: `answer ${outside.join(', ')} is outside 127.0.0.0/8: not a DNSBL answer (the list may be dead and its domain parked, or the resolver rewrites NXDOMAIN)`,
     };
   }
+  // one error code among the answers makes the whole answer an error: never half a listing
   for (const a of answers) {
-    const err = lookup(zone.errors as Record<string, CodeMeaning> | undefined, a);
-    if (err) {
-      const e = Object.entries(zone.errors!).find(([k]) => codeMatches(k, a))![1];
-      return { status: e.status, answers, reason: `${a}: ${e.meaning}` };
-    }
+    const e = Object.entries(zone.errors ?? {}).find(([k]) => codeMatches(k, a))?.[1];
+    if (e) return { status: e.status, answers, reason: `${a}: ${e.meaning}` };
   }
 
   const meanings: string[] = [];

@@ -195,7 +195,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
         // a zone is trusted only once its self-test passed: a clean answer from a dead list proves nothing
         if (st && st.status !== 'ok' && (cell.status === 'clean' || cell.status === 'listed' || cell.status === 'allowlisted')) {
           const was = cell.status;
-          cell.status = st.status === 'failed' ? 'unreliable' : st.status === 'none' ? cell.status : st.status;
+          cell.status = st.status === 'failed' ? 'unreliable' : (st.status as CellStatus);
           cell.reason = `${st.status === 'failed' ? 'zone failed its self-test' : 'zone self-test'}: ${st.reason} (this lookup said ${was}${cell.answers ? ` ${cell.answers.join(', ')}` : ''})`;
           cell.query ??= shown(z, queryName(t.value, t.kind, z.suffix));
           delete cell.severity;
