@@ -563,10 +563,12 @@ const submissionCache = new Map<string, Promise<SubmissionProbe>>();
 async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], unknowns: string[]): Promise<{ probe: SubmissionProbe; port25?: Port25Status }> {
   const t = cfg.submission!;
   const key = `${t.display}|${cfg.password ? 'pw' : ''}`;
+  // several targets of one run share the probe in flight; a later run (a dashboard re-run) probes again
   let pp = submissionCache.get(key);
   if (!pp) {
     pp = probeSubmission(t, ctx.dns, { timeoutMs: cfg.timeoutMs, ca: cfg.ca, helo: cfg.helo, password: cfg.password, signal: ctx.signal });
     submissionCache.set(key, pp);
+    pp.finally(() => submissionCache.delete(key)).catch(() => {});
   }
   ctx.progress(`probing submission server ${t.display}…`);
   const p = await pp;

@@ -79,12 +79,15 @@ async function attempt(c: Canary, dns: DnsClient, timeoutMs: number): Promise<Ca
   return { host: c.host, port: c.port, ip, ...(await tcpConnect(ip, c.port, timeoutMs)) };
 }
 
-const cache = new Map<string, Promise<Port25Status>>();
+/** how long an answer is reused: a batch of domains asks once, a later re-run asks again */
+const CACHE_MS = 60_000;
+const cache = new Map<string, { at: number; p: Promise<Port25Status> }>();
 
-/** Probe the canaries (all at once); the answer is cached for the process. */
+/** Probe the canaries (all at once); the answer is reused for a minute. */
 export function port25Status(dns: DnsClient, smtp: Canary[], web: Canary[], timeoutMs: number): Promise<Port25Status> {
   const key = JSON.stringify([smtp, web]);
-  let p = cache.get(key);
+  const hit = cache.get(key);
+  let p = hit && performance.now() - hit.at < CACHE_MS ? hit.p : undefined;
   if (!p) {
     p = (async (): Promise<Port25Status> => {
       const [s, w] = await Promise.all([
@@ -99,7 +102,7 @@ export function port25Status(dns: DnsClient, smtp: Canary[], web: Canary[], time
       }
       return { blocked: null, summary: `no network: neither the mail canaries (${list(s)}) nor the web canaries (${list(w)}) answered`, attempts };
     })();
-    cache.set(key, p);
+    cache.set(key, { at: performance.now(), p });
   }
   return p;
 }
