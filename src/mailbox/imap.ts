@@ -79,6 +79,8 @@ export function classifyImapError(e: unknown, where: string): MailboxError {
   const err = e as any;
   const code = String(err?.code ?? '');
   const text = [err?.responseText, err?.message].filter(Boolean).join(': ') || String(e);
+  // RFC 5530 UNAVAILABLE: "temporary failure", e.g. a server restarting its authentication
+  if (err?.serverResponseCode === 'UNAVAILABLE' || /\bBYE\b.*shutting down/i.test(text)) return new MailboxError(`${where}: the server is temporarily unavailable (${text})`, 'network');
   if (err?.authenticationFailed || code === 'AUTHENTICATIONFAILED' || err?.serverResponseCode === 'AUTHENTICATIONFAILED') {
     return new MailboxError(`${where}: login refused (${err?.responseText || err?.serverResponseCode || 'authentication failed'}): check the seed's user and password / app password / token`, 'auth');
   }

@@ -34,6 +34,9 @@ export class Pop3Error extends Error {
   }
 }
 
+/** Answers that say "not now" rather than "no": RFC 3206 codes and what servers say while restarting. */
+const TEMPORARY = /\[(SYS\/TEMP|IN-USE|LOGIN-DELAY)\]|shutting down|try again|temporar|unavailable|too many|busy/i;
+
 const CRLF = Buffer.from('\r\n');
 const TERMINATOR = Buffer.from('\r\n.\r\n');
 
@@ -124,8 +127,18 @@ export class Pop3Client {
     this.greeting = (await this.read(false)).line;
     await this.capa();
     if (!o.secure) {
-      if (this.capabilities.some((c) => c.split(' ')[0] === 'STLS')) {
-        await this.starttls();
+      const listed = this.capabilities.some((c) => c.split(' ')[0] === 'STLS');
+      if (listed || (!this.capaOk && !o.allowPlaintext)) {
+        // without a CAPA answer, try STLS anyway: only a server that listed its capabilities
+        // without STLS has said it cannot do TLS
+        try {
+          await this.starttls();
+        } catch (e) {
+          // only a server's -ERR is a refusal; a dropped connection stays a network error
+          if (!(e instanceof Pop3Error) || e.response === undefined || o.allowPlaintext) throw e;
+          const temporary = TEMPORARY.test(e.response ?? '') || !this.capaOk;
+          throw new Pop3Error(`POP3 ${o.host}:${o.port}: STLS was refused (${e.response ?? e.message}): refusing to log in without TLS`, temporary ? 'protocol' : 'tls', e.response);
+        }
         await this.capa();
       } else if (!o.allowPlaintext) {
         await this.quit().catch(() => {});
@@ -143,7 +156,11 @@ export class Pop3Client {
     plain.removeAllListeners('timeout');
     const secured = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const s = tls.connect({ socket: plain, ...this.tlsOptions() }, () => resolve(s));
-      s.once('error', (e) => reject(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: TLS (STLS) failed: ${e.message}`, 'tls')));
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        // a certificate problem is the user's to fix; a reset during the handshake is the network's
+        const cert = /certificate|self.signed|SSL|TLS|altnames|unable to verify/i.test(e.message) || /CERT|DEPTH_ZERO/.test(String(e.code ?? ''));
+        reject(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: TLS (STLS) failed: ${e.message}`, cert ? 'tls' : 'network'));
+      });
     });
     secured.removeAllListeners('error');
     this.buf = Buffer.alloc(0);
@@ -202,19 +219,24 @@ export class Pop3Client {
     const r = await answer;
     if (!r.line.startsWith('+OK')) {
       const verb = shown.split(' ')[0]!;
-      const kind = /^(USER|PASS|AUTH)$/.test(verb) || /\[(AUTH|SYS\/PERM)\]/i.test(r.line) ? 'auth' : 'protocol';
+      const kind = TEMPORARY.test(r.line) ? 'protocol' : /^(USER|PASS|AUTH)$/.test(verb) || /\[(AUTH|SYS\/PERM)\]/i.test(r.line) ? 'auth' : 'protocol';
       throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: ${shown} was refused: ${r.line}`, kind, r.line);
     }
     return r;
   }
 
+  /** false when the server refused CAPA: then nothing is known about STLS either way */
+  capaOk = false;
+
   async capa(): Promise<string[]> {
     try {
       const r = await this.command('CAPA', true);
       this.capabilities = r.body!.toString('latin1').split('\r\n').filter(Boolean).map((l) => l.trim().toUpperCase());
+      this.capaOk = true;
     } catch (e) {
       if (!(e instanceof Pop3Error) || e.kind !== 'protocol') throw e;
       this.capabilities = []; // a server without CAPA (RFC 2449 is optional)
+      this.capaOk = false;
     }
     return this.capabilities;
   }
@@ -233,14 +255,14 @@ export class Pop3Client {
         this.socket.write('\r\n');
         r = await next;
       }
-      if (!r.line.startsWith('+OK')) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: XOAUTH2 login for ${user} was refused: ${r.line}`, 'auth', r.line);
+      if (!r.line.startsWith('+OK')) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: XOAUTH2 login for ${user} was refused: ${r.line}`, TEMPORARY.test(r.line) ? 'protocol' : 'auth', r.line);
       return;
     }
     await this.command(`USER ${user}`);
     try {
       await this.command(`PASS ${secret.pass ?? ''}`, false, 'PASS [redacted]');
     } catch (e) {
-      if (e instanceof Pop3Error) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: login for ${user} was refused: ${e.response ?? e.message}`, e.response && /\[IN-USE\]/i.test(e.response) ? 'protocol' : 'auth', e.response);
+      if (e instanceof Pop3Error) throw new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: login for ${user} was refused: ${e.response ?? e.message}`, e.kind === 'auth' ? 'auth' : e.kind, e.response);
       throw e;
     }
   }

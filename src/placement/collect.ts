@@ -83,12 +83,13 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
   if (bounce) return { ...base, placement: 'bounced', bounce, ...(bounce.status ? { note: `${bounce.status}${bounce.diagnostic ? ` ${bounce.diagnostic}` : ''}` } : {}) };
   if (out.error) return { ...base, placement: 'error', error: out.error };
   if (!out.searched) return { ...base, placement: 'error', error: out.lastError ?? `seed ${seed.address}: never reached its mailbox before the deadline` };
+  // disconnected when the deadline came: the copy may have arrived meanwhile, so it is unknown, not missing
+  if (out.lastError) return { ...base, placement: 'error', error: `lost the mailbox before the deadline and could not get it back: ${out.lastError}` };
   const placement = seed.access.protocol === 'pop3' ? 'not-in-inbox' : 'missing';
   const row: PlacementRow = { ...base, placement };
   const notes: string[] = [];
   if (placement === 'not-in-inbox') notes.push(seed.provider === 'gmail' ? 'not in what Gmail serves over POP (spam, trash, or not delivered: POP cannot tell)' : 'not in the inbox (spam or not delivered: POP cannot tell)');
   if (sent?.status === 'deferred') notes.push(`the SMTP server deferred it: ${sent.code ?? ''} ${sent.response ?? ''}`.trim());
-  if (out.lastError) notes.push(`last connection problem: ${out.lastError}`);
   if (out.reconnects) notes.push(`reconnected ${out.reconnects} time(s)`);
   if (notes.length) row.note = notes.join('; ');
   return row;

@@ -214,7 +214,8 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         await Promise.race([closed, new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }))]);
       } catch (e) {
         const err = classifyImapError(e, where);
-        if (err.kind === 'auth' || err.kind === 'tls') return; // the poll connection reports it
+        // before the poll connection has logged in once, it reports such errors; stop here
+        if ((err.kind === 'auth' || err.kind === 'tls') && !outcome.folders) return;
       } finally {
         healthyIdle.delete(folder.path);
         if (c && !stop.signal.aborted) {
@@ -280,7 +281,8 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
       } catch (e) {
         const err = classifyImapError(e, where);
         if (stop.signal.aborted) break;
-        if (err.kind === 'auth' || err.kind === 'tls' || (err.kind === 'protocol' && !folders)) {
+        // fatal only before the first successful session: a server restarting refuses logins for a moment
+        if (!folders && (err.kind === 'auth' || err.kind === 'tls' || err.kind === 'protocol')) {
           finish({ error: err.message, errorKind: err.kind });
           break;
         }

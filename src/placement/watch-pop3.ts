@@ -21,6 +21,7 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
   const outcome: WatchOutcome = { reconnects: 0, searched: false };
   const checked = new Set<string>();
   let failures = 0;
+  let loggedIn = false;
   let auth: { user: string; pass?: string; accessToken?: string };
   try {
     auth = await resolveAuth(seed);
@@ -45,6 +46,7 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
       o.signal.addEventListener('abort', onAbort, { once: true });
       try {
         await c.login(user, auth.accessToken ? { accessToken: auth.accessToken } : { pass: auth.pass });
+        loggedIn = true;
         const ids = await c.uidl();
         const sizes = new Map((await c.list()).map((x) => [x.n, x.size]));
         // new copies are at the end of the maildrop: look there first
@@ -74,8 +76,9 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
       if (o.signal.aborted) break;
       const err = e instanceof Pop3Error ? e : new Pop3Error(`${(e as Error).message}`, 'protocol');
       const msg = `${where}: ${err.message.replace(/^POP3 [^:]+:\d+: /, '')}`;
-      // a refused login or an untrusted certificate will not fix itself by retrying
-      if (err.kind === 'auth' || err.kind === 'tls') {
+      // a refused login or an untrusted certificate will not fix itself by retrying, unless the
+      // same login worked minutes ago (a server restarting refuses logins for a moment)
+      if ((err.kind === 'auth' || err.kind === 'tls') && !loggedIn) {
         outcome.error = msg;
         outcome.errorKind = err.kind;
         break;
