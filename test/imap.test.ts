@@ -135,3 +135,33 @@ describe('connection failures', () => {
     expect(e.kind).toBe('network');
   });
 });
+
+describe('a server without STARTTLS', () => {
+  it('is refused before any credential is sent (secure: false means STARTTLS, required)', async () => {
+    const net = await import('node:net');
+    const received: string[] = [];
+    const server = net.createServer((sock) => {
+      sock.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] plain IMAP ready\r\n');
+      sock.on('data', (d) => {
+        for (const line of d.toString().split('\r\n').filter(Boolean)) {
+          received.push(line);
+          const tag = line.split(' ')[0];
+          if (/ CAPABILITY$/i.test(line)) sock.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+          else if (/ LOGOUT$/i.test(line)) sock.end(`* BYE\r\n${tag} OK bye\r\n`);
+          else sock.write(`${tag} OK\r\n`);
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as any).port;
+      const e = await connectImap({ protocol: 'imap', host: '127.0.0.1', port, secure: false, insecure: false, allowPlaintext: false }, { user: 'u', pass: 'never-sent-pass' }).catch((x) => x);
+      expect(e).toBeInstanceOf(MailboxError);
+      expect(e.kind).toBe('tls');
+      expect(received.join('\n')).not.toMatch(/LOGIN|AUTHENTICATE|never-sent-pass/i);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

@@ -115,3 +115,49 @@ describe('dot-unstuffing', () => {
     expect([...unstuff(bin)]).toEqual([0x2e, 0xff, 0x0d, 0x0a, 0x00]);
   });
 });
+
+describe('a server without STLS', () => {
+  // Dovecot always offers STLS, so this one server is a few lines of POP3 on loopback:
+  // it proves no credential leaves in clear text unless the seed allows it
+  async function fakePop3(): Promise<{ port: number; received: string[]; close(): Promise<void> }> {
+    const net = await import('node:net');
+    const received: string[] = [];
+    const server = net.createServer((sock) => {
+      sock.write('+OK plain POP3 ready\r\n');
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          received.push(line);
+          if (line === 'CAPA') sock.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n');
+          else if (line === 'QUIT') sock.end('+OK bye\r\n');
+          else sock.write('+OK\r\n');
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { port: (server.address() as any).port, received, close: () => new Promise((r) => server.close(() => r())) };
+  }
+
+  it('refuses to log in, sending no credentials, unless allowPlaintext', async () => {
+    const s = await fakePop3();
+    try {
+      const e = await Pop3Client.connect({ host: '127.0.0.1', port: s.port, secure: false }).catch((x) => x);
+      expect(e).toBeInstanceOf(Pop3Error);
+      expect(e.kind).toBe('tls');
+      expect(e.message).toMatch(/offers no STLS: refusing to log in without TLS/);
+      expect(s.received.some((l) => /^(USER|PASS|AUTH)/.test(l))).toBe(false);
+      const c = await Pop3Client.connect({ host: '127.0.0.1', port: s.port, secure: false, allowPlaintext: true });
+      expect(c.encrypted).toBe(false);
+      await c.login('u', { pass: 'plain-lab-pass' });
+      await c.quit();
+      expect(s.received).toContain('USER u');
+    } finally {
+      await s.close();
+    }
+  });
+});

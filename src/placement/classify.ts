@@ -47,7 +47,8 @@ export function headerFields(source: Buffer | string): { name: string; value: st
 function domainOf(v: unknown): string | undefined {
   if (typeof v !== 'string' || !v) return undefined;
   const s = v.replace(/^.*@/, '').replace(/[<>]/g, '').trim().toLowerCase();
-  return s || undefined;
+  // Microsoft writes header.d=none for unsigned mail
+  return s && s !== 'none' ? s : undefined;
 }
 
 function method(entry: any, domainKeys: [string, string][]): AuthMethodResult | undefined {
