@@ -12,7 +12,7 @@ import { readLog } from '../src/lab/dovecot.ts';
 import { validateReport } from '../src/report/validate.ts';
 import { loadSeeds } from '../src/placement/seeds.ts';
 import { collectPlacement } from '../src/placement/collect.ts';
-import { runCli, type CliResult } from './helpers/cli.ts';
+import { runCli, ROOT, type CliResult } from './helpers/cli.ts';
 
 let lab: Lab;
 const outputs: string[] = [];
@@ -203,12 +203,18 @@ describe('placement run on the lab', () => {
   });
 
   it('check --only placement collects a run by token, and the human output is a table', async () => {
-    const s = await cli(['placement', 'send', ...sendArgs('good', ['--json'])]);
+    const s = await cli(['placement', 'send', ...sendArgs('good', ['--message', path.join(ROOT, 'fixtures/messages/placement-newsletter.eml'), '--json'])]);
     const sent = doc(s);
     expect(sent.c.data.phase).toBe('send');
     expect(sent.c.data.rows).toEqual([]);
     expect(sent.codes).toContain('placement.sent');
     const token = sent.c.data.token;
+    // the .eml's subject and both bodies went out, each carrying the token
+    const copy = await fetchCopy(GENERIC, 'INBOX', token);
+    expect(copy).toContain(`Subject: The June newsletter [${token}]`);
+    expect(copy).toMatch(/Hello from the June newsletter\./);
+    expect(copy).toMatch(/<b>June newsletter<\/b>/);
+    expect(copy.split(token).length - 1).toBeGreaterThanOrEqual(4);
     const r = await cli(['check', 'goodsender.test', '--only', 'placement', '--seeds', lab.seedsFile, '--token', token, '--placement-timeout', '20s', '--resolver', lab.dns.address, '--json']);
     const { rows } = doc(r);
     expect(rows[GENERIC].placement).toBe('inbox');
