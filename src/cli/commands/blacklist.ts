@@ -10,9 +10,10 @@ import { makeStyle, wantColor } from '../../report/style.ts';
 import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
-import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs } from '../common.ts';
+import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
+import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 
-export interface BlacklistArgs extends CommonArgs {
+export interface BlacklistArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   target?: string[];
   zone?: string[];
   'zones-file'?: string;
@@ -27,7 +28,7 @@ export const command: Command<BlacklistArgs> = {
     describe: 'Look IPs, IPv4 ranges (up to a /24) and domains up on DNS blacklists (DNSBL/URIBL), with self-tests',
     builder: (y: Argv) => {
       const opts = blacklistCheck.cliOptions!;
-      return withCommonOptions(y)
+      return withPublishOptions(withCommonOptions(y))
         .positional('target', { type: 'string', array: true, describe: 'an IPv4/IPv6 address, an IPv4 CIDR range up to /24, or a domain' })
         .option('zone', opts.zone!)
         .option('zones-file', opts['zones-file']!)
@@ -56,6 +57,8 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
   await prepareBlacklist(opts);
   const setup = await dnsSetup(argv);
   const dns = makeDns(setup);
+  const label = targets.length ? targets.join(' ') : `links of ${argv.message}`;
+  const publisher = await openPublisher(argv, 'blacklist', [label]);
   const probe = probeResolvers(setup);
   const registry = new Map<string, Check>([[blacklistCheck.id, blacklistCheck]]);
 
@@ -63,7 +66,6 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
   const stream = new ResultStream();
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
   stream.on('progress', (ev: { message: string }) => progress.update(ev.message));
-  const label = targets.length ? targets.join(' ') : `links of ${argv.message}`;
   const run = runTarget({ target: label, checks: [blacklistCheck], registry, opts, dns, stream });
   // a dead resolver is an input error: fail fast instead of waiting for every timeout
   const first = await Promise.race([run.then(() => undefined), probe]);
@@ -82,7 +84,5 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
     exitCode: code,
     trace: argv.trace ? dns.trace : undefined,
   });
-  if (argv.json) await out(JSON.stringify(report, null, 2));
-  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
-  return code;
+  return publisher.finish(report, (r) => renderReport(r, makeStyle(wantColor()), registry, argv.verbose));
 }

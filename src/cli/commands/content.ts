@@ -13,9 +13,10 @@ import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseIp } from '../validate.ts';
-import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs } from '../common.ts';
+import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
+import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 
-export interface ContentArgs extends CommonArgs {
+export interface ContentArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   file?: string;
   spamd?: string;
   rspamd?: string;
@@ -32,7 +33,7 @@ export const command: Command<ContentArgs> = {
     describe: 'Judge a message (.eml): headers, HTML/text, size, links, one-click unsubscribe, DKIM alignment, spam score from spamd/rspamd',
     builder: (y: Argv) => {
       const opts = contentCheck.cliOptions!;
-      return withCommonOptions(y)
+      return withPublishOptions(withCommonOptions(y))
         .positional('file', { type: 'string', describe: 'the message, as an .eml file (headers, blank line, body)' })
         .option('spamd', opts.spamd!)
         .option('rspamd', opts.rspamd!)
@@ -63,6 +64,7 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
   };
   await contentCheck.prepare!(opts);
   const setup = await dnsSetup(argv);
+  const publisher = await openPublisher(argv, 'content', [file]);
   const dns = makeDns(setup);
   const probe = probeResolvers(setup);
   const registry = new Map<string, Check>([[contentCheck.id, contentCheck]]);
@@ -86,7 +88,5 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
     exitCode: code,
     trace: argv.trace ? dns.trace : undefined,
   });
-  if (argv.json) await out(JSON.stringify(report, null, 2));
-  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
-  return code;
+  return publisher.finish(report, (r) => renderReport(r, makeStyle(wantColor()), registry, argv.verbose));
 }

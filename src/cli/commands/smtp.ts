@@ -14,12 +14,13 @@ import type { TranscriptLine } from '../../smtp/probe.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseDomain } from '../validate.ts';
-import { withCommonOptions, dnsSetup, probeResolvers, exitCode, out, progressLine, type CommonArgs } from '../common.ts';
+import { withCommonOptions, dnsSetup, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 import { checkDomain, prepareChecks } from './check.ts';
 import { mapLimit } from '../../util/semaphore.ts';
 import { parseSubmissionUrl } from '../../smtp/submit.ts';
+import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 
-export interface SmtpArgs extends CommonArgs {
+export interface SmtpArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   domain?: string[];
   transcript: boolean;
   [k: string]: unknown;
@@ -38,7 +39,7 @@ export const command: Command<SmtpArgs> = {
       command: 'smtp [domain..]',
       describe: 'SMTP diagnostics: MX banner, EHLO, STARTTLS, TLS and certificate per address; recipient verification; your submission server',
       builder: (y: Argv) => {
-        let b = withCommonOptions(y).positional('domain', { type: 'string', array: true, describe: 'a domain whose MX hosts to probe' });
+        let b = withPublishOptions(withCommonOptions(y)).positional('domain', { type: 'string', array: true, describe: 'a domain whose MX hosts to probe' });
         for (const [name, spec] of Object.entries(smtpCheck.cliOptions!)) {
           // probing is what this command does: --smtp-probe is implied
           if (name !== 'smtp-probe') b = b.option(name, { group: 'SMTP:', ...spec });
@@ -92,6 +93,7 @@ export async function runSmtp(argv: SmtpArgs): Promise<number> {
   const check = registry.get('smtp') ?? smtpCheck;
   for (const t of targets) await prepareChecks([check], registry, t.opts);
   const setup = await dnsSetup(argv);
+  const publisher = await openPublisher(argv, 'smtp', targets.map((t) => t.name));
   const probe = probeResolvers(setup);
 
   const t0 = performance.now();
@@ -117,14 +119,10 @@ export async function runSmtp(argv: SmtpArgs): Promise<number> {
     exitCode: code,
     trace: argv.trace ? all.flatMap((r) => r.dns.trace) : undefined,
   });
-  if (argv.json) {
-    await out(JSON.stringify(report, null, 2));
-  } else {
-    const style = makeStyle(wantColor());
-    await out(renderReport(report, style, registry, argv.verbose));
-    if (argv.transcript) await out(transcripts(allChecks).join('\n'));
-  }
-  return code;
+  return publisher.finish(report, (r) => {
+    const text = renderReport(r, makeStyle(wantColor()), registry, argv.verbose);
+    return argv.transcript ? `${text}\n${transcripts(allChecks).join('\n')}` : text;
+  });
 }
 
 /** Every session's transcript, for --transcript. */
