@@ -34,8 +34,13 @@ export interface DashboardOptions {
 function esc(s: string): string {
   return blessed.escape(redact(s));
 }
-function colored(l: PanelLine): string {
-  return l.color ? `{${l.color}-fg}${esc(l.text)}{/${l.color}-fg}` : esc(l.text);
+/** One panel line, cut to the panel's inner width (long lines would wrap and push the rest out of view). */
+function colored(l: PanelLine, width = 1000): string {
+  const text = l.text.length > width ? `${l.text.slice(0, Math.max(1, width - 1))}…` : l.text;
+  return l.color ? `{${l.color}-fg}${esc(text)}{/${l.color}-fg}` : esc(text);
+}
+function inner(box: any): number {
+  return Math.max(10, Number(box.width) - 3);
 }
 
 export function openDashboard(opts: DashboardOptions): DashboardHandle {
@@ -62,14 +67,15 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     const v = verdict(model);
     const elapsed = (((model.finishedAt ?? Date.now()) - model.startedAt) / 1000).toFixed(1);
     header.setContent(` {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}   ${elapsed} s   verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}`);
-    auth.setContent(authLines(model).map(colored).join('\n'));
-    bl.setContent(blacklistLines(model).map(colored).join('\n'));
+    auth.setContent(authLines(model).map((l) => colored(l, inner(auth))).join('\n'));
+    bl.setContent(blacklistLines(model).map((l) => colored(l, inner(bl))).join('\n'));
     const rows = placementRows(model);
     if (rows.length) {
       const head = `{bold}${'seed'.padEnd(30)} ${'provider'.padEnd(9)} ${'placement'.padEnd(16)} ${'time'.padStart(7)}  receiver auth{/bold}`;
       place.setContent([head, ...rows.map((r) => {
-        const t = r.timeToInboxMs !== undefined ? `${(r.timeToInboxMs / 1000).toFixed(1)}s` : '';
-        return colored({ text: `${r.seed.slice(0, 30).padEnd(30)} ${r.provider.slice(0, 9).padEnd(9)} ${r.placement.slice(0, 16).padEnd(16)} ${t.padStart(7)}  ${r.auth ?? ''}`, color: placementColor(r.placement) });
+        // arrival times come from INTERNALDATE / Received: whole seconds
+        const t = r.timeToInboxMs === undefined ? '' : r.timeToInboxMs < 1000 ? '<1 s' : `${Math.round(r.timeToInboxMs / 1000)} s`;
+        return colored({ text: `${r.seed.slice(0, 30).padEnd(30)} ${r.provider.slice(0, 9).padEnd(9)} ${r.placement.slice(0, 16).padEnd(16)} ${t.padStart(7)}  ${r.auth ?? ''}`, color: placementColor(r.placement) }, inner(place));
       })].join('\n'));
     } else {
       const p = model.checks.get('placement');

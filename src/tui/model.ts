@@ -62,8 +62,11 @@ export function verdict(m: DashboardModel): { status: Status | 'running'; color:
   return { status: s, color: STATUS_COLOR[s] };
 }
 
+/** The finding that best sums up a check: its worst problem, else what it found in order. */
 function worst(c: CheckResult): Finding | undefined {
-  return [...c.findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0];
+  const sorted = [...c.findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
+  const problem = sorted.find((f) => f.severity === 'error' || f.severity === 'warn');
+  return problem ?? c.findings.find((f) => f.severity === 'pass') ?? sorted[0];
 }
 
 function statusLine(id: string, label: string, m: DashboardModel, detail: (c: CheckResult) => string): PanelLine {
