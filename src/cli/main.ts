@@ -13,11 +13,19 @@ import { redact } from '../util/redact.ts';
 import { existsSync } from 'node:fs';
 import { applyConfig, findConfig, loadConfig, type LoadedConfig } from '../config.ts';
 
-async function commands(): Promise<Command[]> {
+/**
+ * The commands, each file in src/cli/commands/ named after its command. Only the
+ * one being run is loaded (each pulls in its own libraries and checks, which
+ * costs start-up time and memory); help and unknown words load them all.
+ */
+async function commands(argv: string[]): Promise<Command[]> {
   const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
   const ext = path.extname(fileURLToPath(import.meta.url));
+  const files = readdirSync(here).filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`)).sort();
+  const first = argv.find((a) => !a.startsWith('-'));
+  const wanted = first && files.includes(`${first}${ext}`) ? [`${first}${ext}`] : files;
   const list: Command[] = [];
-  for (const f of readdirSync(here).filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`)).sort()) {
+  for (const f of wanted) {
     const mod = await import(pathToFileURL(path.join(here, f)).href);
     if (mod.command) list.push(mod.command as Command);
   }
@@ -27,7 +35,7 @@ async function commands(): Promise<Command[]> {
 export async function main(argv = hideBin(process.argv)): Promise<number> {
   let code: number = EXIT.ok;
   let usage: string | undefined;
-  const cmds = await commands();
+  const cmds = await commands(argv);
   // --config FILE, else inboxlens.config.yaml found upward from here
   let config: LoadedConfig | undefined;
   try {
