@@ -89,6 +89,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   }
 
   const counts: Record<string, number> = {};
+  const live: PlacementRow[] = [];
   // the IMAP/POP3 machinery (imapflow and friends) loads only when a collect runs: every CLI start loads the check registry
   const { collectPlacement, cleanupCopies } = await import('../src/placement/collect.ts');
   ctx.progress(`waiting for ${total} cop${total === 1 ? 'y' : 'ies'}…`, 0, total);
@@ -103,6 +104,9 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     dns: ctx.dns,
     signal: ctx.signal,
     onRow: (row, done, all) => {
+      // the dashboard fills its placement table from these as copies arrive
+      live.push(row);
+      ctx.partial({ rows: [...live] });
       const k = row.placement.startsWith('tab:') ? 'tab' : row.placement.startsWith('other:') ? 'other' : row.placement;
       counts[k] = (counts[k] ?? 0) + 1;
       ctx.progress(`${done}/${all} seeds answered (${Object.entries(counts).map(([p, c]) => `${p} ${c}`).join(', ')})`, done, all);

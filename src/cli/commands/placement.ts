@@ -10,13 +10,17 @@ import { makeStyle, wantColor } from '../../report/style.ts';
 import type { RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
-import { withCommonOptions, dnsSetup, makeDns, exitCode, out, progressLine, type CommonArgs } from '../common.ts';
+import { withCommonOptions, dnsSetup, makeDns, exitCode, progressLine, type CommonArgs } from '../common.ts';
 import { buildPlan, type Phase, type PlanArgs } from '../../placement/plan.ts';
 import { redact } from '../../util/redact.ts';
+import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
+import { canUseDashboard } from '../../tui/dashboard.ts';
+import { runWithDashboard } from '../dashboard-run.ts';
 
 const ACTIONS = ['send', 'collect', 'watch', 'run'] as const;
 
-export interface PlacementArgs extends CommonArgs, Omit<PlanArgs, 'deadline'> {
+export interface PlacementArgs extends CommonArgs, Omit<PlanArgs, 'deadline'>, Omit<PublishArgs, 'json' | 'fail-on'> {
+  dashboard?: boolean;
   action: (typeof ACTIONS)[number];
   timeout: string;
   'dns-timeout': string;
@@ -27,7 +31,8 @@ const G_SEND = 'Send (send, run):';
 const G_COLLECT = 'Collect (collect, watch, run):';
 
 function builder(y: Argv): Argv<PlacementArgs> {
-  return withCommonOptions(y)
+  return withPublishOptions(withCommonOptions(y))
+    .option('dashboard', { type: 'boolean', default: false, describe: 'run: show the live terminal dashboard (on a TTY; plain text otherwise)' })
     .positional('action', { choices: ACTIONS, describe: 'send: send the copies; collect: find them (--token); watch: find your own campaign\'s copies (--match-*); run: send then collect' })
     .option('seeds', { type: 'string', describe: 'YAML file of seed mailboxes (address, provider, imap:/pop3:, auth:)', group: G_SEEDS })
     .option('from', { type: 'string', describe: 'From address of the test message', group: G_SEND })
@@ -83,27 +88,31 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const fromDomain = plan.send ? (/<([^>]+)>/.exec(plan.send.spec.from)?.[1] ?? plan.send.spec.from).split('@')[1]!.toLowerCase() : undefined;
   const target = fromDomain ?? plan.token ?? plan.matcher.from ?? plan.matcher.subject ?? plan.matcher.header?.value ?? 'placement';
 
+  const publisher = await openPublisher(argv, `placement ${argv.action}`, [target]);
+  if (argv.dashboard && !argv.json && canUseDashboard()) {
+    let first: RunOptions | undefined = opts;
+    return runWithDashboard({
+      domain: target, checks: [check], registry, opts, setup, publisher, failOn: argv['fail-on'], title: `placement ${argv.action}`, verbose: argv.verbose,
+      // `r` sends a fresh copy set (a new token) rather than collecting the old one again
+      freshOpts: async () => {
+        const o = first ?? { ips: [], selectors: [], [PLAN_KEY]: await buildPlan({ ...argv, deadline: argv.timeout }, phase) };
+        first = undefined;
+        return o;
+      },
+    });
+  }
+
   const t0 = performance.now();
   const stream = new ResultStream();
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
-  // the collect deadline starts when collecting does (after the send in `run`)
-  let deadline: number | undefined;
-  let last = '';
-  const render = () => {
-    const left = deadline === undefined ? '' : ` · ${Math.max(0, Math.round((deadline - Date.now()) / 1000))}s left at most`;
-    if (last) progress.update(`placement: ${last}${left}`);
-  };
+  const deadline = Date.now() + plan.timeoutMs;
   stream.on('progress', (ev: { message: string }) => {
-    if (deadline === undefined && ev.message.startsWith('waiting for')) deadline = Date.now() + plan.timeoutMs;
-    last = ev.message;
-    render();
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    progress.update(`placement: ${ev.message}${phase !== 'send' ? ` · ${left}s left at most` : ''}`);
   });
-  // the countdown moves while nothing arrives
-  const ticker = setInterval(render, 1000);
-  ticker.unref();
   if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
   const dns = makeDns(setup);
-  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream }).finally(() => clearInterval(ticker));
+  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream });
   progress.done();
   const code = exitCode(result.checks, argv['fail-on']);
   const report = buildReport({
@@ -113,9 +122,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
     exitCode: code,
     trace: argv.trace ? dns.trace : undefined,
   });
-  if (argv.json) await out(JSON.stringify(report, null, 2));
-  else await out(renderReport(report, makeStyle(wantColor()), registry, argv.verbose));
-  return code;
+  return publisher.finish(report, (r) => renderReport(r, makeStyle(wantColor()), registry, argv.verbose));
 }
 
 export const command: Command<PlacementArgs> = {
