@@ -8,7 +8,7 @@ import { spf as mailauthSpf } from 'mailauth/lib/spf/index.js';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, Severity } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { LOOKUP_LIMIT, VOID_LIMIT, MX_ADDRESS_LIMIT, walkSpf, type SpfNode, type SpfTree } from '../src/spf/walker.ts';
-import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, type AuthorizedRange } from '../src/spf/analyze.ts';
+import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, toCidr, type AuthorizedRange } from '../src/spf/analyze.ts';
 import { drawTree } from '../src/spf/view.ts';
 
 const f = finder('spf');
@@ -230,7 +230,27 @@ async function evaluate(ctx: CheckContext, domain: string, ip: string): Promise<
   };
 }
 
-function evaluationFinding(e: SpfEvaluation): Finding | null {
+/** Terms of the tree that explicitly give the IP something other than pass ("-ip4:…", "~a"): the likely cause. */
+function denyingTerms(tree: SpfTree, ip: string): string[] {
+  const addr = ipaddr.parse(ip);
+  const out: string[] = [];
+  for (const n of nodes(tree.root)) {
+    for (const t of n.terms) {
+      if (t.status === 'ignored' || !t.qualifier || t.qualifier === '+') continue;
+      const ips = t.ip ? [t.ip] : [...(t.addresses ?? []), ...(t.mx ?? []).flatMap((h) => h.addresses)];
+      const hit = ips.some((x) => {
+        const c = toCidr(x, x.includes(':') ? t.cidr6 : t.cidr4);
+        if (!c) return false;
+        const [net, len] = ipaddr.parseCIDR(c.range);
+        return net.kind() === addr.kind() && addr.match(net, len);
+      });
+      if (hit) out.push(`"${t.term}" in ${n.domain}'s record`);
+    }
+  }
+  return out;
+}
+
+function evaluationFinding(e: SpfEvaluation, tree: SpfTree | undefined): Finding | null {
   const sev: Partial<Record<SpfEvaluation['result'], Severity>> = { fail: 'error', permerror: 'error', softfail: 'warn', neutral: 'warn' };
   if (e.result === 'pass') {
     return f('spf.ip-authorized', 'pass', `${e.ip} passes SPF for ${e.domain}`, { subject: e.domain, evidence: [{ note: e.comment }] });
@@ -240,11 +260,14 @@ function evaluationFinding(e: SpfEvaluation): Finding | null {
   const what = e.result === 'permerror'
     ? `SPF evaluation for ${e.ip} at ${e.domain} ends in permerror: receivers treat it as a failure`
     : `${e.ip} is not authorized by ${e.domain}'s SPF (result: ${e.result})`;
+  const denied = e.result === 'permerror' || !tree ? [] : denyingTerms(tree, e.ip);
   return f('spf.ip-not-authorized', s, what, {
-    detail: e.comment,
+    detail: [e.comment ? `${e.comment}.` : '', denied.length ? `Explicitly matched by ${denied.join(', ')}.` : ''].filter(Boolean).join(' '),
     fix: e.result === 'permerror'
       ? `Fix the record errors reported above for ${e.domain}.`
-      : `Add "${e.ip.includes(':') ? 'ip6' : 'ip4'}:${e.ip}" or the include: of the service that sends from ${e.ip} to ${e.domain}'s record — or stop sending from it.`,
+      : denied.length
+        ? `If ${e.ip} sends your mail, remove or change ${denied.join(', ')}.`
+        : `Add "${e.ip.includes(':') ? 'ip6' : 'ip4'}:${e.ip}" or the include: of the service that sends from ${e.ip} to ${e.domain}'s record — or stop sending from it.`,
     ref: 'RFC 7208 §2.6, §4.6',
     subject: e.domain,
   });
@@ -272,7 +295,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     };
   });
   for (const e of evaluations) {
-    const x = evaluationFinding(e);
+    const x = evaluationFinding(e, trees[domains.indexOf(e.domain)]);
     if (x) findings.push(x);
   }
 

@@ -218,8 +218,10 @@ describe('spf check', () => {
   });
 
   it('--ip: an IP that only an include deep in the tree authorizes passes; a -ip4 there fails', async () => {
-    const { data } = await spf(['tree.spf.example', '--ip', '198.51.100.78', '--ip', '203.0.113.66']);
+    const { data, find } = await spf(['tree.spf.example', '--ip', '198.51.100.78', '--ip', '203.0.113.66']);
     expect(data.evaluations.map((e: any) => e.result)).toEqual(['pass', 'fail']);
+    // the finding names the term that denies it
+    expect(find('spf.ip-not-authorized').fix).toContain('"-ip4:203.0.113.66" in l2.tree.spf.example');
   });
 
   it('--mail-from: walks both domains, evaluates on the envelope, findings carry the subject', async () => {
