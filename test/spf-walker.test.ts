@@ -17,6 +17,9 @@ beforeAll(async () => {
     'broken.servfail-a.spf.example': { behavior: { AAAA: 'servfail' }, A: ['192.0.2.2'] },
     'twice.spf.example': { TXT: ['v=spf1 include:_spf.ok.spf.example include:_inc.twice.spf.example -all'] },
     '_inc.twice.spf.example': { TXT: ['v=spf1 include:_spf.ok.spf.example -all'] },
+    'badname.spf.example': { TXT: ['v=spf1 include:x..badname.spf.example a:y..badname.spf.example -all'] },
+    'garbled.spf.example': { TXT: ['v=spf1 include:_spf.garbled.spf.example -all'] },
+    '_spf.garbled.spf.example': { behavior: { TXT: 'malformed' } },
     'after-all.spf.example': { TXT: ['v=spf1 ip4:192.0.2.1 -all include:never.after-all.spf.example a:never2.after-all.spf.example redirect=never3.after-all.spf.example'] },
     // a chain deeper than the walk limit
     ...Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`d${i}.deep.spf.example`, { TXT: [`v=spf1 include:d${i + 1}.deep.spf.example -all`] }])),
@@ -170,6 +173,21 @@ describe('spf walker', () => {
     const tree = await walkSpf(client({ timeoutMs: 200 }), 'slow.slowinc.spf.example');
     expect(tree.root.record).toBeNull();
     expect(tree.failures[0]).toMatchObject({ query: 'TXT slow.slowinc.spf.example', rcode: 'TIMEOUT' });
+  });
+
+  it('never queries a target that is not a valid DNS name; an include of one is a syntax error', async () => {
+    dns.resetCounts();
+    const tree = await walkSpf(client(), 'badname.spf.example');
+    expect(tree.root.errors).toEqual([expect.objectContaining({ kind: 'syntax', term: 'include:x..badname.spf.example', message: expect.stringContaining('empty label') })]);
+    expect(tree.root.terms[1]!.note).toContain('never matches');
+    expect([...dns.counts.keys()].filter((k) => k.includes('..'))).toEqual([]);
+    expect(tree.lookups).toBe(2);
+  });
+
+  it('a malformed answer inside an include is a failure (unknown), not a missing record', async () => {
+    const tree = await walkSpf(client(), 'garbled.spf.example');
+    expect(tree.failures).toEqual([expect.objectContaining({ node: '_spf.garbled.spf.example', rcode: 'MALFORMED' })]);
+    expect(tree.root.children[0]!.errors.map((e) => e.kind)).toEqual(['dns']);
   });
 
   it('NXDOMAIN at the root is "missing", not a failure', async () => {
