@@ -12,7 +12,7 @@ import { FixtureDns, parseZone } from '../src/dns/fixture-server.ts';
 import { DEFAULT_CONCURRENCY } from '../src/dns/resolver.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, latency: { type: 'string', default: '25' }, jobs: { type: 'string', default: '64' } } });
+const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, latency: { type: 'string', default: '25' }, jobs: { type: 'string', default: '16' } } });
 const N = Number(values.domains);
 const LATENCY = Number(values.latency);
 
@@ -38,16 +38,24 @@ function readHwm(pid: number): Promise<number> {
   );
 }
 
+/** Peak RSS of a process and its children (a batch runs in a child with a bounded heap). */
+async function treeHwm(pid: number): Promise<number> {
+  let total = await readHwm(pid);
+  const kids = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const k of kids.trim().split(/\s+/).filter(Boolean)) total += await treeHwm(Number(k));
+  return total;
+}
+
 async function runBatch(file: string, dns: FixtureDns, concurrency: number): Promise<{ wall: number; lines: number; rss: number; code: number | null }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/inboxlens.js'), 'check', '--domains-file', file, '--resolver', dns.address, '--concurrency', String(concurrency), '--jobs', values.jobs!, '--timeout', '2s'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/inboxlens.js'), 'check', '--domains-file', file, '--resolver', dns.address, '--concurrency', String(concurrency), '--jobs', values.jobs!, '--timeout', '2s', '--no-save'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let lines = 0;
   let rss = 0;
   child.stdout.on('data', (d: Buffer) => {
     for (const b of d) if (b === 10) lines++;
   });
   const poll = setInterval(async () => {
-    rss = Math.max(rss, await readHwm(child.pid!));
+    rss = Math.max(rss, await treeHwm(child.pid!));
   }, 50);
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   clearInterval(poll);
@@ -59,7 +67,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-bench-'));
 const file = path.join(dir, 'domains.txt');
 await writeFile(file, Array.from({ length: N }, (_, i) => `customer${i}.bench`).join('\n') + '\n');
 console.log(`check --domains-file: ${N} domains, ${LATENCY} ms latency per query, --jobs ${values.jobs}, Node ${process.version}, ${os.cpus().length} cores`);
-console.log('concurrency | wall s | domains/s | queries | peak RSS MB | exit');
+console.log('concurrency | wall s | domains/s | queries | peak RSS MB (all processes) | exit');
 for (const c of [DEFAULT_CONCURRENCY, 256]) {
   dns.resetCounts();
   const r = await runBatch(file, dns, c);

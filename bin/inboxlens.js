@@ -6,6 +6,23 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`inboxlens needs Node.js 22.19 or newer; this is ${process.version}. Run it through npm (npx inboxlens / npm run inboxlens), which uses the project's pinned Node 24.\n`);
   process.exit(2);
 }
+// A --domains-file batch is a long stream of small, independent jobs: run it in a
+// child whose heap is bounded, so memory stays flat (V8 otherwise grows the heap
+// lazily far past the live set). The live set of a batch is a few MB per job.
+if (process.argv.includes('--domains-file') && !process.env.INBOXLENS_BATCH_CHILD) {
+  const { spawn } = await import('node:child_process');
+  const heap = process.env.INBOXLENS_BATCH_HEAP_MB || '128';
+  const child = spawn(process.execPath, [`--max-old-space-size=${heap}`, '--max-semi-space-size=2', ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, INBOXLENS_BATCH_CHILD: '1' },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 70);
+  });
+  await new Promise(() => {}); // the child's exit ends this process
+}
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);

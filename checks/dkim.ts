@@ -6,7 +6,7 @@
 import type { Check, CheckContext, CheckOutput, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { describe, evidenceOf } from '../src/dns/resolver.ts';
-import { GUESSED_SELECTORS, selectorSource } from '../src/dkim/selectors.ts';
+import { BATCH_SELECTORS, GUESSED_SELECTORS, selectorSource } from '../src/dkim/selectors.ts';
 import { lookupKeys, type DomainKeys, type SelectorLookup } from '../src/dkim/lookup.ts';
 
 const f = finder('dkim');
@@ -119,7 +119,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const signing = ctx.opts.dkimDomain ?? target;
   const domains = [...new Set([signing, target])];
   const user = ctx.opts.selectors ?? [];
-  const guessed = ctx.opts.dkimGuess === false ? [] : GUESSED_SELECTORS;
+  // a batch guesses the short list unless --dkim-guess is given explicitly
+  const guessed = ctx.opts.dkimGuess === false ? [] : ctx.opts.batch && ctx.opts.dkimGuess !== true ? BATCH_SELECTORS : GUESSED_SELECTORS;
   const found: DomainKeys[] = await ctx.memo(`dkim:keys:${domains.join(',')}:${user.join(',')}:${guessed.length}`, () =>
     lookupKeys(ctx.dns, domains, user, [...guessed]),
   );
@@ -225,8 +226,7 @@ const check: Check = {
   cliOptions: {
     'dkim-guess': {
       type: 'boolean',
-      default: true,
-      describe: `also try ${GUESSED_SELECTORS.length} common DKIM selectors (--no-dkim-guess: only the --selector ones)`,
+      describe: `also try ${GUESSED_SELECTORS.length} common DKIM selectors (the default; with --domains-file the ${BATCH_SELECTORS.length} most common unless --dkim-guess is given; --no-dkim-guess: only the --selector ones)`,
     },
   },
   applies: (opts) => (opts.dkimGuess === false && !(opts.selectors ?? []).length ? 'no --selector given and --no-dkim-guess set' : true),

@@ -87,13 +87,23 @@ export function exitCode(checks: CheckResult[], failOn: 'error' | 'warn'): numbe
   return exitCodeFor(checks, failOn);
 }
 
-/** Write to stdout and wait for it to drain, so piping to `head` or a file never loses the end. */
+let writing: Promise<void> = Promise.resolve();
+
+/**
+ * Write to stdout and wait for it to drain, so piping to `head` or a file never
+ * loses the end. Writes are queued: concurrent batch jobs wait for one drain, not one each.
+ */
 export function out(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    const t = redact(text);
-    if (process.stdout.write(t.endsWith('\n') ? t : `${t}\n`)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
+  const t = redact(text);
+  const line = t.endsWith('\n') ? t : `${t}\n`;
+  writing = writing.then(
+    () =>
+      new Promise<void>((resolve) => {
+        if (process.stdout.write(line)) resolve();
+        else process.stdout.once('drain', () => resolve());
+      }),
+  );
+  return writing;
 }
 
 /** Progress for humans goes to stderr, only on a TTY, never into --json stdout. */

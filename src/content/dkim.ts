@@ -3,7 +3,7 @@
 // each signature covers (h=). RFC 8058 §4 needs List-Unsubscribe and
 // List-Unsubscribe-Post inside a valid signature's h=; DMARC needs a passing
 // d= aligned with the From domain (RFC 7489 §3.1).
-import { dkimVerify } from 'mailauth';
+import { createRequire } from 'node:module';
 import { relaxedAligned } from '../dns/orgdomain.ts';
 
 export interface DkimSignatureFacts {
@@ -24,6 +24,8 @@ export interface DkimFacts {
 }
 
 export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
+  // mailauth's DKIM verifier alone: its package root also loads BIMI/VMC and an HTTP client
+  const { dkimVerify } = createRequire(import.meta.url)('mailauth/lib/dkim/verify') as { dkimVerify(m: Buffer, o: { resolver: unknown }): Promise<any> };
   const r = await dkimVerify(raw, { resolver });
   const signatures: DkimSignatureFacts[] = [];
   for (const s of r.results ?? []) {
@@ -36,7 +38,7 @@ export async function verifyDkim(raw: Buffer, resolver: (name: string, type: str
       selector: s.selector ?? '',
       result: s.status?.result ?? 'neutral',
       ...((s.status as any)?.comment ? { comment: String((s.status as any).comment) } : {}),
-      headers: keys.split(':').map((k) => k.trim().toLowerCase()).filter(Boolean),
+      headers: keys.split(":").map((k: string) => k.trim().toLowerCase()).filter(Boolean),
       aligned: Boolean(domain) && fromDomains.some((f) => relaxedAligned(f, domain)),
     });
   }

@@ -3,7 +3,7 @@
 // top-level header lines, which a parsed header map hides (a second From or
 // Date field is only visible there).
 import { readFile, stat } from 'node:fs/promises';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import { analyzeHtml, type HtmlInfo } from './html.ts';
 import type { CheckContext, RunOptions } from '../types.ts';
 import { UsageError } from '../cli/errors.ts';
@@ -37,6 +37,8 @@ export function headerValues(msg: LoadedMessage, name: string): string[] {
 
 export async function parseMessage(raw: Buffer): Promise<LoadedMessage> {
   // skipHtmlToText: `text` must mean a real text/plain part, not one mailparser made from the HTML
+  // mailparser loads only when a message is read (every `check` start loads this module)
+  const { simpleParser } = await import('mailparser');
   const parsed = await simpleParser(raw, { skipHtmlToText: true, keepCidLinks: true });
   const headers: HeaderField[] = (parsed.headerLines ?? []).map((l) => {
     const line = l.line.replace(/\r?\n(?=[ \t])/g, '');

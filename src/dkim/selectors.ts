@@ -53,6 +53,14 @@ export const KNOWN_SELECTORS: readonly KnownSelector[] = [
 
 export const GUESSED_SELECTORS: readonly string[] = KNOWN_SELECTORS.map((s) => s.selector);
 
+/**
+ * The short list a --domains-file batch guesses unless told --dkim-guess: one or
+ * two per family of the most common signers (Google, Microsoft 365, Mailchimp,
+ * SendGrid, hosting panels, Rspamd, Mailgun). A batch of thousands of customer
+ * domains is usually run by the ESP that signs for them and knows the selectors.
+ */
+export const BATCH_SELECTORS: readonly string[] = ['google', 'selector1', 'selector2', 'k1', 's1', 's2', 'default', 'dkim', 'mail', 'smtp'];
+
 export function selectorSource(selector: string): string | undefined {
   return KNOWN_SELECTORS.find((s) => s.selector === selector)?.source;
 }

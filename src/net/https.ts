@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { Agent, buildConnector, request } from 'undici';
+import type { buildConnector } from 'undici';
 import type { Options as YargsOptions } from 'yargs';
 import type { DnsClient, DnsResponse } from '../dns/resolver.ts';
 import { addresses, describe, isFailure } from '../dns/resolver.ts';
@@ -270,7 +270,9 @@ async function fetchOnce(rawUrl: string, o: FetchOptions, signal: AbortSignal, t
   const address = ordered[0]!;
   const ca = o.settings.extraCa.length ? [...tls.getCACertificates('default'), ...o.settings.extraCa] : undefined;
 
-  const base = buildConnector({
+  // undici loads only when a fetch happens: most runs (and every batch domain without MTA-STS/BIMI) never need it
+  const { Agent, buildConnector: makeConnector, request } = await import('undici');
+  const base = makeConnector({
     ...(ca ? { ca } : {}),
     rejectUnauthorized: true,
     timeout: timeoutMs,
