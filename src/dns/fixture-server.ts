@@ -151,6 +151,9 @@ export class FixtureDns {
   /** queries received, per "TYPE name" */
   readonly counts = new Map<string, number>();
   queries = 0;
+  /** queries received and not yet answered, and the most there ever were at once */
+  inFlight = 0;
+  maxInFlight = 0;
   private udp: any;
   private tcp: any;
   private timers = new Set<NodeJS.Timeout>();
@@ -190,6 +193,7 @@ export class FixtureDns {
   resetCounts(): void {
     this.counts.clear();
     this.queries = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   private async listen(port: number): Promise<void> {
@@ -316,7 +320,10 @@ export class FixtureDns {
   }
 
   private reply(send: (p: any) => void, msg: any, delay: number): void {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     const go = () => {
+      this.inFlight--;
       try {
         const r = send(msg) as unknown;
         if (r && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch(() => {});

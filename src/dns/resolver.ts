@@ -80,10 +80,15 @@ export function isFailure(r: DnsResponse): boolean {
 /** Parse `host[:port]`, `[v6]:port` or an https:// DoH URL; throws a message fit for the user. */
 export function parseResolver(spec: string): ResolverAddress {
   const s = spec.trim();
-  if (/^https:\/\//i.test(s)) {
+  if (/^https?:\/\//i.test(s)) {
     let u: URL;
     try { u = new URL(s); } catch { throw new Error(`--resolver '${spec}' is not a valid DNS-over-HTTPS URL`); }
-    return { host: u.hostname, port: Number(u.port || 443), doh: u.toString() };
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    // plain http only to a DoH server on this machine (a lab): anything else would send queries in clear
+    if (u.protocol === 'http:' && !(host === 'localhost' || host === '::1' || /^127\./.test(host))) {
+      throw new Error(`--resolver '${spec}': DNS-over-HTTPS must use https:// (plain http:// is accepted only on loopback, for a lab)`);
+    }
+    return { host, port: Number(u.port || (u.protocol === 'http:' ? 80 : 443)), doh: u.toString() };
   }
   let host = s;
   let port = 53;
