@@ -51,6 +51,23 @@ describe('dashboard', () => {
     expect(after).toMatch(/Summary: FAIL/);
     const hist = await runCli(['history', '--db', db, '--json']);
     expect(hist.json().runs).toHaveLength(1);
+
+    // the diff in dashboard form: a second run against the first, `d` shows what changed
+    dns.set('gone.dash.example', 'A', ['192.0.2.77']);
+    const t2 = new Tmux();
+    try {
+      await t2.start(`cd ${ROOT} && ${process.execPath} ${BIN} dashboard dash.example --only mx,dkim --resolver ${dns.address} --timeout 500ms --db ${db} --against last; sleep 30`);
+      await t2.waitFor(/d: what changed/);
+      await t2.keys('d');
+      const changed = await t2.waitFor(/What changed/);
+      expect(changed).toMatch(/Before: \S+/);
+      expect(changed).toMatch(/resolved mx\.unresolvable/);
+      await t2.keys('Escape');
+      await t2.keys('q');
+    } finally {
+      await t2.kill();
+      dns.zone.delete('gone.dash.example');
+    }
   });
 
   it('shows a blacklist listing in the grid, apart from list errors', async () => {

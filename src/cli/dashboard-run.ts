@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ResultStream, exitCodeFor } from '../engine.ts';
 import { buildReport, type Report } from '../report/json.ts';
 import { renderReport } from '../report/text.ts';
+import { renderDiff } from '../report/diff-text.ts';
 import { makeStyle, wantColor } from '../report/style.ts';
 import { openDashboard } from '../tui/dashboard.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -59,7 +60,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
       const rec = await r.publisher.record(report);
       if (gen !== generation) return;
       last = { report: rec.doc, code: rec.code, runId: rec.runId };
-      dash.finished({ runId: rec.runId, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
+      dash.finished({ runId: rec.runId, diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : undefined, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
     } catch (e) {
       dash.log(`run failed: ${(e as Error).message}`);
     }

@@ -17,7 +17,7 @@ export interface DashboardHandle {
   onEvent(ev: EngineEvent): void;
   /** a fresh run started (after `r`) */
   reset(): void;
-  finished(info: { runId?: string; label?: string; note?: string }): void;
+  finished(info: { runId?: string; label?: string; note?: string; diffText?: string }): void;
   log(line: string): void;
   /** resolves when the user quits */
   closed: Promise<void>;
@@ -60,6 +60,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
   const log = blessed.log({ parent: screen, label: ' Log ', top: '65%', left: '60%', width: '40%', height: '35%-1', border: 'line', tags: true, scrollback: 500 });
   const footer = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { fg: 'black', bg: 'white' } });
   let detail: any;
+  let diffText: string | undefined;
   let current: Finding[] = [];
   let logged = 0;
 
@@ -97,6 +98,18 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     screen.render();
   };
 
+  const popup = (label: string, body: string) => {
+    detail = blessed.box({ parent: screen, label: ` ${label} `, top: 'center', left: 'center', width: '80%', height: '70%', border: 'line', tags: true, scrollable: true, alwaysScroll: true, keys: true, vi: true, content: body, style: { border: { fg: 'cyan' } } });
+    detail.focus();
+    detail.key(['escape', 'enter', 'q'], () => {
+      detail.destroy();
+      detail = undefined;
+      findings.focus();
+      screen.render();
+    });
+    screen.render();
+  };
+
   const showDetail = () => {
     const f = current[(findings as any).selected ?? 0];
     if (!f) return;
@@ -112,15 +125,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       '',
       '{gray-fg}Esc or Enter to close{/gray-fg}',
     ].join('\n');
-    detail = blessed.box({ parent: screen, label: ' Finding ', top: 'center', left: 'center', width: '80%', height: '70%', border: 'line', tags: true, scrollable: true, keys: true, vi: true, content: body, style: { border: { fg: 'cyan' } } });
-    detail.focus();
-    detail.key(['escape', 'enter', 'q'], () => {
-      detail.destroy();
-      detail = undefined;
-      findings.focus();
-      screen.render();
-    });
-    screen.render();
+    popup('Finding', body);
   };
 
   findings.key(['enter'], () => showDetail());
@@ -130,6 +135,10 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     screen.destroy();
     clearInterval(tick);
     resolveClosed();
+  });
+  screen.key(['d'], () => {
+    if (detail) return;
+    popup('What changed', diffText ? `${esc(diffText)}\n\n{gray-fg}Esc or Enter to close{/gray-fg}` : 'No comparison for this run: start it with --against RUN (e.g. --against last) or --baseline RUN|FILE.\n\n{gray-fg}Esc or Enter to close{/gray-fg}');
   });
   screen.key(['r'], () => {
     if (detail || !opts.onRerun) return;
@@ -171,6 +180,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       model.finishedAt = Date.now();
       model.runId = info.runId;
       model.label = info.label;
+      diffText = info.diffText;
       if (info.note) model.logs.push(info.note);
       render();
     },

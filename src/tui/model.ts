@@ -183,5 +183,5 @@ export function findingList(m: DashboardModel): Finding[] {
 export function progressText(m: DashboardModel): string {
   const parts = [...m.progress.entries()].map(([id, p]) => `${id}: ${p.message}${p.total ? ` (${p.done ?? 0}/${p.total})` : ''}`);
   if (m.running.size) parts.push(`running: ${[...m.running].join(', ')}`);
-  return parts.join('  ·  ') || (m.finishedAt ? `done in ${((m.finishedAt - m.startedAt) / 1000).toFixed(1)} s — Enter: details · r: re-run · e: export JSON · q: quit` : 'starting…');
+  return parts.join('  ·  ') || (m.finishedAt ? `done in ${((m.finishedAt - m.startedAt) / 1000).toFixed(1)} s — Enter: details · d: what changed · r: re-run · e: export JSON · q: quit` : 'starting…');
 }
