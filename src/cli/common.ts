@@ -83,6 +83,22 @@ export async function probeResolvers(s: DnsSetup): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Wait for a run, but a dead resolver is an input error: fail fast (exit 2) as
+ * soon as the probe says no resolver answers, and when the run ends with
+ * checks unknown, ask the probe before blaming the domain.
+ */
+export async function guardResolver<T>(work: Promise<T>, probe: Promise<string | undefined>, checksOf: (t: T) => CheckResult[]): Promise<T> {
+  const first = await Promise.race([work.then(() => undefined), probe]);
+  if (first) throw new UsageError(first);
+  const done = await work;
+  if (checksOf(done).some((c) => c.status === 'unknown')) {
+    const bad = await probe;
+    if (bad) throw new UsageError(bad);
+  }
+  return done;
+}
+
 export function exitCode(checks: CheckResult[], failOn: 'error' | 'warn'): number {
   return exitCodeFor(checks, failOn);
 }

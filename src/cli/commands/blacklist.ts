@@ -11,7 +11,7 @@ import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
-import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
+import { guardResolver, withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 
 export interface BlacklistArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   target?: string[];
@@ -67,15 +67,8 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
   stream.on('progress', (ev: { message: string }) => progress.update(ev.message));
   const run = runTarget({ target: label, checks: [blacklistCheck], registry, opts, dns, stream });
-  // a dead resolver is an input error: fail fast instead of waiting for every timeout
-  const first = await Promise.race([run.then(() => undefined), probe]);
-  if (first) throw new UsageError(first);
-  const result = await run;
+  const result = await guardResolver(run, probe, (t) => t.checks);
   progress.done();
-  if (result.status === 'unknown') {
-    const bad = await probe;
-    if (bad) throw new UsageError(bad);
-  }
   const code = exitCode(result.checks, argv['fail-on']);
   const report = buildReport({
     command: 'blacklist',

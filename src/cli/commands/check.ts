@@ -12,7 +12,7 @@ import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
-import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
+import { guardResolver, withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
 import { mapLimit } from '../../util/semaphore.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import type { HistoryStore } from '../../history/store.ts';
@@ -238,17 +238,9 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
   let finished = 0;
   stream.on('check-done', () => progress.update(`${++finished} check(s) done…`));
   const runs = mapLimit(domains, parsePositiveInt(argv.jobs, '--jobs', 10_000), (d) => checkDomain(d, checks, registry, opts, setup, stream));
-  // a dead resolver is an input error: fail fast instead of waiting for every timeout
-  const first = await Promise.race([runs.then(() => 'done' as const), probe]);
-  if (first !== 'done' && first !== undefined) throw new UsageError(first);
-  const all = await runs;
+  const all = await guardResolver(runs, probe, (rs) => rs.flatMap((r) => r.result.checks));
   progress.done();
   const allChecks = all.flatMap((r) => r.result.checks);
-  if (allChecks.some((c) => c.status === 'unknown')) {
-    // an unknown result may just be a dead resolver: that is the user's input to fix
-    const bad = await probe;
-    if (bad) throw new UsageError(bad);
-  }
   const code = exitCode(allChecks, argv['fail-on']);
   const report = buildReport({
     command: 'check',

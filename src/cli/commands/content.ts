@@ -14,7 +14,7 @@ import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseIp } from '../validate.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
-import { withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
+import { guardResolver, withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 
 export interface ContentArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   file?: string;
@@ -73,13 +73,8 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
   const stream = new ResultStream();
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
   stream.on('progress', (ev: { message: string }) => progress.update(ev.message));
-  const result = await runTarget({ target: file, checks: [contentCheck], registry, opts, dns, stream });
+  const result = await guardResolver(runTarget({ target: file, checks: [contentCheck], registry, opts, dns, stream }), probe, (t) => t.checks);
   progress.done();
-  if (result.status === 'unknown') {
-    // an unknown DKIM verdict may just be a dead resolver: that is the user's input to fix
-    const bad = await probe;
-    if (bad) throw new UsageError(bad);
-  }
   const code = exitCode(result.checks, argv['fail-on']);
   const report = buildReport({
     command: 'content',

@@ -14,7 +14,7 @@ import type { TranscriptLine } from '../../smtp/probe.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseDomain } from '../validate.ts';
-import { withCommonOptions, dnsSetup, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
+import { guardResolver, withCommonOptions, dnsSetup, probeResolvers, exitCode, progressLine, type CommonArgs } from '../common.ts';
 import { checkDomain, prepareChecks } from './check.ts';
 import { mapLimit } from '../../util/semaphore.ts';
 import { parseSubmissionUrl } from '../../smtp/submit.ts';
@@ -101,16 +101,9 @@ export async function runSmtp(argv: SmtpArgs): Promise<number> {
   const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
   stream.on('progress', (ev: { target: string; message: string }) => progress.update(`${ev.target}: ${ev.message}`));
   const runs = mapLimit(targets, 8, (t) => checkDomain(t.name, [check], registry, t.opts, setup, stream));
-  // a dead resolver is an input error: fail fast instead of waiting for every timeout
-  const first = await Promise.race([runs.then(() => 'done' as const), probe]);
-  if (first !== 'done' && first !== undefined) throw new UsageError(first);
-  const all = await runs;
+  const all = await guardResolver(runs, probe, (rs) => rs.flatMap((r) => r.result.checks));
   progress.done();
   const allChecks = all.flatMap((r) => r.result.checks);
-  if (allChecks.some((c) => c.status === 'unknown')) {
-    const bad = await probe;
-    if (bad) throw new UsageError(bad);
-  }
   const code = exitCode(allChecks, argv['fail-on']);
   const report = buildReport({
     command: 'smtp',
