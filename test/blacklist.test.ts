@@ -1,7 +1,7 @@
 // `inboxlens blacklist` and the blacklist check against a lab DNS that plays the
 // real lists under their real zone names (fixtures/zones/dnsbl.yaml).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FixtureDns } from '../src/dns/fixture-server.ts';
@@ -18,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await dns?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 const DEFAULT_IP4 = builtinCatalog().zones.filter((z) => z.default && z.type === 'ip' && (z.families ?? [4]).includes(4));

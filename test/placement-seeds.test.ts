@@ -1,9 +1,9 @@
 // Seeds file validation, ${VAR} references, secret registration, and the option
 // checks of `inboxlens placement` (exit 2 with one line naming the problem).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseSeeds, loadSeeds } from '../src/placement/seeds.ts';
 import { buildMatcher, parseSince } from '../src/placement/plan.ts';
 import { parseSmtpUrl, makeToken, buildMessage, DKIM_HEADERS } from '../src/placement/send.ts';
@@ -12,6 +12,7 @@ import { UsageError } from '../src/cli/errors.ts';
 import { runCli, ROOT } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'inboxlens-seeds-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function file(name: string, text: string): string {
   const p = path.join(tmp, name);
   writeFileSync(p, text);

@@ -3,9 +3,15 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { rmSync } from 'node:fs';
 
 // tests never write to the user's real history database
-const TEST_DB = path.join(os.tmpdir(), `inboxlens-test-history-${process.pid}.db`);
+export const TEST_DB = path.join(os.tmpdir(), `inboxlens-test-history-${process.pid}.db`);
+
+/** Called after each test file (test/helpers/setup.ts): the next CLI run creates the file again. */
+export function removeTestDb(): void {
+  for (const f of [TEST_DB, `${TEST_DB}-wal`, `${TEST_DB}-shm`]) rmSync(f, { force: true });
+}
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/inboxlens.js');
