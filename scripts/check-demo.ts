@@ -23,7 +23,7 @@ const rows = (t: any) => (check(t, 'placement')?.data?.rows ?? []) as any[];
 expect(rows(good).length >= 6, 'the good campaign reached the seeds');
 expect(rows(good).every((r) => r.placement === 'inbox' || r.placement.startsWith('tab:')), `every good copy lands in the inbox or a tab: ${rows(good).map((r) => r.placement).join(', ')}`);
 expect(rows(before).filter((r) => r.protocol === 'imap').every((r) => r.placement === 'spam'), 'every broken copy read over IMAP lands in spam');
-for (const id of ['spf', 'dkim', 'dmarc', 'mx', 'ptr', 'blacklist']) expect(check(good, id)?.status === 'pass', `goodsender.test ${id} passes (got ${check(good, id)?.status})`);
+for (const id of ['spf', 'dkim', 'dmarc', 'mx', 'ptr', 'blacklist', 'content']) expect(check(good, id)?.status === 'pass', `goodsender.test ${id} passes (got ${check(good, id)?.status})`);
 const diff = doc.demo?.diff;
 expect(diff?.targets?.[0]?.listed?.some((f: any) => f.code === 'dnsbl.listed'), 'the diff shows the new listing');
 expect(diff?.regressions?.some((r: string) => /newly listed/.test(r)), 'the listing is a regression');

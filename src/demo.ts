@@ -14,7 +14,9 @@ import { renderDiff } from './report/diff-text.ts';
 import { makeStyle, wantColor } from './report/style.ts';
 import { ResultStream, exitCodeFor, type TargetResult } from './engine.ts';
 import { diffReports, type ReportDiff } from './history/diff.ts';
-import { buildPlan } from './placement/plan.ts';
+import { buildPlan, type PlacementPlan } from './placement/plan.ts';
+import { composeCopy } from './placement/send.ts';
+import { startSpamd } from './lab/spamd.ts';
 import { startLab, LAB_SENDER_IP, type Lab } from './lab/index.ts';
 import { loadZoneFile } from './dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './cli/commands/check.ts';
@@ -80,10 +82,17 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   const t0 = performance.now();
   // the lab DNS also plays the blacklists under their real names (RFC 5782 test points included)
   const dnsbl = await loadZoneFile(path.join(ROOT, 'fixtures/zones/dnsbl.yaml'));
-  const lab = await startLab({ imapSeeds: 6, pop3Seeds: 2 });
+  // SpamAssassin scores the campaign when spamd is installed; the demo goes on without it
+  const [lab, spamd] = await Promise.all([
+    startLab({ imapSeeds: 6, pop3Seeds: 2 }),
+    startSpamd({ timeoutMs: 60_000 }).catch((e: Error) => {
+      say(args, `  (no spam score: ${e.message})`);
+      return undefined;
+    }),
+  ]);
   lab.dns.load(dnsbl);
   try {
-    say(args, `  lab DNS ${lab.dns.address} · Dovecot ${lab.dovecot.version} IMAP ${lab.dovecot.imapPort} POP3 ${lab.dovecot.pop3Port} · MX ${lab.smtpUrl} · ${lab.seeds.length} seeds (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    say(args, `  lab DNS ${lab.dns.address} · Dovecot ${lab.dovecot.version} IMAP ${lab.dovecot.imapPort} POP3 ${lab.dovecot.pop3Port} · MX ${lab.smtpUrl} · ${lab.seeds.length} seeds${spamd ? ` · spamd ${spamd.address}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const setup: DnsSetup = await dnsSetup({ resolver: [lab.dns.address], concurrency: 64, timeout: '1500ms', retries: 1, json: args.json, trace: false, 'fail-on': 'error', verbose: args.verbose });
     const publisherFor = (label: string, target: string): Promise<Publisher> =>
       openPublisher({ save: args.save, db: args.db, label, json: true, 'fail-on': 'error' }, 'demo', [target]);
@@ -93,10 +102,15 @@ export async function runDemo(args: DemoArgs): Promise<number> {
         // both send through the lab MX from the lab IP; only the good domain's SPF authorizes it
         ip: [LAB_SENDER_IP],
         selector: sender === 'good' ? [lab.senders.good.dkim!.selector] : [],
+        ...(spamd ? { spamd: spamd.address } : {}),
       } as unknown as CheckArgs;
       const opts = await buildRunOptions(argv, registry);
+      Object.assign(opts, await campaignOptions(lab, sender, args.timeout));
+      // the content check judges the exact message the campaign sends (signed, with its unsubscribe headers)
+      const plan = opts[PLAN_KEY] as PlacementPlan;
+      opts.messageRaw = await composeCopy(plan.send!.spec, plan.seeds[0]!, plan.token!);
       await prepareChecks(checks, registry, opts);
-      return Object.assign(opts, await campaignOptions(lab, sender, args.timeout));
+      return opts;
     };
 
     const runStep = async (label: string, domain: string, sender: 'good' | 'broken', stream?: ResultStream): Promise<Step> => {
@@ -178,6 +192,6 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     }
     return 0;
   } finally {
-    await lab.stop();
+    await Promise.all([lab.stop(), spamd?.stop()]);
   }
 }

@@ -227,6 +227,20 @@ describe('placement run on the lab', () => {
     expect(h.stdout).not.toMatch(/\x1b\[/);
   });
 
+  it('send --content judges the exact message being sent: signed, one-click unsubscribe inside h=', async () => {
+    const r = await cli(['placement', 'send', '--content', ...sendArgs('good', ['--list-unsubscribe', 'https://goodsender.test/unsubscribe?u=2', '--json'])]);
+    const d = r.json();
+    const content = d.targets[0].checks.find((c: any) => c.check === 'content');
+    expect(content).toBeTruthy();
+    const codes = content.findings.map((f: any) => f.code);
+    expect(codes).not.toContain('content.unsubscribe-not-signed');
+    expect(codes).not.toContain('content.not-signed');
+    expect(JSON.stringify(content.data)).toContain('list-unsubscribe-post');
+    expect(d.targets[0].checks.find((c: any) => c.check === 'placement').data.send).toHaveLength(lab.seeds.length);
+    const bad = await cli(['placement', 'collect', '--content', '--seeds', lab.seedsFile, '--token', 'il-x', ...common()]);
+    expect(bad.code).toBe(2);
+  });
+
   it('never prints a seed password, the SMTP password or the DKIM key', () => {
     const all = outputs.join('\n');
     expect(all.length).toBeGreaterThan(1000);

@@ -166,6 +166,18 @@ export function buildMessage(spec: MessageSpec, seed: Seed, token: string, n: nu
   };
 }
 
+/**
+ * The exact bytes one seed's copy will carry (headers, body, DKIM signature), built
+ * by nodemailer without sending: what the content check judges for `placement
+ * send --content` and the demo.
+ */
+export async function composeCopy(spec: MessageSpec, seed: Seed, token: string, n = 1): Promise<Buffer> {
+  const { default: nodemailer } = await import('nodemailer');
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' } as any);
+  const info: any = await transport.sendMail(buildMessage(spec, seed, token, n));
+  return info.message as Buffer;
+}
+
 function outcomeOf(code: number | undefined): SendResult['status'] {
   if (code === undefined) return 'error';
   if (code >= 500) return 'rejected';

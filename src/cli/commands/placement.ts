@@ -7,11 +7,12 @@ import { runTarget, ResultStream } from '../../engine.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
-import type { RunOptions } from '../../types.ts';
+import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { withCommonOptions, dnsSetup, makeDns, exitCode, progressLine, type CommonArgs } from '../common.ts';
 import { buildPlan, type Phase, type PlanArgs } from '../../placement/plan.ts';
+import { composeCopy } from '../../placement/send.ts';
 import { redact } from '../../util/redact.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import { canUseDashboard } from '../../tui/dashboard.ts';
@@ -21,6 +22,9 @@ const ACTIONS = ['send', 'collect', 'watch', 'run'] as const;
 
 export interface PlacementArgs extends CommonArgs, Omit<PlanArgs, 'deadline'>, Omit<PublishArgs, 'json' | 'fail-on'> {
   dashboard?: boolean;
+  content?: boolean;
+  spamd?: string;
+  rspamd?: string;
   action: (typeof ACTIONS)[number];
   timeout: string;
   'dns-timeout': string;
@@ -33,6 +37,9 @@ const G_COLLECT = 'Collect (collect, watch, run):';
 function builder(y: Argv): Argv<PlacementArgs> {
   return withPublishOptions(withCommonOptions(y))
     .option('dashboard', { type: 'boolean', default: false, describe: 'run: show the live terminal dashboard (on a TTY; plain text otherwise)' })
+    .option('content', { type: 'boolean', default: false, describe: 'send, run: also judge the message as it will be sent (structure, unsubscribe, DKIM h=, spam score with --spamd/--rspamd)', group: G_SEND })
+    .option('spamd', { type: 'string', describe: 'with --content: score with SpamAssassin\'s spamd at HOST[:PORT]', group: G_SEND })
+    .option('rspamd', { type: 'string', describe: 'with --content: score with rspamd\'s HTTP API at URL', group: G_SEND })
     .positional('action', { choices: ACTIONS, describe: 'send: send the copies; collect: find them (--token); watch: find your own campaign\'s copies (--match-*); run: send then collect' })
     .option('seeds', { type: 'string', describe: 'YAML file of seed mailboxes (address, provider, imap:/pop3:, auth:)', group: G_SEEDS })
     .option('from', { type: 'string', describe: 'From address of the test message', group: G_SEND })
@@ -83,8 +90,20 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const setup = await dnsSetup({ ...argv, timeout: argv['dns-timeout'] });
   // only this check: loading the whole registry would cost every placement run ~80 MB for nothing
   const check = placementCheck;
-  const registry = new Map([[check.id, check]]);
+  const registry = new Map<string, Check>([[check.id, check]]);
   const opts: RunOptions = { ips: [], selectors: [], [PLAN_KEY]: plan };
+  const checks: Check[] = [check];
+  if (argv.content) {
+    if (!plan.send) throw new UsageError('--content judges the message being sent: use it with placement send or placement run');
+    // the exact bytes the first seed will receive (DKIM-signed, unsubscribe headers), judged before it goes out
+    const { default: contentCheck } = await import('../../../checks/content.ts');
+    opts.messageRaw = await composeCopy(plan.send.spec, plan.seeds[0]!, plan.token!);
+    if (argv.spamd !== undefined) opts.spamd = argv.spamd;
+    if (argv.rspamd !== undefined) opts.rspamd = argv.rspamd;
+    await contentCheck.prepare?.(opts);
+    registry.set(contentCheck.id, contentCheck);
+    checks.unshift(contentCheck);
+  }
   const fromDomain = plan.send ? (/<([^>]+)>/.exec(plan.send.spec.from)?.[1] ?? plan.send.spec.from).split('@')[1]!.toLowerCase() : undefined;
   const target = fromDomain ?? plan.token ?? plan.matcher.from ?? plan.matcher.subject ?? plan.matcher.header?.value ?? 'placement';
 
@@ -92,7 +111,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   if (argv.dashboard && !argv.json && canUseDashboard()) {
     let first: RunOptions | undefined = opts;
     return runWithDashboard({
-      domain: target, checks: [check], registry, opts, setup, publisher, failOn: argv['fail-on'], title: `placement ${argv.action}`, verbose: argv.verbose,
+      domain: target, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: `placement ${argv.action}`, verbose: argv.verbose,
       // `r` sends a fresh copy set (a new token) rather than collecting the old one again
       freshOpts: async () => {
         const o = first ?? { ips: [], selectors: [], [PLAN_KEY]: await buildPlan({ ...argv, deadline: argv.timeout }, phase) };
@@ -112,7 +131,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   });
   if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
   const dns = makeDns(setup);
-  const result = await runTarget({ target, checks: [check], registry, opts, dns, stream });
+  const result = await runTarget({ target, checks, registry, opts, dns, stream });
   progress.done();
   const code = exitCode(result.checks, argv['fail-on']);
   const report = buildReport({
