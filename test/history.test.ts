@@ -102,6 +102,10 @@ describe('history and diff', () => {
     const f = await check(foreign);
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/another program/);
+    // the default location cannot be created (HOME is a file): the check still runs, unsaved, with a warning
+    const noHome = await runCli(['check', 'hist.example', '--only', 'mx', ...dnsArgs(dns)], { env: { HOME: junk, XDG_DATA_HOME: '', INBOXLENS_DB: '' } });
+    expect(noHome.code).toBe(0);
+    expect(noHome.stderr).toMatch(/warning: runs are not saved/);
     const missing = await runCli(['diff', 'nope', 'last', '--db', path.join(dir, 'h1.db')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no saved run with id 'nope'/);

@@ -70,8 +70,17 @@ async function loadBaseline(ref: string, store: HistoryStore | undefined, target
 }
 
 export async function openPublisher(argv: PublishArgs, command: string, targets: string[] = []): Promise<Publisher> {
-  const needStore = argv.save || Boolean(argv.against) || (argv.baseline !== undefined && !/\.json$/i.test(argv.baseline));
-  const store = needStore ? HistoryStore.open(argv.db ?? defaultDbPath()) : undefined;
+  const comparing = Boolean(argv.against) || (argv.baseline !== undefined && !/\.json$/i.test(argv.baseline));
+  let store: HistoryStore | undefined;
+  if (argv.save || comparing) {
+    try {
+      store = HistoryStore.open(argv.db ?? defaultDbPath());
+    } catch (e) {
+      // saving to the default place is a convenience: a read-only home must not stop a check
+      if (argv.db || process.env.INBOXLENS_DB || comparing) throw e;
+      process.stderr.write(`inboxlens: warning: runs are not saved: ${redact((e as Error).message)} (pass --db PATH, or --no-save)\n`);
+    }
+  }
   const target = targets.length === 1 ? targets[0] : undefined;
   // resolve comparisons before the run: a typo fails now, and "last" means the run before this one
   const against = argv.against ? (() => {
