@@ -91,6 +91,13 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     }),
   ]);
   lab.dns.load(dnsbl);
+  // Ctrl-C, a closed terminal or a kill: stop the lab's daemons before going
+  let stopping: Promise<unknown> | undefined;
+  const shutdown = (sig: NodeJS.Signals) => {
+    stopping ??= Promise.all([lab.stop(), spamd?.stop()]).finally(() => process.kill(process.pid, sig));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of signals) process.once(sig, shutdown);
   try {
     say(args, `  lab DNS ${lab.dns.address} · Dovecot ${lab.dovecot.version} IMAP ${lab.dovecot.imapPort} POP3 ${lab.dovecot.pop3Port} · MX ${lab.smtpUrl} · ${lab.seeds.length} seeds${spamd ? ` · spamd ${spamd.address}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const setup: DnsSetup = await dnsSetup({ resolver: [lab.dns.address], concurrency: 64, timeout: '1500ms', retries: 1, json: args.json, trace: false, 'fail-on': 'error', verbose: args.verbose });
@@ -192,6 +199,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     }
     return 0;
   } finally {
+    for (const sig of signals) process.removeListener(sig, shutdown);
     await Promise.all([lab.stop(), spamd?.stop()]);
   }
 }

@@ -2,13 +2,13 @@
 // rules with a lab top-level config — one normal worker (the /checkv2 HTTP
 // API) bound to port 0, no controller or proxy, its own temp dirs, and DNS
 // pointed at the lab resolver (or at nothing), so no query leaves the machine.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listeningPorts } from './spamd.ts';
 import { freePorts } from './ports.ts';
+import { spawnDaemon } from './daemon.ts';
 
 export interface RspamdLab {
   host: string;
@@ -26,12 +26,6 @@ export interface StartRspamdOptions {
   timeoutMs?: number;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
 
 export async function startRspamd(o: StartRspamdOptions = {}): Promise<RspamdLab> {
   const bin = ['/usr/bin/rspamd', '/usr/local/bin/rspamd', '/opt/homebrew/bin/rspamd'].find((p) => existsSync(p));
@@ -62,29 +56,18 @@ worker "normal" {
   await writeFile(path.join(dir, 'rspamd.conf'), conf);
   const vars = ['CONFDIR=/etc/rspamd', `LOCAL_CONFDIR=${dir}`, `DBDIR=${dir}`, `RUNDIR=${dir}`, `LOGDIR=${dir}`].map((v) => `--var=${v}`);
   const user = process.getuid?.() === 0 ? ['-u', 'root', '-g', 'root', '-i'] : [];
-  const child = spawn(bin, ['-f', ...user, '-c', path.join(dir, 'rspamd.conf'), ...vars], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir } });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-8000);
-  });
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
+  const daemon = spawnDaemon(bin, ['-f', ...user, '-c', path.join(dir, 'rspamd.conf'), ...vars], { ...process.env, HOME: dir });
+  const { child } = daemon;
   const stop = async () => {
-    process.removeListener('exit', reap);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited(child);
-      clearTimeout(t);
-    }
+    await daemon.stop();
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + timeoutMs;
   let found = port;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (daemon.gone()) {
       await stop();
-      throw new Error(`rspamd exited (${child.exitCode ?? child.signalCode}) before answering: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(`rspamd exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`);
     }
     if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
     if (found) {
@@ -100,5 +83,5 @@ worker "normal" {
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`rspamd did not answer /ping within ${timeoutMs} ms: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+  throw new Error(`rspamd did not answer /ping within ${timeoutMs} ms: ${daemon.tail()}`);
 }

@@ -3,13 +3,13 @@
 // config, no Bayes learning, its own temp home; ready once it answers PING.
 // It binds port 0 and the port the kernel chose is read back from /proc,
 // so no port is ever guessed (elsewhere a free port is picked and retried).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spamdPing } from '../content/spamd.ts';
 import { freePorts } from './ports.ts';
+import { spawnDaemon } from './daemon.ts';
 
 export interface SpamdLab {
   host: string;
@@ -68,13 +68,6 @@ export async function listeningPorts(pid: number): Promise<number[]> {
 
 const canReadProc = () => existsSync('/proc/net/tcp');
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
 export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
   const bin = o.bin ?? findBinary('spamd', ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin']);
   if (!bin) throw new Error('spamd is not installed: run scripts/setup.sh (Debian: apt-get install spamd spamassassin)');
@@ -97,29 +90,14 @@ export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
       '--cf=bayes_auto_learn 0',
       ...(o.config ?? []).map((c) => `--cf=${c}`),
     ];
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: home } });
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-8000);
-    });
-    // a test runner that dies must not leave spamd behind
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    const stop = async () => {
-      process.removeListener('exit', reap);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited(child);
-        clearTimeout(t);
-      }
-    };
+    const daemon = spawnDaemon(bin, args, { ...process.env, HOME: home });
+    const { child, stop } = daemon;
     const deadline = Date.now() + timeoutMs;
     let found = port;
     let failure: string | undefined;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        failure = `spamd exited (${child.exitCode ?? child.signalCode}) before answering: ${log.trim().split('\n').slice(-3).join(' | ')}`;
+      if (daemon.gone()) {
+        failure = `spamd exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`;
         break;
       }
       if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
@@ -143,9 +121,9 @@ export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
       await new Promise((r) => setTimeout(r, 200));
     }
     await stop();
-    failure ??= `spamd did not answer PING within ${timeoutMs} ms: ${log.trim().split('\n').slice(-3).join(' | ')}`;
+    failure ??= `spamd did not answer PING within ${timeoutMs} ms: ${daemon.tail()}`;
     // a picked port can be taken in the meantime (only without /proc): try another one
-    if (port && /Address already in use|could not create/i.test(log) && attempt < 3) continue;
+    if (port && /Address already in use|could not create/i.test(daemon.tail(20)) && attempt < 3) continue;
     await rm(home, { recursive: true, force: true });
     throw new Error(failure);
   }
