@@ -93,6 +93,20 @@ describe('DnsClient', () => {
     expect(addresses(await dead.query('a.dns.example', 'A'))).toEqual(['192.0.2.1']);
   });
 
+  it('says plainly when nothing listens at the resolver address (ICMP port unreachable on a connected socket)', async () => {
+    // a port that was just bound and released: nothing listens there now
+    const dgram = await import('node:dgram');
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    // a long timeout: the answer must be the refusal, not a timeout
+    const c = new DnsClient({ resolvers: [{ host: '127.0.0.1', port }], timeoutMs: 20_000, retries: 0 });
+    const r = await c.query('a.dns.example', 'A');
+    expect(r.rcode).toBe('NETERR');
+    expect(r.error).toContain(`nothing answers DNS on UDP port ${port} of 127.0.0.1`);
+  });
+
   it('asks the wire once for the same question in flight or answered (de-duplication and per-run cache)', async () => {
     dns.resetCounts();
     const c = client();

@@ -77,3 +77,37 @@ describe('pooled UDP transport', () => {
     }
   });
 });
+
+describe('sweep scheduling under the cap', () => {
+  it('asks a listing\'s TXT reason before the lookups still waiting, and the self-test points last', async () => {
+    const { sweep } = await import('../src/dnsbl/sweep.ts');
+    const { selectZones } = await import('../src/dnsbl/zones.ts');
+    const lab = await FixtureDns.start({
+      zone: parseZone({
+        '2.0.0.127.bl.spamcop.net': { A: ['127.0.0.2'] },
+        '1.2.0.192.bl.spamcop.net': { A: ['127.0.0.2'], TXT: ['Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1'] },
+      }),
+    });
+    try {
+      const { zones } = await selectZones({ zone: ['bl.spamcop.net'] });
+      // one query at a time, so the wire order is the queue order: the slot A 1.2.0.192
+      // frees goes to the lookup already waiting for it; the TXT takes the next one,
+      // ahead of every lookup still queued, and the test points come last
+      const dns = new DnsClient({ resolvers: [{ host: '127.0.0.1', port: lab.port }], concurrency: 1, timeoutMs: 2000, retries: 0, trace: true });
+      const targets = ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((ip) => ({ value: ip, kind: 'ip4' as const, sources: ['argument'] }));
+      const r = await sweep({ dns, zones, targets, maxQueries: 100 });
+      expect(dns.trace.map((t) => `${t.type} ${t.name}`)).toEqual([
+        'A 1.2.0.192.bl.spamcop.net',
+        'A 2.2.0.192.bl.spamcop.net',
+        'TXT 1.2.0.192.bl.spamcop.net',
+        'A 3.2.0.192.bl.spamcop.net',
+        'A 2.0.0.127.bl.spamcop.net',
+        'A 1.0.0.127.bl.spamcop.net',
+      ]);
+      expect(r.targets[0]!.results[0]).toMatchObject({ status: 'listed', txt: ['Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1'] });
+      expect(r.zones[0]!.selfTest.ipv4!.status).toBe('ok');
+    } finally {
+      await lab.stop();
+    }
+  });
+});

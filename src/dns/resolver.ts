@@ -300,6 +300,8 @@ async function udpQuery(pool: UdpPool, server: ResolverAddress, name: string, ty
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === 'ETIMEDOUT') throw new AttemptError('TIMEOUT', `no answer within ${timeoutMs} ms`);
+    // the pool's sockets are connected, so an ICMP port-unreachable comes back as this
+    if (err.code === 'ECONNREFUSED') throw new AttemptError('NETERR', `nothing answers DNS on UDP port ${server.port} of ${server.host} (connection refused)`);
     throw new AttemptError('NETERR', err.message);
   }
 }
@@ -334,13 +336,17 @@ export class DnsClient {
     return redact(text);
   }
 
-  /** One lookup; never throws: failures come back as an rcode with an error text. */
-  query(name: string, type: RRType): Promise<DnsResponse> {
+  /**
+   * One lookup; never throws: failures come back as an rcode with an error text.
+   * `followUp`: a query that continues a lookup already answered (the TXT reason of
+   * a listing) goes to the head of the queue under the cap, not behind the whole sweep.
+   */
+  query(name: string, type: RRType, followUp = false): Promise<DnsResponse> {
     const n = normalizeName(name);
     const key = `${type} ${n}`;
     let p = this.cache.get(key);
     if (!p) {
-      p = this.sem.run(() => this.resolveWire(n, type));
+      p = this.sem.run(() => this.resolveWire(n, type), followUp);
       this.cache.set(key, p);
     }
     return p;

@@ -24,6 +24,9 @@ interface PooledSocket {
   sock: dgram.Socket;
   pending: Map<number, Pending>;
   closing: boolean;
+  /** connect() is done; until then sends wait in `queue` */
+  connected: boolean;
+  queue: { id: number; buf: Buffer }[];
 }
 
 /** Sockets per resolver: spreads ids and source ports without one socket per query. */
@@ -99,18 +102,31 @@ export class UdpPool {
       }, timeoutMs);
       timer.unref();
       ps.pending.set(id, { qname: qname.toLowerCase(), resolve, reject, timer });
-      ps.sock.send(buf, port, host, (err) => {
-        if (err && ps.pending.has(id)) {
-          this.settle(ps, key, id);
-          reject(err);
-        }
-      });
+      if (ps.connected) this.send(ps, key, id, buf);
+      else ps.queue.push({ id, buf });
+    });
+  }
+
+  private send(ps: PooledSocket, key: string, id: number, buf: Buffer): void {
+    ps.sock.send(buf, (err) => {
+      const p = err && ps.pending.get(id);
+      if (p) {
+        this.settle(ps, key, id);
+        p.reject(err);
+      }
     });
   }
 
   private open(key: string, host: string, port: number): PooledSocket {
     const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    const ps: PooledSocket = { sock, pending: new Map(), closing: false };
+    const ps: PooledSocket = { sock, pending: new Map(), closing: false, connected: false, queue: [] };
+    // A connected socket, as c-ares uses: no address lookup per send, and the kernel
+    // itself drops datagrams from anyone but the resolver (and reports ICMP
+    // port-unreachable as an error instead of leaving the query to time out).
+    sock.connect(port, host, () => {
+      ps.connected = true;
+      for (const { id, buf } of ps.queue.splice(0)) if (ps.pending.has(id)) this.send(ps, key, id, buf);
+    });
     // referenced while it has queries in flight (it keeps the process alive like any pending I/O), closed when idle
     sock.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (msg.length < 12) return;

@@ -5,7 +5,7 @@ import { txtRecords, type DnsClient, type DnsResponse } from '../dns/resolver.ts
 import { redact } from '../util/redact.ts';
 import type { Evidence } from '../types.ts';
 import { decodeAnswer, type CellStatus, type Decoded } from './decode.ts';
-import { queryName, type TargetKind } from './names.ts';
+import { queryName, reverseIp, type TargetKind } from './names.ts';
 import { testPoints, type ActiveZone } from './zones.ts';
 
 export type TestFamily = 'ipv4' | 'ipv6' | 'domain';
@@ -151,20 +151,10 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   let txtCount = 0;
   const tick = () => o.progress?.(++done, total);
 
-  // self-tests first in the queue, so their answers are in by the time the sweep's are
-  const tests = p.tests.map(async ({ zone, family }) => {
-    const z = byName.get(zone)!;
-    const pt = testPoints(z, family)!;
-    const kind: TargetKind = family === 'ipv4' ? 'ip4' : family === 'ipv6' ? 'ip6' : 'domain';
-    const ln = queryName(pt.listed, kind, z.suffix);
-    const cn = queryName(pt.clean, kind, z.suffix);
-    const [lr, cr] = await Promise.all([o.dns.query(ln, 'A').finally(tick), o.dns.query(cn, 'A').finally(tick)]);
-    return [`${zone} ${family}`, judgeSelfTest(z, family, [ln, lr], [cn, cr])] as const;
-  });
-
-  const cells = p.admitted.map((t) =>
-    o.zones.filter((z) => zoneTakes(z, t.kind)).map(async (z): Promise<[string, Cell]> => {
-      const name = queryName(t.value, t.kind, z.suffix);
+  const cells = p.admitted.map((t) => {
+    const label = t.kind === 'domain' ? t.value : reverseIp(t.value); // once per target, not per zone
+    return o.zones.filter((z) => zoneTakes(z, t.kind)).map(async (z): Promise<[string, Cell]> => {
+      const name = `${label}.${z.suffix}`;
       const resp = await o.dns.query(name, 'A');
       tick();
       const d = decodeAnswer(z, resp);
@@ -177,12 +167,25 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
       if ((d.status === 'listed' || d.status === 'allowlisted') && z.txt !== false) {
         // the reason a list gives is worth one more query, only for listings
         txtCount++;
-        const txt = txtRecords(await o.dns.query(name, 'TXT'));
+        const txt = txtRecords(await o.dns.query(name, 'TXT', true));
         if (txt.length) cell.txt = txt.map((s) => redact(s));
       }
       return [z.name, cell];
-    }),
-  );
+    });
+  });
+
+  // The self-tests queue behind the lookups: a lookup may need a follow-up query
+  // (a listing's TXT reason, which then goes to the head of the queue), a test point
+  // never does, so lookups first keeps a late listing from adding a round trip.
+  const tests = p.tests.map(async ({ zone, family }) => {
+    const z = byName.get(zone)!;
+    const pt = testPoints(z, family)!;
+    const kind: TargetKind = family === 'ipv4' ? 'ip4' : family === 'ipv6' ? 'ip6' : 'domain';
+    const ln = queryName(pt.listed, kind, z.suffix);
+    const cn = queryName(pt.clean, kind, z.suffix);
+    const [lr, cr] = await Promise.all([o.dns.query(ln, 'A').finally(tick), o.dns.query(cn, 'A').finally(tick)]);
+    return [`${zone} ${family}`, judgeSelfTest(z, family, [ln, lr], [cn, cr])] as const;
+  });
 
   const selfTests = new Map(await Promise.all(tests));
   const rows: TargetRow[] = await Promise.all(
@@ -211,12 +214,17 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
     }),
   );
 
+  const cellsByZone = new Map<string, Cell[]>();
+  for (const r of rows) {
+    for (const c of r.results) {
+      let list = cellsByZone.get(c.zone);
+      if (!list) cellsByZone.set(c.zone, (list = []));
+      list.push(c);
+    }
+  }
   const zones: ZoneReport[] = o.zones.map((z) => {
     const counts = { listed: 0, clean: 0, allowlisted: 0, error: 0, refused: 0, 'rate-limited': 0, unknown: 0, unreliable: 0 } as Record<CellStatus, number>;
-    for (const r of rows) {
-      const c = r.results.find((x) => x.zone === z.name);
-      if (c) counts[c.status]++;
-    }
+    for (const c of cellsByZone.get(z.name) ?? []) counts[c.status]++;
     const selfTest: ZoneReport['selfTest'] = {};
     for (const fam of ['ipv4', 'ipv6', 'domain'] as const) {
       const st = selfTests.get(`${z.name} ${fam}`);

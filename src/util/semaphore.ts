@@ -9,8 +9,13 @@ export class Semaphore {
     this.limit = limit;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+  /**
+   * Run `fn` once a slot is free. `first`: wait at the head of the queue, not the
+   * tail — for follow-up work of a task already under way (a listing's TXT reason),
+   * which should not wait behind every task that has not started yet.
+   */
+  async run<T>(fn: () => Promise<T>, first = false): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => (first ? this.waiting.unshift(r) : this.waiting.push(r)));
     this.active++;
     try {
       return await fn();
