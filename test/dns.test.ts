@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { FixtureDns, parseZone } from '../src/dns/fixture-server.ts';
 import { DnsClient, addresses, isFailure, mxRecords, parseResolver, txtRecords } from '../src/dns/resolver.ts';
 import { registerSecret } from '../src/util/redact.ts';
+import { runCli } from './helpers/cli.ts';
 
 const require = createRequire(import.meta.url);
 const DNS2 = require('dns2');
@@ -105,6 +106,20 @@ describe('DnsClient', () => {
     const r = await c.query('a.dns.example', 'A');
     expect(r.rcode).toBe('NETERR');
     expect(r.error).toContain(`nothing answers DNS on UDP port ${port} of 127.0.0.1`);
+  });
+
+  it('the CLI turns a resolver with nothing listening into one clear line and exit 2, without waiting out --timeout', async () => {
+    const dgram = await import('node:dgram');
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    // a run limited to 20 s that would take 60 s if the refusal were waited out as a timeout
+    const r = await runCli(['check', 'example.com', '--resolver', `127.0.0.1:${port}`, '--timeout', '30s', '--no-save'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`no DNS resolver answered (127.0.0.1:${port}): nothing answers DNS on UDP port ${port} of 127.0.0.1`);
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
   it('asks the wire once for the same question in flight or answered (de-duplication and per-run cache)', async () => {

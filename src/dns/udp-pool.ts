@@ -109,12 +109,26 @@ export class UdpPool {
 
   private send(ps: PooledSocket, key: string, id: number, buf: Buffer): void {
     ps.sock.send(buf, (err) => {
-      const p = err && ps.pending.get(id);
+      if (!err) return;
+      // The kernel hands an ICMP port-unreachable to the next call on the socket,
+      // which may be this send rather than a read: it speaks for every query in
+      // flight on the socket (one resolver), not just this one.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') return this.fail(ps, key, err);
+      const p = ps.pending.get(id);
       if (p) {
         this.settle(ps, key, id);
         p.reject(err);
       }
     });
+  }
+
+  /** The socket is unusable (or its resolver unreachable): end every query on it and close it. */
+  private fail(ps: PooledSocket, key: string, err: Error): void {
+    for (const [id, p] of [...ps.pending]) {
+      this.settle(ps, key, id);
+      p.reject(err);
+    }
+    this.drop(ps, key);
   }
 
   private open(key: string, host: string, port: number): PooledSocket {
@@ -152,13 +166,7 @@ export class UdpPool {
       this.settle(ps, key, msg.readUInt16BE(0));
       p.resolve(pkt);
     });
-    sock.on('error', (err) => {
-      for (const [id, p] of [...ps.pending]) {
-        this.settle(ps, key, id);
-        p.reject(err);
-      }
-      this.drop(ps, key);
-    });
+    sock.on('error', (err) => this.fail(ps, key, err));
     this.servers.get(key)!.push(ps);
     return ps;
   }
