@@ -89,10 +89,14 @@ for (let i = 0; i < 2; i++) {
 const a: Awaited<ReturnType<typeof ours>>[] = [];
 const b: Awaited<ReturnType<typeof theirs>>[] = [];
 const r: Awaited<ReturnType<typeof oursLookupsOnly>>[] = [];
+// the order rotates each round, so no client always runs right after the same other one
+const runs: (() => Promise<void>)[] = [
+  async () => void a.push(await ours()),
+  async () => void r.push(await oursLookupsOnly()),
+  async () => void b.push(await theirs()),
+];
 for (let i = 0; i < ROUNDS; i++) {
-  a.push(await ours());
-  r.push(await oursLookupsOnly());
-  b.push(await theirs());
+  for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]!();
 }
 worker.postMessage('stop');
 await new Promise((resolve) => worker.once('exit', resolve));
