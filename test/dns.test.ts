@@ -2,6 +2,7 @@
 // TCP) and a dns2 DNS-over-HTTP server. Truncation, failover, de-duplication, the
 // concurrency cap, failures as rcodes, mailauth's resolver contract, the trace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { FixtureDns, parseZone } from '../src/dns/fixture-server.ts';
 import { DnsClient, addresses, isFailure, mxRecords, parseResolver, txtRecords } from '../src/dns/resolver.ts';
@@ -36,6 +37,15 @@ afterAll(async () => {
   await dns?.stop();
   await broken?.stop();
 });
+
+/** A loopback UDP port that was just bound and released: nothing listens there now. */
+async function releasedUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 const client = (o: Partial<ConstructorParameters<typeof DnsClient>[0]> = {}) =>
   new DnsClient({ resolvers: [{ host: '127.0.0.1', port: dns.port }], timeoutMs: 300, retries: 1, ...o });
@@ -95,12 +105,7 @@ describe('DnsClient', () => {
   });
 
   it('says plainly when nothing listens at the resolver address (ICMP port unreachable on a connected socket)', async () => {
-    // a port that was just bound and released: nothing listens there now
-    const dgram = await import('node:dgram');
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const port = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
+    const port = await releasedUdpPort();
     // a long timeout: the answer must be the refusal, not a timeout
     const c = new DnsClient({ resolvers: [{ host: '127.0.0.1', port }], timeoutMs: 20_000, retries: 0 });
     const r = await c.query('a.dns.example', 'A');
@@ -109,11 +114,7 @@ describe('DnsClient', () => {
   });
 
   it('the CLI turns a resolver with nothing listening into one clear line and exit 2, without waiting out --timeout', async () => {
-    const dgram = await import('node:dgram');
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const port = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
+    const port = await releasedUdpPort();
     // a run limited to 20 s that would take 60 s if the refusal were waited out as a timeout
     const r = await runCli(['check', 'example.com', '--resolver', `127.0.0.1:${port}`, '--timeout', '30s', '--no-save'], { timeoutMs: 20_000 });
     expect(r.code).toBe(2);
