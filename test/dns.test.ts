@@ -113,6 +113,14 @@ describe('DnsClient', () => {
     expect(r.error).toContain(`nothing answers DNS on UDP port ${port} of 127.0.0.1`);
   });
 
+  it('a resolver address the socket cannot connect to is an error with its reason, not a crash', async () => {
+    // connect() to the broadcast address fails in the kernel (EACCES without SO_BROADCAST): nothing is sent
+    const c = new DnsClient({ resolvers: [{ host: '255.255.255.255', port: 53 }], timeoutMs: 20_000, retries: 0 });
+    const r = await c.query('a.dns.example', 'A');
+    expect(r.rcode).toBe('NETERR');
+    expect(r.error).toMatch(/EACCES 255\.255\.255\.255:53/);
+  });
+
   it('the CLI turns a resolver with nothing listening into one clear line and exit 2, without waiting out --timeout', async () => {
     const port = await releasedUdpPort();
     // a run limited to 20 s that would take 60 s if the refusal were waited out as a timeout

@@ -108,7 +108,7 @@ export class UdpPool {
   }
 
   private send(ps: PooledSocket, key: string, id: number, buf: Buffer): void {
-    ps.sock.send(buf, (err) => {
+    const done = (err: Error | null) => {
       if (!err) return;
       // The kernel hands an ICMP port-unreachable to the next call on the socket,
       // which may be this send rather than a read: it speaks for every query in
@@ -119,7 +119,12 @@ export class UdpPool {
         this.settle(ps, key, id);
         p.reject(err);
       }
-    });
+    };
+    try {
+      ps.sock.send(buf, done);
+    } catch (e) {
+      done(e as Error); // the socket closed under us
+    }
   }
 
   /** The socket is unusable (or its resolver unreachable): end every query on it and close it. */
@@ -137,7 +142,9 @@ export class UdpPool {
     // A connected socket, as c-ares uses: no address lookup per send, and the kernel
     // itself drops datagrams from anyone but the resolver (and reports ICMP
     // port-unreachable as an error instead of leaving the query to time out).
-    sock.connect(port, host, () => {
+    sock.connect(port, host, (err?: Error) => {
+      // no route, a broadcast address, …: every query waiting on this socket fails with the reason
+      if (err) return this.fail(ps, key, err);
       ps.connected = true;
       for (const { id, buf } of ps.queue.splice(0)) if (ps.pending.has(id)) this.send(ps, key, id, buf);
     });
