@@ -1,7 +1,7 @@
 // Options every command shares (resolver, concurrency, output, exit policy) and
 // the code that turns them into a DNS client and a finished report.
 import type { Argv } from 'yargs';
-import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
+import { DnsClient, DEFAULT_CONCURRENCY, endpoint, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
 import { Semaphore } from '../util/semaphore.ts';
 import { redact } from '../util/redact.ts';
 import { UsageError } from './errors.ts';
@@ -78,7 +78,7 @@ export async function probeResolvers(s: DnsSetup): Promise<string | undefined> {
   const probe = new DnsClient({ resolvers: s.resolvers, timeoutMs: Math.max(s.timeoutMs, 1000), retries: Math.max(s.resolvers.length - 1, 1) });
   const r = await probe.query(`inboxlens-probe-${Date.now().toString(36)}.invalid`, 'A');
   if (r.rcode === 'TIMEOUT' || r.rcode === 'NETERR') {
-    return `no DNS resolver answered (${s.resolvers.map((x) => x.doh ?? `${x.host}:${x.port}`).join(', ')}): ${r.error}. Check --resolver, or your network's DNS`;
+    return `no DNS resolver answered (${s.resolvers.map((x) => x.doh ?? endpoint(x.host, x.port)).join(', ')}): ${r.error}. Check --resolver, or your network's DNS`;
   }
   return undefined;
 }

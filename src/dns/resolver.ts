@@ -306,6 +306,11 @@ async function udpQuery(pool: UdpPool, server: ResolverAddress, name: string, ty
   }
 }
 
+/** host:port as people write it: an IPv6 address in brackets ([::1]:53). */
+export function endpoint(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export class DnsClient {
   readonly resolvers: ResolverAddress[];
   readonly timeoutMs: number;
@@ -391,8 +396,8 @@ export class DnsClient {
         }
         const resp: DnsResponse = {
           name, type, rcode, answers, ms: Math.round(performance.now() - started),
-          server: `${server.host}:${server.port}`, transport,
-          error: rcode === 'NOERROR' || rcode === 'NXDOMAIN' ? undefined : `${server.host}:${server.port} answered ${rcode}`,
+          server: endpoint(server.host, server.port), transport,
+          error: rcode === 'NOERROR' || rcode === 'NXDOMAIN' ? undefined : `${endpoint(server.host, server.port)} answered ${rcode}`,
         };
         this.record(resp, attempts);
         return resp;
@@ -403,7 +408,7 @@ export class DnsClient {
     }
     const resp: DnsResponse = {
       name, type, rcode: last!.rcode, answers: [], ms: Math.round(performance.now() - started),
-      error: this.redact(`${last!.message} (after ${attempts} attempt${attempts > 1 ? 's' : ''} to ${this.resolvers.map((r) => `${r.host}:${r.port}`).join(', ')})`),
+      error: this.redact(`${last!.message} (after ${attempts} attempt${attempts > 1 ? 's' : ''} to ${this.resolvers.map((r) => endpoint(r.host, r.port)).join(', ')})`),
     };
     this.record(resp, attempts);
     return resp;
