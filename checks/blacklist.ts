@@ -39,6 +39,20 @@ const PREPARED = Symbol.for('inboxlens.blacklist.prepared');
 /** Parse one `inboxlens blacklist` argument (IP, CIDR, domain) into targets. */
 export function parseTargetArg(arg: string): Target[] {
   const s = String(arg).trim();
+  // a pasted link: check its host, as a link in a message would be
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    let host: string;
+    try {
+      host = new URL(s).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      throw new UsageError(`target '${s}' is not a valid URL; give an IP, a CIDR range or a domain`);
+    }
+    if (!host) throw new UsageError(`target '${s}' has no host name; give an IP, a CIDR range or a domain`);
+    return parseTargetArg(host).map((t) => ({ ...t, sources: [`argument ${s.length > 80 ? `${s.slice(0, 77)}...` : s}`] }));
+  }
+  // an address (a From or envelope address, a mailto: link): check its domain
+  const at = /^(?:mailto:)?[^@\s/]+@([^@\s/?]+)$/i.exec(s);
+  if (at) return parseTargetArg(at[1]!.replace(/^\[|\]$/g, '')).map((t) => ({ ...t, sources: [`argument ${s}`] }));
   if (s.includes('/')) {
     const r = expandRange(s);
     if (!r.ok) throw new UsageError(`target ${r.message}`);

@@ -226,6 +226,17 @@ describe('query names and targets', () => {
     }
   });
 
+  it('a pasted link or an email address is checked by its host or domain', async () => {
+    const { check, row } = await bl(['https://www.Bücher.example/offer?id=1', 'http://[2001:db8::bad]/x', 'news@mail.example.org', 'mailto:a@[192.0.2.99]']);
+    expect(check.data.targets.map((t: any) => t.target)).toEqual(['xn--bcher-kva.example', '2001:db8::bad', 'example.org', '192.0.2.99']);
+    expect(row('xn--bcher-kva.example')).toMatchObject({ kind: 'domain', sources: ['argument https://www.Bücher.example/offer?id=1'] });
+    // an IP literal in a link or an address goes to the IP lists, never to the domain lists
+    expect(row('2001:db8::bad')).toMatchObject({ kind: 'ip6', listedOn: 2 });
+    expect(row('example.org')).toMatchObject({ kind: 'domain', sources: ['argument news@mail.example.org'] });
+    expect(row('192.0.2.99')).toMatchObject({ kind: 'ip4', sources: ['argument mailto:a@[192.0.2.99]'] });
+    expect(row('192.0.2.99').listedOn).toBeGreaterThan(0);
+  });
+
   it('de-duplicates targets given twice', async () => {
     const { check } = await bl(['192.0.2.10', '192.0.2.10', '192.0.2.8/30']);
     expect(check.data.targets.filter((t: any) => t.target === '192.0.2.10')).toHaveLength(1);
@@ -392,6 +403,7 @@ describe.concurrent('bad input → exit 2, one clear line', () => {
     ['a bad budget', ['192.0.2.10', '--max-queries', '0'], /--max-queries: '0' must be a whole number/],
     ['no target', [], /give an IP, a CIDR range or a domain/],
     ['a public suffix', ['co.uk'], /public suffix/],
+    ['a link without a host', ['https://'], /target 'https:\/\/' is not a valid URL/],
   ];
   for (const [what, args, msg] of cases) {
     it(what, async () => {

@@ -29,7 +29,7 @@ export const command: Command<BlacklistArgs> = {
     builder: (y: Argv) => {
       const opts = blacklistCheck.cliOptions!;
       return withPublishOptions(withCommonOptions(y))
-        .positional('target', { type: 'string', array: true, describe: 'an IPv4/IPv6 address, an IPv4 CIDR range up to /24, or a domain' })
+        .positional('target', { type: 'string', array: true, describe: 'an IPv4/IPv6 address, an IPv4 CIDR range up to /24, a domain, or a link or email address (its host or domain is checked)' })
         .option('zone', opts.zone!)
         .option('zones-file', opts['zones-file']!)
         .option('max-queries', opts['max-queries']!)
