@@ -255,7 +255,8 @@ function zoneFindings(r: SweepResult): Finding[] {
       const reasons = [...new Set(failed.map(({ c }) => `${c.status}: ${c.reason ?? ''}`))];
       out.push(f('dnsbl.zone-error', 'warn', `${z.name}: ${failed.length} lookup(s) got no usable answer (${[...new Set(failed.map(({ c }) => c.status))].join(', ')}) — not listings, not clean`, {
         detail: reasons.slice(0, 5).join('\n'),
-        evidence: failed.slice(0, 5).map(({ c }) => ({ query: c.query, type: 'A', answers: c.answers ?? [], note: c.reason })),
+        // each lookup's reason only when they differ: one reason is already the detail
+        evidence: failed.slice(0, 5).map(({ c }) => ({ query: c.query, type: 'A', answers: c.answers ?? [], ...(reasons.length > 1 ? { note: c.reason } : {}) })),
         fix: failed.some(({ c }) => c.status === 'refused' || c.status === 'rate-limited') ? hint : 'Retry later, or raise --timeout/--retries.',
         ref: z.doc?.url ?? 'RFC 5782', subject: z.name,
       }));
