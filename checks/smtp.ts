@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, RunOptions, Severity } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
-import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
+import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, resolverValidates, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
 import { UsageError } from '../src/cli/errors.ts';
 import { parseDomain, parseDuration, parsePositiveInt } from '../src/cli/validate.ts';
 import { registerSecret } from '../src/util/redact.ts';
@@ -208,7 +208,17 @@ export interface ReceiveData {
   domain: string;
   port: number;
   implicitMx?: boolean;
-  mx: { host: string; priority: number; addresses: string[]; tlsa: { status: 'found' | 'none' | 'unknown'; records: string[]; error?: string } }[];
+  mx: { host: string; priority: number; addresses: string[]; tlsa: {
+    status: 'found' | 'none' | 'unknown';
+    records: string[];
+    error?: string;
+    /**
+     * found records only: secure = the resolver validated them (AD bit); insecure = a
+     * validating resolver did not (the zone is unsigned: DANE senders ignore them);
+     * unknown = the resolver does not validate, so whether DANE applies is not known
+     */
+    dnssec?: 'secure' | 'insecure' | 'unknown';
+  } }[];
   mtaSts: MtaStsView;
   probes: (Omit<MxProbe, 'certsDer'> & { dane?: { usable: number; matched?: string } })[];
   port25?: Port25Status;
@@ -253,12 +263,17 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     return { host: m.exchange, priority: m.priority, a, aaaa, tlsa };
   }));
 
+  // DANE uses only TLSA records that validate as secure (RFC 7672 §2.2): ask the
+  // resolver whether it validates at all when some TLSA answer was not authenticated
+  const unauthenticated = hosts.some((h) => tlsaRecords(h.tlsa).length && !h.tlsa?.authenticated);
+  const validating = unauthenticated ? await resolverValidates(ctx.dns) : undefined;
   const data: ReceiveData = {
     domain, port: cfg.port, ...(implicitMx ? { implicitMx } : {}),
     mx: hosts.map((h) => {
       const recs = tlsaRecords(h.tlsa);
       const status = h.tlsa && isFailure(h.tlsa) ? 'unknown' : recs.length ? 'found' : 'none';
-      return { host: h.host, priority: h.priority, addresses: [...addresses(h.a), ...addresses(h.aaaa)], tlsa: { status, records: h.tlsa ? evidenceOf(h.tlsa).answers : [], ...(status === 'unknown' ? { error: describe(h.tlsa!) } : {}) } };
+      const dnssec = status !== 'found' ? undefined : h.tlsa?.authenticated ? 'secure' : validating === true ? 'insecure' : 'unknown';
+      return { host: h.host, priority: h.priority, addresses: [...addresses(h.a), ...addresses(h.aaaa)], tlsa: { status, records: h.tlsa ? evidenceOf(h.tlsa).answers : [], ...(status === 'unknown' ? { error: describe(h.tlsa!) } : {}), ...(dnssec ? { dnssec } : {}) } };
     }),
     mtaSts: { record: null, mode: null, source: 'none', strict: false },
     probes: [],
@@ -289,11 +304,24 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
 
   const c = new Collector();
   const reached = probes.filter((p) => p.status !== 'unreachable' && p.status !== 'no-ipv6');
+  /** TLSA records that DANE senders use: found, and not known to be unsigned */
+  const daneApplies = (host: string): boolean => {
+    const t = data.mx.find((m) => m.host === host)!.tlsa;
+    return t.status === 'found' && t.dnssec !== 'insecure';
+  };
+  for (const m of data.mx.filter((x) => x.tlsa.dnssec === 'insecure')) {
+    c.add('smtp.dane-unsigned', 'warn', m.host, undefined, `TLSA records are published for ${m.host}, but they are not DNSSEC-signed: DANE senders ignore them`, {
+      evidence: [evidenceOf(hosts.find((h) => h.host === m.host)!.tlsa!), { query: '.', type: 'NS', note: 'the resolver validates DNSSEC (it authenticated the root zone) but did not authenticate these TLSA records' }],
+      detail: 'DANE for SMTP uses only TLSA records that validate as secure (RFC 7672 §2.2). Unsigned, they protect nothing, and a certificate problem is judged as under opportunistic TLS.',
+      fix: `Sign the zone of ${m.host} with DNSSEC and publish its DS record at the parent, or remove the TLSA records.`,
+      ref: 'RFC 7672 §2.2',
+    });
+  }
   const strictFor = (host: string): Strictness => {
     const h = data.mx.find((m) => m.host === host)!;
     const why = [
       ...(sts.view.strict ? [sts.view.mode === 'enforce' ? 'MTA-STS is in enforce mode' : `MTA-STS is published (${sts.view.record}) and its policy mode was not read; under mode: enforce`] : []),
-      ...(h.tlsa.status === 'found' ? [`DANE applies (TLSA _25._tcp.${host}: ${h.tlsa.records.join(' | ')})`] : []),
+      ...(daneApplies(host) ? [`DANE applies (TLSA _25._tcp.${host}: ${h.tlsa.records.join(' | ')}${h.tlsa.dnssec === 'unknown' ? '; DNSSEC not confirmed: the resolver does not validate' : ''})`] : []),
     ];
     const unk = [
       ...(sts.view.source === 'unknown' ? [`the _mta-sts TXT lookup failed (${sts.view.error})`] : []),
@@ -315,7 +343,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
   };
 
   for (const p of probes) {
-    const dane = data.mx.find((m) => m.host === p.host)!.tlsa.status === 'found' ? daneMatch(tlsaRecords(hosts.find((h) => h.host === p.host)!.tlsa), p.certsDer ?? []) : undefined;
+    const dane = daneApplies(p.host) ? daneMatch(tlsaRecords(hosts.find((h) => h.host === p.host)!.tlsa), p.certsDer ?? []) : undefined;
     const { certsDer: _der, ...plain } = p;
     data.probes.push({ ...plain, ...(dane ? { dane: { usable: dane.usable.length, ...(dane.matched ? { matched: `${dane.matched.usage} ${dane.matched.selector} ${dane.matched.matchingType} ${dane.matched.data}` } : {}) } } : {}) });
     const where = `${p.host}`;
@@ -400,7 +428,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     if (dane && dane.usable.length && !dane.matched) {
       c.add('smtp.dane-mismatch', 'error', p.host, p.ip, `no TLSA record of _25._tcp.${p.host} matches the certificate ${p.host} presents`, {
         evidence: [evidenceOf(hosts.find((h) => h.host === p.host)!.tlsa!), certEvidence(t)],
-        detail: 'DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2). DNSSEC validation itself is not checked here.',
+        detail: `DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2).${data.mx.find((m) => m.host === p.host)!.tlsa.dnssec === 'unknown' ? ' The resolver does not validate DNSSEC, so the TLSA records are assumed to be signed; if they are not, DANE senders ignore them.' : ''}`,
         fix: `Publish a TLSA record for the current key before rolling certificates, e.g. "_25._tcp.${p.host}. TLSA 3 1 1 <sha256 of the public key>" (keep the old and new records during a rollover).`,
         ref: 'RFC 7672 §3.1; RFC 7671 §8',
       });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { FixtureDns, parseZone } from '../src/dns/fixture-server.ts';
-import { DnsClient, addresses, isFailure, mxRecords, parseResolver, txtRecords } from '../src/dns/resolver.ts';
+import { DnsClient, addresses, isFailure, mxRecords, parseResolver, resolverValidates, txtRecords } from '../src/dns/resolver.ts';
 import { registerSecret } from '../src/util/redact.ts';
 import { runCli } from './helpers/cli.ts';
 
@@ -28,6 +28,8 @@ beforeAll(async () => {
       'sf.dns.example': { behavior: 'servfail' },
       'bad.dns.example': { behavior: 'malformed' },
       'alias.dns.example': { CNAME: ['a.dns.example'] },
+      'signed.dns.example': { A: ['192.0.2.7'], secure: true },
+      'signedtc.dns.example': { behavior: 'truncate', TXT: ['signed, over TCP'], secure: true },
     }),
   });
   // a second resolver that fails everything: failover must move past it
@@ -129,6 +131,25 @@ describe('DnsClient', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`no DNS resolver answered (127.0.0.1:${port}): nothing answers DNS on UDP port ${port} of 127.0.0.1`);
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('asks for the AD bit and reports answers the resolver validated (UDP and TCP); tells a validating resolver by the root zone', async () => {
+    const c = client();
+    expect((await c.query('signed.dns.example', 'A')).authenticated).toBe(true);
+    const tcp = await c.query('signedtc.dns.example', 'TXT');
+    expect(tcp).toMatchObject({ transport: 'tcp', authenticated: true });
+    expect((await c.query('a.dns.example', 'A')).authenticated).toBeUndefined();
+    // this lab resolver has no signed root: it does not validate
+    expect(await resolverValidates(client())).toBe(false);
+    dns.set('.', 'NS', ['a.root-servers.net']);
+    dns.setSecure('.', true);
+    try {
+      expect(await resolverValidates(client())).toBe(true);
+    } finally {
+      dns.setSecure('.', false);
+    }
+    // a resolver that does not answer: not known
+    expect(await resolverValidates(new DnsClient({ resolvers: [{ host: '127.0.0.1', port: await releasedUdpPort() }], timeoutMs: 300, retries: 0 }))).toBeUndefined();
   });
 
   it('asks the wire once for the same question in flight or answered (de-duplication and per-run cache)', async () => {

@@ -192,8 +192,40 @@ describe('smtp: receiving side', () => {
     dns.set(name, 'TLSA', [`3 1 1 ${'ab'.repeat(32)}`]);
     const stale = await smtp([`dane.${D}`], { server: srv.dane });
     expect(stale.f('smtp.dane-mismatch')).toMatchObject({ severity: 'error' });
+    // the lab DNS does not validate (no AD on the root zone): the records are assumed signed, and it says so
+    expect(stale.res.data.receive.mx[0].tlsa.dnssec).toBe('unknown');
+    expect(stale.f('smtp.dane-mismatch').detail).toMatch(/resolver does not validate DNSSEC/);
     expect(stale.f('smtp.cert-invalid').severity).toBe('error');
     expect(stale.code).toBe(1);
+  });
+
+  it('DANE needs DNSSEC: unsigned TLSA records (a validating resolver did not authenticate them) are ignored, signed ones apply', async () => {
+    const name = `_25._tcp.mx.dane.${D}`;
+    dns.set(name, 'TLSA', [`3 1 1 ${'ab'.repeat(32)}`]);
+    // the resolver validates: it authenticates the (always signed) root zone
+    dns.set('.', 'NS', ['a.root-servers.net']);
+    dns.setSecure('.', true);
+    try {
+      const unsigned = await smtp([`dane.${D}`], { server: srv.dane });
+      expect(unsigned.res.data.receive.mx[0].tlsa.dnssec).toBe('insecure');
+      expect(unsigned.f('smtp.dane-unsigned')).toMatchObject({ severity: 'warn', summary: expect.stringMatching(/not DNSSEC-signed: DANE senders ignore them/) });
+      expect(unsigned.codes).not.toContain('smtp.dane-mismatch');
+      // no DANE, no MTA-STS: a bad certificate matters as under opportunistic TLS
+      expect(unsigned.f('smtp.cert-invalid').severity).toBe('warn');
+      expect(unsigned.code).toBe(0);
+
+      dns.setSecure(name, true);
+      const signed = await smtp([`dane.${D}`], { server: srv.dane });
+      expect(signed.res.data.receive.mx[0].tlsa.dnssec).toBe('secure');
+      expect(signed.codes).not.toContain('smtp.dane-unsigned');
+      expect(signed.f('smtp.dane-mismatch')).toMatchObject({ severity: 'error' });
+      expect(signed.f('smtp.dane-mismatch').detail).not.toMatch(/does not validate/);
+      expect(signed.code).toBe(1);
+    } finally {
+      dns.setSecure(name, false);
+      dns.setSecure('.', false);
+      dns.set('.', 'NS', []);
+    }
   });
 
   it('a failed TLSA lookup leaves the verdict on a bad certificate unknown (exit 3), not a pass or a guess', async () => {

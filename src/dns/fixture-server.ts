@@ -12,6 +12,10 @@
 //     delayMs: 800                     # extra latency for this name
 //   partly.example.com:
 //     behavior: { AAAA: servfail }     # per type
+//   _25._tcp.mx.example.com:
+//     TLSA: ["3 1 1 <hex>"]
+//     secure: true                     # answers carry the AD bit, as a validating resolver
+//                                      # sets it for DNSSEC-signed data (RFC 4035 §3.2.3)
 // Names starting with `*.` are wildcards (RFC 4592, simplified: they match any
 // name below that does not exist itself).
 import net from 'node:net';
@@ -31,6 +35,8 @@ export interface NameEntry {
   records: Map<string, unknown[]>;
   behavior?: Behavior | Partial<Record<string, Behavior>>;
   delayMs?: number;
+  /** answers about this name are DNSSEC-validated (the AD bit is set) */
+  secure?: boolean;
 }
 export type ZoneData = Map<string, NameEntry>;
 
@@ -63,6 +69,10 @@ export function parseZone(doc: unknown, source = 'zone'): ZoneData {
         entry.delayMs = Number(value);
         continue;
       }
+      if (key === 'secure') {
+        entry.secure = value === true;
+        continue;
+      }
       const type = key.toUpperCase();
       if (!TYPES.has(type)) throw new Error(`${source}: '${owner}' has unknown record type '${key}'`);
       const list = Array.isArray(value) ? value : [value];
@@ -74,6 +84,7 @@ export function parseZone(doc: unknown, source = 'zone'): ZoneData {
       for (const [t, l] of entry.records) prev.records.set(t, [...(prev.records.get(t) ?? []), ...l]);
       prev.behavior ??= entry.behavior;
       prev.delayMs ??= entry.delayMs;
+      prev.secure ??= entry.secure;
     } else zone.set(name, entry);
   }
   return zone;
@@ -179,6 +190,13 @@ export class FixtureDns {
     const n = norm(name);
     const e: NameEntry = this.zone.get(n) ?? { records: new Map() };
     e.records.set(type.toUpperCase(), values);
+    this.zone.set(n, e);
+  }
+  /** Whether answers about `name` carry the AD bit (DNSSEC-validated). */
+  setSecure(name: string, secure: boolean): void {
+    const n = norm(name);
+    const e: NameEntry = this.zone.get(n) ?? { records: new Map() };
+    e.secure = secure;
     this.zone.set(n, e);
   }
   setBehavior(name: string, behavior: NameEntry['behavior'] | undefined): void {
@@ -316,6 +334,8 @@ export class FixtureDns {
       return this.reply(send, res, delay);
     }
     for (const v of entry?.records.get(qtype) ?? []) res.answers.push(makeRR(name, qtype, v));
+    // RFC 6840 §5.7: AD only for a query that asked for it (AD or DO set)
+    if (entry?.secure && req.header.ad) res.header.ad = 1;
     this.reply(send, res, delay);
   }
 

@@ -38,6 +38,12 @@ export interface DnsResponse {
   transport?: 'udp' | 'tcp' | 'doh';
   /** why the lookup failed, when rcode is TIMEOUT/NETERR/MALFORMED/SERVFAIL/REFUSED */
   error?: string;
+  /**
+   * The resolver set the AD bit: it validated the answer with DNSSEC (RFC 4035 §3.2.3).
+   * Absent: unsigned data, or a resolver that does not validate — only a probe of
+   * signed data (see resolverValidates) tells which.
+   */
+  authenticated?: true;
 }
 
 export interface ResolverAddress { host: string; port: number; doh?: string }
@@ -209,6 +215,7 @@ function buildQuery(name: string, type: RRType): { id: number; buf: Buffer } {
   const q = new Packet();
   q.header.id = Packet.uuid();
   q.header.rd = 1;
+  q.header.ad = 1; // as in udp-pool.ts encodeQuery: report whether the resolver validated the answer
   q.questions.push({ name, class: Packet.CLASS.IN, type: Packet.TYPE[type] });
   // EDNS0 with a 1232-byte payload (DNS flag day 2020): fewer truncations, TCP still covers the rest
   q.additionals.push(Packet.Resource.EDNS([]));
@@ -306,6 +313,17 @@ async function udpQuery(pool: UdpPool, server: ResolverAddress, name: string, ty
   }
 }
 
+/**
+ * Does this resolver validate DNSSEC? The root zone is always signed, so a
+ * validating resolver sets the AD bit on its NS answer; one that does not
+ * validate never sets it. undefined: the probe itself failed.
+ */
+export async function resolverValidates(dns: DnsClient): Promise<boolean | undefined> {
+  const r = await dns.query('.', 'NS');
+  if (isFailure(r)) return undefined;
+  return r.rcode === 'NOERROR' && r.authenticated === true;
+}
+
 /** host:port as people write it: an IPv6 address in brackets ([::1]:53). */
 export function endpoint(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
@@ -396,6 +414,7 @@ export class DnsClient {
         }
         const resp: DnsResponse = {
           name, type, rcode, answers, ms: Math.round(performance.now() - started),
+          ...(pkt.header.ad ? { authenticated: true as const } : {}),
           server: endpoint(server.host, server.port), transport,
           error: rcode === 'NOERROR' || rcode === 'NXDOMAIN' ? undefined : `${endpoint(server.host, server.port)} answered ${rcode}`,
         };

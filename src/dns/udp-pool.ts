@@ -37,7 +37,7 @@ function codeError(message: string, code: string): Error {
 }
 
 /**
- * A standard query (RD set, class IN, an EDNS0 OPT record advertising 1232 bytes,
+ * A standard query (RD and AD set, class IN, an EDNS0 OPT record advertising 1232 bytes,
  * as the DNS flag day 2020 advises), written directly: this runs once per query
  * of a sweep, and dns2's generic Packet encoder cost more than the send itself.
  */
@@ -51,7 +51,9 @@ export function encodeQuery(id: number, name: string, qtype: number): Buffer {
   if (len - 12 - 4 - 11 > 255) throw codeError(`'${name}' is longer than 255 octets`, 'EBADNAME');
   const buf = Buffer.alloc(len);
   buf.writeUInt16BE(id, 0);
-  buf.writeUInt16BE(0x0100, 2); // QR=0, OPCODE=0, RD=1
+  // QR=0, OPCODE=0, RD=1, AD=1: AD in a query asks a validating resolver to say
+  // whether it validated the answer (RFC 6840 §5.7), which DANE needs to know
+  buf.writeUInt16BE(0x0120, 2);
   buf.writeUInt16BE(1, 4); // QDCOUNT
   buf.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
   let o = 12;
