@@ -267,6 +267,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
   // resolver whether it validates at all when some TLSA answer was not authenticated
   const unauthenticated = hosts.some((h) => tlsaRecords(h.tlsa).length && !h.tlsa?.authenticated);
   const validating = unauthenticated ? await resolverValidates(ctx.dns) : undefined;
+  const notValidated = validating === false ? 'the resolver does not validate DNSSEC' : 'whether the resolver validates DNSSEC could not be told (its lookup of the root zone failed)';
   const data: ReceiveData = {
     domain, port: cfg.port, ...(implicitMx ? { implicitMx } : {}),
     mx: hosts.map((h) => {
@@ -321,7 +322,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     const h = data.mx.find((m) => m.host === host)!;
     const why = [
       ...(sts.view.strict ? [sts.view.mode === 'enforce' ? 'MTA-STS is in enforce mode' : `MTA-STS is published (${sts.view.record}) and its policy mode was not read; under mode: enforce`] : []),
-      ...(daneApplies(host) ? [`DANE applies (TLSA _25._tcp.${host}: ${h.tlsa.records.join(' | ')}${h.tlsa.dnssec === 'unknown' ? '; DNSSEC not confirmed: the resolver does not validate' : ''})`] : []),
+      ...(daneApplies(host) ? [`DANE applies (TLSA _25._tcp.${host}: ${h.tlsa.records.join(' | ')}${h.tlsa.dnssec === 'unknown' ? `; DNSSEC not confirmed: ${notValidated}` : ''})`] : []),
     ];
     const unk = [
       ...(sts.view.source === 'unknown' ? [`the _mta-sts TXT lookup failed (${sts.view.error})`] : []),
@@ -428,7 +429,7 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     if (dane && dane.usable.length && !dane.matched) {
       c.add('smtp.dane-mismatch', 'error', p.host, p.ip, `no TLSA record of _25._tcp.${p.host} matches the certificate ${p.host} presents`, {
         evidence: [evidenceOf(hosts.find((h) => h.host === p.host)!.tlsa!), certEvidence(t)],
-        detail: `DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2).${data.mx.find((m) => m.host === p.host)!.tlsa.dnssec === 'unknown' ? ' The resolver does not validate DNSSEC, so the TLSA records are assumed to be signed; if they are not, DANE senders ignore them.' : ''}`,
+        detail: `DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2).${data.mx.find((m) => m.host === p.host)!.tlsa.dnssec === 'unknown' ? ` DNSSEC is not confirmed (${notValidated}), so the TLSA records are assumed to be signed; if they are not, DANE senders ignore them.` : ''}`,
         fix: `Publish a TLSA record for the current key before rolling certificates, e.g. "_25._tcp.${p.host}. TLSA 3 1 1 <sha256 of the public key>" (keep the old and new records during a rollover).`,
         ref: 'RFC 7672 §3.1; RFC 7671 §8',
       });
