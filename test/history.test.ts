@@ -110,6 +110,19 @@ describe('history and diff', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no saved run with id 'nope'/);
   });
+
+  it('history and diff only read: without a database they say so and create none', async () => {
+    const none = path.join(dir, 'never-written.db');
+    const list = await runCli(['history', '--db', none]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/No saved runs: there is no history database at .*never-written\.db yet/);
+    const json = await runCli(['history', '--db', none, '--json']);
+    expect(json.json()).toEqual({ schemaVersion: '1.0', db: none, runs: [] });
+    const d = await runCli(['diff', 'last~1', 'last', '--db', none]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/there is no history database at .*never-written\.db yet/);
+    await expect(readFile(none)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
 
 describe('CI outputs', () => {

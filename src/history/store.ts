@@ -67,6 +67,11 @@ export class HistoryStore {
     this.db = db;
   }
 
+  /** Is there a history file at all? Read-only commands must not create one. */
+  static exists(file: string = defaultDbPath()): boolean {
+    return existsSync(file);
+  }
+
   static open(file: string = defaultDbPath()): HistoryStore {
     const where = `history database '${file}'`;
     if (existsSync(file)) {

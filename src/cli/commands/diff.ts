@@ -52,7 +52,12 @@ export const command: Command<DiffArgs> = {
   }),
   async run(argv) {
     let store: HistoryStore | undefined;
-    const getStore = () => (store ??= HistoryStore.open(argv.db ?? defaultDbPath()));
+    const getStore = () => {
+      const file = argv.db ?? defaultDbPath();
+      // comparing must not create the database
+      if (!store && !HistoryStore.exists(file)) throw new UsageError(`diff: there is no history database at ${file} yet, so no saved run to compare (runs are saved unless --no-save); or compare two JSON report files: inboxlens diff before.json after.json`);
+      return (store ??= HistoryStore.open(file));
+    };
     try {
       const a = await load(String(argv.before), getStore, argv.target);
       // "diff last~1 last" and "diff <id> last" compare two different runs

@@ -29,7 +29,14 @@ export const command: Command<HistoryArgs> = {
     handler: () => {},
   }),
   async run(argv) {
-    const store = HistoryStore.open(argv.db ?? defaultDbPath());
+    const file = argv.db ?? defaultDbPath();
+    if (!HistoryStore.exists(file)) {
+      // listing must not create the database
+      if (argv.json) await out(JSON.stringify({ schemaVersion: '1.0', db: file, runs: [] }, null, 2));
+      else await out(`No saved runs: there is no history database at ${file} yet (check, blacklist, placement and the other commands save their runs there unless --no-save).`);
+      return 0;
+    }
+    const store = HistoryStore.open(file);
     try {
       const runs = store.list({ target: argv.target ? parseDomain(argv.target, '--target') : undefined, label: argv.label, limit: parsePositiveInt(argv.limit, '--limit', 100_000) });
       if (argv.json) {
