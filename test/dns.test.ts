@@ -115,6 +115,18 @@ describe('DnsClient', () => {
     expect(r.error).toContain(`nothing answers DNS on UDP port ${port} of 127.0.0.1`);
   });
 
+  it('answers from an IPv6 resolver however its address is written', async () => {
+    const v6 = await FixtureDns.start({ zone: parseZone({ 'a.v6.dns.example': { A: ['192.0.2.6'] } }), host: '::1' });
+    try {
+      for (const host of ['::1', '0:0:0:0:0:0:0:1']) {
+        const c = new DnsClient({ resolvers: [{ host, port: v6.port }], timeoutMs: 2000, retries: 0 });
+        expect(addresses(await c.query('a.v6.dns.example', 'A')), host).toEqual(['192.0.2.6']);
+      }
+    } finally {
+      await v6.stop();
+    }
+  });
+
   it('a resolver address the socket cannot connect to is an error with its reason, not a crash', async () => {
     // connect() to the broadcast address fails in the kernel (EACCES without SO_BROADCAST): nothing is sent
     const c = new DnsClient({ resolvers: [{ host: '255.255.255.255', port: 53 }], timeoutMs: 20_000, retries: 0 });

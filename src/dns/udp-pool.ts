@@ -1,5 +1,6 @@
 // UDP transport for the DnsClient: a few long-lived sockets per resolver, with
-// queries matched to answers by id, source address and question, instead of a
+// queries matched to answers by id and question (the sockets are connected, so
+// only the resolver's datagrams arrive), instead of a
 // new socket per query (dns2's UDP client). Opening, binding and closing a socket
 // per query dominated the CPU cost of a wide sweep (a blacklist run is hundreds of
 // queries); c-ares, behind node:dns, reuses its sockets the same way. Sockets
@@ -151,15 +152,13 @@ export class UdpPool {
       for (const { id, buf } of ps.queue.splice(0)) if (ps.pending.has(id)) this.send(ps, key, id, buf);
     });
     // referenced while it has queries in flight (it keeps the process alive like any pending I/O), closed when idle
-    sock.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    sock.on('message', (msg: Buffer) => {
       if (msg.length < 12) return;
       const p = ps.pending.get(msg.readUInt16BE(0));
       if (!p) return; // late answer to a query that already timed out
-      // only the resolver we asked may answer (anti-spoofing), and only about what we asked
-      if (rinfo.port !== port || rinfo.address !== host) {
-        p.lastDropped = `packet came from ${rinfo.address}:${rinfo.port}, not the configured resolver ${host}:${port}`;
-        return;
-      }
+      // only the resolver can answer: the socket is connected to it, so the kernel
+      // drops datagrams from any other address (comparing rinfo here would also drop
+      // the resolver's own answers when its IPv6 address was written another way)
       let pkt: any;
       try {
         pkt = Packet.parse(msg);
