@@ -124,7 +124,10 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     const c = await cleanupCopies(plan.seeds, res, plan.token);
     data.cleanup = c;
     findings.push(f('placement.cleanup', c.skipped.length ? 'warn' : 'info', `--cleanup deleted ${c.deleted} cop${c.deleted === 1 ? 'y' : 'ies'} carrying ${plan.token}${c.skipped.length ? `; ${c.skipped.length} left in place` : ''}`, {
-      ...(c.skipped.length ? { evidence: c.skipped.map((s) => ({ note: `${s.seed}: ${s.reason}` })) } : {}),
+      evidence: [
+        ...c.removed.map((r) => ({ note: `deleted from ${r.seed}, folder ${r.folder}: ${r.messageId ?? `UID ${r.uid} (no Message-ID)`}` })),
+        ...c.skipped.map((s) => ({ note: `${s.seed}: ${s.reason}` })),
+      ],
     }));
   }
   const errors = res.rows.filter((r) => r.placement === 'error');

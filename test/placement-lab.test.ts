@@ -161,13 +161,13 @@ describe('placement run on the lab', () => {
   });
 
   it('a copy that never arrives is missing (IMAP) or not-in-inbox (POP3) after the deadline', async () => {
-    const r = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-never-sent-0001', '--timeout', '3s', '--json', ...common()]);
+    const r = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-neversent-0000000001', '--timeout', '3s', '--json', ...common()]);
     const { c, rows, codes } = doc(r);
     for (const s of lab.seeds) expect(rows[s.address].placement).toBe(s.protocol === 'pop3' ? 'not-in-inbox' : 'missing');
     expect(codes).toEqual(expect.arrayContaining(['placement.missing', 'placement.not-in-inbox']));
     expect(c.data.summary.rates.missing).toBe(1);
     expect(r.code).toBe(0);
-    const w = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-never-sent-0001', '--timeout', '2s', '--fail-on', 'warn', '--json', ...common()]);
+    const w = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-neversent-0000000001', '--timeout', '2s', '--fail-on', 'warn', '--json', ...common()]);
     expect(w.code).toBe(1);
   });
 
@@ -197,9 +197,38 @@ describe('placement run on the lab', () => {
     expect(c.data.cleanup.deleted).toBe(imapFound);
     expect(c.data.cleanup.skipped.map((s: any) => s.reason)).toEqual(['POP3 seed: inboxlens never deletes over POP3', 'POP3 seed: inboxlens never deletes over POP3']);
     expect(codes).toContain('placement.cleanup');
-    expect(c.findings.find((f: any) => f.code === 'placement.cleanup').summary).toMatch(/deleted 6 copies carrying il-/);
+    const cleanup = c.findings.find((f: any) => f.code === 'placement.cleanup');
+    expect(cleanup.summary).toMatch(/deleted 6 copies carrying il-/);
+    // it says what it deleted: seed, folder, Message-ID
+    expect(c.data.cleanup.removed).toHaveLength(6);
+    expect(cleanup.evidence.map((e: any) => e.note)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^deleted from ${GENERIC.replace(/\./g, '\\.')}, folder INBOX: <il-`))]));
     // the mailbox is back to what it was: same messages, same UIDs, same flags
     expect(await lab.dovecot.snapshot(GENERIC)).toEqual(before);
+  });
+
+  it('--cleanup never deletes the user\'s own mail: not on a subject match, not on a token that merely contains this one, never a token of another form', async () => {
+    const token = 'il-mkq3x1a0-3f9c2e71d4';
+    // the user's own messages: one repeats the token in its Subject only, one carries a longer token in the header
+    await lab.dovecot.deliver(GENERIC, 'INBOX', `From: friend@example.org\r\nSubject: Weekly newsletter digest [${token}]\r\nMessage-ID: <own-1@example.org>\r\n\r\nkeep me\r\n`);
+    await lab.dovecot.deliver(GENERIC, 'Junk', `From: friend@example.org\r\nSubject: another run\r\nX-Inboxlens-Token: ${token}-old\r\nMessage-ID: <own-2@example.org>\r\n\r\nkeep me\r\n`);
+    await lab.dovecot.deliver(GENERIC, 'INBOX', 'From: friend@example.org\r\nSubject: Weekly newsletter digest\r\nX-Inboxlens-Token: il-old-run-000\r\n\r\nkeep me\r\n');
+    const before = await lab.dovecot.snapshot(GENERIC);
+    const r = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', token, '--timeout', '3s', '--cleanup', '--json', ...common()]);
+    const { c } = doc(r);
+    expect(c.data.cleanup.deleted).toBe(0);
+    expect(c.data.cleanup.skipped.map((s: any) => s.reason).join('\n')).toMatch(/left in place/);
+    expect(await lab.dovecot.snapshot(GENERIC)).toEqual(before);
+    // words that are not a run token are refused before any mailbox is opened
+    for (const t of ['newsletter', 'old-run', 'il-old-run-000', `${token}x`]) {
+      const bad = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', t, '--cleanup', '--timeout', '3s', ...common()]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--token: .* is not an inboxlens run token/);
+    }
+    expect(await lab.dovecot.snapshot(GENERIC)).toEqual(before);
+    // watch is a real campaign: never deletes
+    const w = await cli(['placement', 'watch', '--seeds', lab.seedsFile, '--match-header', `X-Inboxlens-Token=${token}`, '--cleanup', '--timeout', '3s', ...common()]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/placement watch never deletes/);
   });
 
   it('check --only placement collects a run by token, and the human output is a table', async () => {
@@ -237,7 +266,7 @@ describe('placement run on the lab', () => {
     expect(codes).not.toContain('content.not-signed');
     expect(JSON.stringify(content.data)).toContain('list-unsubscribe-post');
     expect(d.targets[0].checks.find((c: any) => c.check === 'placement').data.send).toHaveLength(lab.seeds.length);
-    const bad = await cli(['placement', 'collect', '--content', '--seeds', lab.seedsFile, '--token', 'il-x', ...common()]);
+    const bad = await cli(['placement', 'collect', '--content', '--seeds', lab.seedsFile, '--token', 'il-x-0000000000', ...common()]);
     expect(bad.code).toBe(2);
   });
 

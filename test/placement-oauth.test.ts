@@ -46,7 +46,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   tokenUrl = `http://127.0.0.1:${(server.address() as any).port}/oauth2/v2.0/token`;
-  const token = 'il-oauth-test-0001';
+  const token = 'il-oauthtest-0000000001';
   for (const u of ['o@outlook.lab.test', 'p@outlook.lab.test']) {
     await d.deliver(u, 'INBOX', `From: a@goodsender.test\r\nTo: ${u}\r\nSubject: oauth [${token}]\r\nX-Inboxlens-Token: ${token}\r\n\r\nhello\r\n`);
   }
@@ -70,7 +70,7 @@ describe('OAuth2 seeds', () => {
     };
     const file = path.join(d.dir, 'oauth-seeds.yaml');
     writeFileSync(file, YAML.stringify(seeds));
-    const r = await runCli(['placement', 'collect', '--seeds', file, '--token', 'il-oauth-test-0001', '--timeout', '10s', '--json'], { env: { IMAP_REFRESH: REFRESH_IMAP } });
+    const r = await runCli(['placement', 'collect', '--seeds', file, '--token', 'il-oauthtest-0000000001', '--timeout', '10s', '--json'], { env: { IMAP_REFRESH: REFRESH_IMAP } });
     const doc = r.json();
     expect(validateReport(doc)).toEqual([]);
     const rows = Object.fromEntries(doc.targets[0].checks[0].data.rows.map((x: any) => [x.seed, x]));

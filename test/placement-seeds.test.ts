@@ -95,7 +95,7 @@ describe('seeds file', () => {
 
 describe('placement options', () => {
   it('builds matchers and refuses ambiguous ones', () => {
-    expect(buildMatcher({ token: 'il-abc123-00' }, 'collect', undefined)).toEqual({ token: 'il-abc123-00' });
+    expect(buildMatcher({ token: 'il-abc123-00000000ff' }, 'collect', undefined)).toEqual({ token: 'il-abc123-00000000ff' });
     expect(() => buildMatcher({}, 'collect', undefined)).toThrow(/say how to find the copies/);
     expect(() => buildMatcher({ token: 'il-abc123', 'match-subject': 'x' }, 'collect', undefined)).toThrow(/do not combine/);
     expect(() => buildMatcher({ 'match-subject': 'Spring sale' }, 'collect', undefined)).toThrow(/need --since/);
@@ -142,16 +142,18 @@ describe('placement options', () => {
 describe('placement command input errors (exit 2, one line)', () => {
   const seeds = file('s.yaml', 'seeds:\n  - address: a@example.com\n    imap: { host: 127.0.0.1, port: 1 }\n    auth: { user: u, pass: "cli-secret-pass-9" }\n');
   const cases: [string, string[], RegExp][] = [
-    ['no seeds', ['placement', 'collect', '--token', 'il-abcdef'], /--seeds FILE is required/],
-    ['unreadable seeds', ['placement', 'collect', '--seeds', path.join(tmp, 'nope.yaml'), '--token', 'il-abcdef'], /--seeds: cannot read .*nope\.yaml.*ENOENT/],
-    ['bad seeds', ['placement', 'collect', '--seeds', file('bad.yaml', 'seeds:\n  - address: a@example.com\n    imap: { host: h, port: x }\n    auth: { user: u, pass: p }\n'), '--token', 'il-abcdef'], /seed 1 \(a@example\.com\) imap\.port: must be a whole number/],
+    ['no seeds', ['placement', 'collect', '--token', 'il-abcdef-0123456789'], /--seeds FILE is required/],
+    ['unreadable seeds', ['placement', 'collect', '--seeds', path.join(tmp, 'nope.yaml'), '--token', 'il-abcdef-0123456789'], /--seeds: cannot read .*nope\.yaml.*ENOENT/],
+    ['bad seeds', ['placement', 'collect', '--seeds', file('bad.yaml', 'seeds:\n  - address: a@example.com\n    imap: { host: h, port: x }\n    auth: { user: u, pass: p }\n'), '--token', 'il-abcdef-0123456789'], /seed 1 \(a@example\.com\) imap\.port: must be a whole number/],
     ['no matcher', ['placement', 'collect', '--seeds', seeds], /say how to find the copies/],
-    ['send options on collect', ['placement', 'collect', '--seeds', seeds, '--token', 'il-abcdef', '--from', 'a@example.com'], /--from is for sending/],
+    ['send options on collect', ['placement', 'collect', '--seeds', seeds, '--token', 'il-abcdef-0123456789', '--from', 'a@example.com'], /--from is for sending/],
     ['send without --from', ['placement', 'send', '--seeds', seeds, '--smtp', 'smtp://127.0.0.1:25'], /--from ADDR is required/],
     ['send without --smtp', ['placement', 'send', '--seeds', seeds, '--from', 'a@example.com'], /--smtp URL is required/],
     ['bad --from', ['placement', 'send', '--seeds', seeds, '--from', 'not-an-address', '--smtp', 'smtp://127.0.0.1:25'], /--from: 'not-an-address' is not an email address/],
-    ['bad timeout', ['placement', 'collect', '--seeds', seeds, '--token', 'il-abcdef', '--timeout', 'soon'], /--timeout: 'soon' is not a duration/],
-    ['cleanup without token', ['placement', 'watch', '--seeds', seeds, '--match-header', 'X-A=b', '--cleanup'], /--cleanup deletes only copies carrying this run's token/],
+    ['bad timeout', ['placement', 'collect', '--seeds', seeds, '--token', 'il-abcdef-0123456789', '--timeout', 'soon'], /--timeout: 'soon' is not a duration/],
+    ['cleanup on watch', ['placement', 'watch', '--seeds', seeds, '--match-header', 'X-A=b', '--cleanup'], /placement watch never deletes/],
+    ['cleanup without token', ['placement', 'collect', '--seeds', seeds, '--match-header', 'X-A=b', '--cleanup'], /--cleanup deletes only copies carrying this run's token/],
+    ['a word as token', ['placement', 'collect', '--seeds', seeds, '--token', 'newsletter', '--cleanup'], /--token: 'newsletter' is not an inboxlens run token/],
     ['bad unsubscribe', ['placement', 'send', '--seeds', seeds, '--from', 'a@example.com', '--smtp', 'smtp://127.0.0.1:25', '--list-unsubscribe', 'ftp://x'], /--list-unsubscribe: 'ftp:\/\/x\/?' must be https:/],
     ['dkim without selector', ['placement', 'send', '--seeds', seeds, '--from', 'a@example.com', '--smtp', 'smtp://127.0.0.1:25', '--dkim-key', path.join(ROOT, 'fixtures/lab/dkim/goodsender.test.lab.key')], /--dkim-key needs --dkim-selector/],
     ['password in the SMTP URL', ['placement', 'send', '--seeds', seeds, '--from', 'a@example.com', '--smtp', 'smtp://u:argv-pass-77@127.0.0.1:25'], /do not put the password in the URL/],

@@ -8,6 +8,7 @@ import { watchBounces } from './bounces.ts';
 import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, spamHeaders } from './classify.ts';
 import { connectImap, classifyImapError } from '../mailbox/imap.ts';
 import { resolveAuth, sleep } from './watch-imap.ts';
+import { RUN_TOKEN } from './token.ts';
 import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
 
 export interface CollectOptions {
@@ -164,17 +165,35 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
 
 export interface CleanupResult {
   deleted: number;
+  /** each message removed: which seed, which folder, its Message-ID */
+  removed: { seed: string; folder: string; uid: number; messageId?: string }[];
   /** seeds whose copy could not be deleted, with why */
   skipped: { seed: string; reason: string }[];
 }
 
+/** The values of one header field in a raw header block (unfolded, trimmed). */
+function headerValues(raw: string, name: string): string[] {
+  const unfolded = raw.replace(/\r?\n[ \t]+/g, ' ');
+  const out: string[] = [];
+  for (const line of unfolded.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && line.slice(0, i).trim().toLowerCase() === name.toLowerCase()) out.push(line.slice(i + 1).trim());
+  }
+  return out;
+}
+
 /**
- * --cleanup: delete only this run's copies. Each copy is re-identified by the
- * token in its header before anything is touched, and removed with UID EXPUNGE
- * (UIDPLUS) so no other message marked \Deleted is expunged with it.
+ * --cleanup: delete only this run's copies, proven per message. Each copy is
+ * fetched again before anything is touched and deleted only when its
+ * X-Inboxlens-Token header (the one inboxlens itself writes) equals this run's
+ * token exactly: never on a subject or body match, never on a substring (IMAP
+ * SEARCH HEADER matches substrings, so it only narrows, it does not prove).
+ * Removal uses UID EXPUNGE (UIDPLUS), so no other message marked \Deleted is
+ * expunged with it.
  */
 export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string): Promise<CleanupResult> {
-  const out: CleanupResult = { deleted: 0, skipped: [] };
+  const out: CleanupResult = { deleted: 0, removed: [], skipped: [] };
+  if (!RUN_TOKEN.test(token)) throw new Error(`refusing to clean up: '${token}' is not an inboxlens run token`);
   await Promise.all(seeds.map(async (seed) => {
     if (seed.access.protocol !== 'imap') {
       if (result.rows.some((r) => r.seed === seed.address && r.folder)) out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
@@ -192,14 +211,19 @@ export async function cleanupCopies(seeds: Seed[], result: CollectResult, token:
       }
       const lock = await c.getMailboxLock(loc.path);
       try {
-        const uids = (await c.search({ uid: String(loc.uid), header: { 'X-Inboxlens-Token': token } }, { uid: true })) || [];
-        const bySubject = uids.length ? uids : (await c.search({ uid: String(loc.uid), subject: token }, { uid: true })) || [];
-        if (!bySubject.length) {
-          out.skipped.push({ seed: seed.address, reason: `UID ${loc.uid} in ${loc.path} no longer carries the token` });
+        const msg = await c.fetchOne(String(loc.uid), { uid: true, headers: ['x-inboxlens-token', 'message-id'] }, { uid: true });
+        const raw = msg && msg.headers ? msg.headers.toString('utf8') : '';
+        const tokens = headerValues(raw, 'X-Inboxlens-Token');
+        if (!msg || tokens.length !== 1 || tokens[0] !== token) {
+          const why = !msg ? 'is gone' : !tokens.length ? 'carries no X-Inboxlens-Token header' : `carries X-Inboxlens-Token ${tokens.join(', ')}, not ${token}`;
+          out.skipped.push({ seed: seed.address, reason: `UID ${loc.uid} in ${loc.path} ${why}: left in place` });
           return;
         }
-        if (await c.messageDelete(bySubject.join(','), { uid: true })) out.deleted += bySubject.length;
-        else out.skipped.push({ seed: seed.address, reason: `the server refused to delete UID ${loc.uid} in ${loc.path}` });
+        const messageId = headerValues(raw, 'Message-ID')[0];
+        if (await c.messageDelete(String(loc.uid), { uid: true })) {
+          out.deleted += 1;
+          out.removed.push({ seed: seed.address, folder: loc.path, uid: loc.uid, ...(messageId ? { messageId } : {}) });
+        } else out.skipped.push({ seed: seed.address, reason: `the server refused to delete UID ${loc.uid} in ${loc.path}` });
       } finally {
         lock.release();
       }
@@ -212,5 +236,6 @@ export async function cleanupCopies(seeds: Seed[], result: CollectResult, token:
       }
     }
   }));
+  out.removed.sort((a, b) => a.seed.localeCompare(b.seed));
   return out;
 }

@@ -7,6 +7,7 @@ import { parseDuration } from '../cli/validate.ts';
 import { loadMailboxSpec, loadSeeds, type SeedsFile } from './seeds.ts';
 import { loadDkim, makeToken, messageFromEml, parseSmtpUrl, validateUnsubscribe, type MessageSpec, type SmtpTarget } from './send.ts';
 import type { Matcher, Seed, SendResult } from './types.ts';
+import { RUN_TOKEN } from './token.ts';
 
 export type Phase = 'send' | 'collect' | 'run';
 
@@ -81,7 +82,7 @@ export function buildMatcher(a: PlanArgs, phase: Phase, token: string | undefine
   if (!given.length) throw new UsageError('placement collect: say how to find the copies: --token T (printed by `placement send`), or --match-subject S / --match-header NAME=VALUE / --match-from ADDR with --since TIME');
   if (a.token) {
     if (given.length > 1) throw new UsageError('--token finds the copies by itself: do not combine it with --match-subject/--match-header/--match-from');
-    if (!/^[A-Za-z0-9._-]{6,100}$/.test(a.token)) throw new UsageError(`--token: '${a.token}' is not an inboxlens run token (letters, digits, '.', '_', '-', as printed by placement send)`);
+    if (!RUN_TOKEN.test(a.token)) throw new UsageError(`--token: '${a.token}' is not an inboxlens run token: give the token placement send printed (il-<time>-<10 hex digits>, e.g. il-mkq3x1a0-3f9c2e71d4)`);
     return { token: a.token };
   }
   const m: Matcher = {};

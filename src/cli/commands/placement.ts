@@ -76,6 +76,7 @@ function phaseOf(action: PlacementArgs['action']): Phase {
 
 export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const phase = phaseOf(argv.action);
+  if (argv.action === 'watch' && argv.cleanup) throw new UsageError('placement watch never deletes: the copies of a real campaign are your own mail (--cleanup is for inboxlens test sends, with placement collect --token or placement run)');
   if (argv.action === 'watch' && argv.token) throw new UsageError('placement watch matches your own campaign by --match-header, --match-subject or --match-from; for inboxlens test sends use placement collect --token');
   if (argv.action === 'collect' || argv.action === 'watch') {
     for (const k of ['from', 'smtp', 'message', 'subject', 'html', 'text', 'dkim-key'] as const) {
