@@ -30,6 +30,8 @@ export interface SmtpConfig {
   rcpts: string[];
   submission?: SubmissionTarget;
   password?: string;
+  /** --smtp-insecure-auth: send the password over TLS that failed verification (labs only) */
+  insecureAuth?: boolean;
   port: number;
   timeoutMs: number;
   concurrency: number;
@@ -108,7 +110,7 @@ export function smtpConfig(opts: RunOptions): SmtpConfig {
   const smtpCanaries = canaries(list(opts.smtpCanary).length ? list(opts.smtpCanary) : DEFAULT_SMTP_CANARIES, '--smtp-canary', 25);
   const netCanaries = canaries(list(opts.netCanary).length ? list(opts.netCanary) : DEFAULT_NET_CANARIES, '--net-canary', 443);
   const cfg: SmtpConfig = {
-    probe: Boolean(opts.smtpProbe), rcpts, ...(submission ? { submission } : {}), ...(password ? { password } : {}),
+    probe: Boolean(opts.smtpProbe), rcpts, ...(submission ? { submission } : {}), ...(password ? { password } : {}), ...(opts.smtpInsecureAuth ? { insecureAuth: true } : {}),
     port, timeoutMs, concurrency, intervalMs, mailFrom, ...(helo ? { helo } : {}), ...(ca ? { ca } : {}), smtpCanaries, netCanaries,
   };
   opts.smtpConfig = cfg;
@@ -595,7 +597,7 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
   // several targets of one run share the probe in flight; a later run (a dashboard re-run) probes again
   let pp = submissionCache.get(key);
   if (!pp) {
-    pp = probeSubmission(t, ctx.dns, { timeoutMs: cfg.timeoutMs, ca: cfg.ca, helo: cfg.helo, password: cfg.password, signal: ctx.signal });
+    pp = probeSubmission(t, ctx.dns, { timeoutMs: cfg.timeoutMs, ca: cfg.ca, helo: cfg.helo, password: cfg.password, insecureAuth: cfg.insecureAuth, signal: ctx.signal });
     submissionCache.set(key, pp);
     pp.finally(() => submissionCache.delete(key)).catch(() => {});
   }
@@ -706,6 +708,18 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
         });
       }
       const a = p.auth;
+      if (a.unverifiedTls && a.attempted) {
+        c.add('smtp.auth-unverified-tls', 'warn', host, p.ip, `${t.display}: the password was sent over TLS whose certificate failed verification (--smtp-insecure-auth)`, {
+          detail: 'Whoever answered on this connection may not be the server: with an unverified certificate the password could have gone to anyone in the path.',
+          fix: `Use --smtp-insecure-auth only against a lab server; give a real server a valid certificate, or pass its private CA with --smtp-ca.`,
+          ref: 'RFC 8314 §4.1; RFC 4954 §4',
+        });
+      } else if (a.unverifiedTls) {
+        c.add('smtp.auth-withheld', 'warn', host, p.ip, `${t.display}: the login was not tested: ${a.reason}`, {
+          fix: `Fix the certificate of ${t.host} (see smtp.cert-invalid), or pass a private CA with --smtp-ca. For a lab server only, --smtp-insecure-auth sends the password anyway.`,
+          ref: 'RFC 8314 §4.1; RFC 4954 §4',
+        });
+      }
       if (a.attempted && a.ok === true) {
         c.add('smtp.auth-ok', 'pass', host, p.ip, `${t.display}: login as ${t.user} accepted (AUTH ${a.mechanism})`);
       } else if (a.attempted && a.ok === false) {
@@ -714,7 +728,7 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
           fix: `Check the user name and the password in ${PASSWORD_ENV} (many providers need an app password or SMTP-specific credentials, not the account password).`,
           ref: 'RFC 4954 §6',
         });
-      } else if (a.reason && t.user) {
+      } else if (a.reason && t.user && !a.unverifiedTls) {
         if (a.attempted) unknowns.push(`${t.display}: login ${a.reason}`);
         else findings.push(f('smtp.auth-untested', 'info', `${t.display}: credentials not tested: ${a.reason}`, { fix: `Set ${PASSWORD_ENV} in the environment to test the login (it is never printed).`, ref: 'RFC 4954 §4' }));
       }
@@ -765,6 +779,7 @@ const check: Check = {
     'smtp-probe': { type: 'boolean', describe: 'connect to every MX address of the domain on port 25: banner, EHLO, STARTTLS, TLS version, certificate, timings' },
     rcpt: { type: 'string', array: true, describe: `verify a recipient at its domain's MX (repeatable, at most ${MAX_RCPTS}): MAIL FROM/RCPT TO, then RSET and QUIT, never DATA` },
     smtp: { type: 'string', describe: `your submission server, smtp://USER@HOST:587 (STARTTLS) or smtps://USER@HOST:465; password from ${PASSWORD_ENV}` },
+    'smtp-insecure-auth': { type: 'boolean', describe: 'labs only: send the password even when the submission server\'s certificate fails verification (reported as smtp.auth-unverified-tls)' },
     'smtp-timeout': { type: 'string', describe: `time limit for each SMTP step (connect, banner, each command, TLS) [default: ${DEFAULT_TIMEOUT}]` },
     'smtp-concurrency': { type: 'number', describe: `MX addresses probed at once [default: ${DEFAULT_CONCURRENCY}]` },
     'rcpt-interval': { type: 'string', describe: `minimum time between two RCPT commands to one server [default: ${DEFAULT_RCPT_INTERVAL}]` },

@@ -399,6 +399,30 @@ describe('smtp: sending side (--smtp)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('never sends the password over TLS whose certificate failed verification: untrusted chain, or a trusted chain naming another host', async () => {
+    const authLines = () => srv.submit.lines().filter((l) => /^AUTH\b/i.test(l)).length;
+    const before = authLines();
+    // no --smtp-ca: the lab CA is not trusted
+    const untrusted = await runCli(['smtp', '--smtp', url(srv.submit), '--json', ...dnsArgs(dns)], { env: { INBOXLENS_SMTP_PASS: PASS } });
+    const u = untrusted.json().targets[0].checks[0];
+    expect(u.data.submission.auth).toMatchObject({ attempted: false, unverifiedTls: true });
+    expect(u.findings.find((x: any) => x.code === 'smtp.auth-withheld').summary).toMatch(/sends no password over TLS it cannot authenticate/);
+    expect(u.findings.map((x: any) => x.code)).toContain('smtp.cert-invalid');
+    // --smtp-ca given, but the certificate names submit.<lab>, not the host in the URL
+    const wrongName = await smtp(['--smtp', `smtp://app@mx.good.${D}:${srv.submit.port}`], { env: { INBOXLENS_SMTP_PASS: PASS } });
+    expect(wrongName.res.data.submission.tls.authorized).toBe(true);
+    expect(wrongName.res.data.submission.auth).toMatchObject({ attempted: false, unverifiedTls: true });
+    expect(wrongName.f('smtp.auth-withheld').summary).toMatch(/mx\.good/);
+    expect(authLines()).toBe(before);
+    expect(untrusted.stdout + untrusted.stderr + wrongName.stdout + wrongName.stderr).not.toContain(PASS);
+    // the loud opt-out for a lab: sent, and said so
+    const lab = await runCli(['smtp', '--smtp', url(srv.submit), '--smtp-insecure-auth', '--json', ...dnsArgs(dns)], { env: { INBOXLENS_SMTP_PASS: PASS } });
+    const l = lab.json().targets[0].checks[0];
+    expect(l.data.submission.auth).toMatchObject({ attempted: true, ok: true, unverifiedTls: true });
+    expect(l.findings.find((x: any) => x.code === 'smtp.auth-unverified-tls').severity).toBe('warn');
+    expect(authLines()).toBe(before + 1);
+  });
+
   it('a submission server that does not answer is unreachable (error)', async () => {
     const r = await smtp(['--smtp', `smtp://app@submit.${D}:${closed}`]);
     expect(r.f('smtp.unreachable')).toMatchObject({ severity: 'error' });

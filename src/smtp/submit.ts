@@ -66,6 +66,8 @@ export interface AuthOutcome {
   text?: string;
   /** why no attempt was made, or why the outcome is unknown */
   reason?: string;
+  /** the TLS certificate failed verification: the password was withheld (or, with insecureAuth, sent anyway) */
+  unverifiedTls?: boolean;
 }
 
 export interface SubmissionProbe {
@@ -128,7 +130,21 @@ export interface SubmissionOptions {
   ca?: string[];
   helo?: string;
   password?: string;
+  /**
+   * Send the password even when the server's certificate fails verification
+   * (untrusted chain, wrong name). For a lab only: `--smtp-insecure-auth`.
+   */
+  insecureAuth?: boolean;
   signal?: AbortSignal;
+}
+
+/** Why a TLS session does not authenticate the server, or undefined when it does. */
+export function unverifiedReason(tls: TlsInfo | undefined): string | undefined {
+  if (!tls) return 'no TLS session';
+  const why: string[] = [];
+  if (!tls.authorized) why.push(`the chain is not trusted (${tls.authorizationError ?? 'unknown reason'})`);
+  if (!tls.nameMatch) why.push(tls.nameError ?? 'the certificate does not name the host');
+  return why.length ? why.join('; ') : undefined;
 }
 
 /** Probe a submission server: connect (trying its addresses in turn), TLS, EHLO, AUTH, QUIT. */
@@ -211,7 +227,13 @@ export async function probeSubmission(t: SubmissionTarget, dns: DnsClient, o: Su
     if (!t.user) p.auth = { attempted: false, reason: 'no user in the URL (smtp://USER@HOST:PORT)' };
     else if (!o.password) p.auth = { attempted: false, reason: `${PASSWORD_ENV} is not set` };
     else if (!secure) p.auth = { attempted: false, reason: 'no TLS: inboxlens does not send a password in the clear' };
-    else p.auth = await authenticate(s, p.authMechanisms, t.user, o.password);
+    else if (unverifiedReason(p.tls) && !o.insecureAuth) {
+      // an unverified certificate means anyone in the path may be the far end: the password would be theirs
+      p.auth = { attempted: false, unverifiedTls: true, reason: `the certificate did not verify (${unverifiedReason(p.tls)}): inboxlens sends no password over TLS it cannot authenticate` };
+    } else {
+      p.auth = await authenticate(s, p.authMechanisms, t.user, o.password);
+      if (unverifiedReason(p.tls)) p.auth.unverifiedTls = true;
+    }
   } catch (e) {
     if (!(e instanceof SmtpFailure)) throw e;
     p.status = statusOf(e);
