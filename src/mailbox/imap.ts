@@ -49,6 +49,13 @@ const TRASH_NAMES = ['Trash', 'Deleted Items', 'Deleted Messages', '[Gmail]/Tras
 const SKIP_USES = new Set(['\\Sent', '\\Drafts', '\\Flagged', '\\Important']);
 const SKIP_NAMES = new Set(['sent', 'sent items', 'sent messages', 'sent mail', 'drafts', 'outbox', '[gmail]/sent mail', '[google mail]/sent mail', '[gmail]/drafts', '[google mail]/drafts', '[gmail]/starred', '[gmail]/important']);
 
+/** The longest response line accepted (a SEARCH of many UIDs is the long one in practice). */
+export const MAX_LINE = 256 * 1024;
+/** The largest literal (one message source) accepted. */
+export const MAX_LITERAL = 40 * 1024 * 1024;
+/** How long connect, TLS and login may take together, unless the caller says otherwise. */
+export const CONNECT_DEADLINE_MS = 30_000;
+
 export function imapOptions(access: Access, auth: { user: string; pass?: string; accessToken?: string }, extra: Partial<ImapFlowOptions> = {}): ImapFlowOptions {
   return {
     host: access.host,
@@ -64,6 +71,12 @@ export function imapOptions(access: Access, auth: { user: string; pass?: string;
       ...(access.ca ? { ca: access.ca } : {}),
     },
     logger: false,
+    // what real servers send: short lines, a message of at most a few tens of MB (a 25 MB
+    // attachment limit grows by a third in base64). imapflow's own defaults are 1 GiB, so a
+    // hostile server's endless line would grow the process that far before it is refused.
+    maxLineLength: MAX_LINE,
+    maxLiteralSize: MAX_LITERAL,
+    maxResponseSize: MAX_LITERAL + MAX_LINE,
     disableAutoIdle: true,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
@@ -88,6 +101,9 @@ export function classifyImapError(e: unknown, where: string): MailboxError {
     return new MailboxError(`${where}: TLS failed: ${code && !text.includes(code) ? `${code} ` : ''}${text} (give the seed a ca: file for a private CA; insecure: true skips verification)`, 'tls');
   }
   if (/STARTTLS/i.test(text) && /support|offer|required/i.test(text)) return new MailboxError(`${where}: the server offers no STARTTLS, so the login was not attempted (use secure: true, or allowPlaintext: true for a lab)`, 'tls');
+  if (code === 'LineTooLarge' || code === 'LiteralTooLarge' || code === 'ResponseTooLarge' || /exceeds maximum allowed size/i.test(text)) {
+    return new MailboxError(`${where}: the server sent a response larger than inboxlens accepts (${text.slice(0, 200)})`, 'protocol');
+  }
   if (/TIMEOUT/.test(code) || code === 'ETIMEDOUT') return new MailboxError(`${where}: timed out (${code})`, 'timeout');
   if (/^E[A-Z]+$/.test(code) || code === 'NoConnection' || code === 'EConnectionClosed' || /closed|ECONNRESET|EPIPE/i.test(text)) {
     return new MailboxError(`${where}: ${code ? `${code}: ` : ''}${err?.message ?? String(e)}`, 'network');
@@ -95,17 +111,65 @@ export function classifyImapError(e: unknown, where: string): MailboxError {
   return new MailboxError(`${where}: ${code ? `${code}: ` : ''}${text}`, 'protocol');
 }
 
-export async function connectImap(access: Access, auth: { user: string; pass?: string; accessToken?: string }, extra: Partial<ImapFlowOptions> = {}): Promise<ImapFlow> {
-  const client = new ImapFlow(imapOptions(access, auth, extra));
+export interface ConnectLimits {
+  /** connect, greeting, STARTTLS and login together (default CONNECT_DEADLINE_MS) */
+  deadlineMs?: number;
+  /** abandons the attempt (the watch stopped) */
+  signal?: AbortSignal;
+}
+
+/**
+ * Connect and log in. imapflow bounds the TCP connect and the greeting, but not
+ * the login: a server that accepts AUTHENTICATE and never answers would hold the
+ * attempt until its 5-minute socket timeout. So the whole attempt has a deadline.
+ */
+export async function connectImap(access: Access, auth: { user: string; pass?: string; accessToken?: string }, extra: Partial<ImapFlowOptions> = {}, limits: ConnectLimits = {}): Promise<ImapFlow> {
+  const ms = limits.deadlineMs ?? CONNECT_DEADLINE_MS;
+  const client = new ImapFlow(imapOptions(access, auth, { connectionTimeout: Math.min(15_000, ms), greetingTimeout: Math.min(15_000, ms), ...extra }));
   // an error event without a listener would crash the process; failures surface through the awaited calls
   client.on('error', () => {});
+  const where = `IMAP ${access.host}:${access.port}`;
   try {
-    await client.connect();
+    await within(client, ms, 'connecting and logging in', client.connect(), limits.signal);
   } catch (e) {
     client.close();
-    throw classifyImapError(e, `IMAP ${access.host}:${access.port}`);
+    throw e instanceof MailboxError ? new MailboxError(`${where}: ${e.message}`, e.kind) : classifyImapError(e, where);
   }
   return client;
+}
+
+/**
+ * One protocol step with a deadline: when the server has not answered within
+ * `ms` (or `signal` fires), the connection is closed, which fails the command.
+ */
+export async function within<T>(client: ImapFlow, ms: number, step: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.close();
+      reject(new MailboxError(`${step}: the server did not answer within ${fmtSeconds(ms)}`, 'timeout'));
+    }, ms);
+    if (signal) {
+      onAbort = () => {
+        client.close();
+        reject(new MailboxError(`${step}: the server had not answered when the watch ended`, 'timeout'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  p.catch(() => {}); // closing the client rejects it: that rejection is the guard's to report
+  try {
+    return await Promise.race([p, guard]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal!.removeEventListener('abort', onAbort);
+  }
+}
+
+function fmtSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function lastSegment(l: ListResponse): string {

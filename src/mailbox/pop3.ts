@@ -20,6 +20,8 @@ export interface Pop3Options {
   servername?: string;
   /** per-command and connect timeout */
   timeoutMs?: number;
+  /** abandons the connection attempt (the watch stopped) */
+  signal?: AbortSignal;
 }
 
 export class Pop3Error extends Error {
@@ -38,6 +40,10 @@ export class Pop3Error extends Error {
 const TEMPORARY = /\[(SYS\/TEMP|IN-USE|LOGIN-DELAY)\]|shutting down|try again|temporar|unavailable|too many|busy/i;
 
 const CRLF = Buffer.from('\r\n');
+/** RFC 1939 §3 limits a response line to 512 octets; servers stay far below this cap. */
+export const MAX_LINE = 64 * 1024;
+/** A multi-line answer (TOP of one message, UIDL of a large maildrop) beyond this is refused. */
+export const MAX_ANSWER = 40 * 1024 * 1024;
 const TERMINATOR = Buffer.from('\r\n.\r\n');
 
 interface Waiter {
@@ -48,7 +54,14 @@ interface Waiter {
 
 export class Pop3Client {
   private socket!: net.Socket | tls.TLSSocket;
-  private buf: Buffer = Buffer.alloc(0);
+  /** received bytes not yet consumed: store[0, len), grown by doubling (no copy per chunk) */
+  private store: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private len = 0;
+  /** where the search for a multi-line answer's terminator resumes */
+  private scanFrom = 0;
+  private get buf(): Buffer {
+    return this.store.subarray(0, this.len);
+  }
   private waiters: Waiter[] = [];
   private closed = false;
   private closeError?: Error;
@@ -67,7 +80,14 @@ export class Pop3Client {
   /** Connect, read the greeting, negotiate TLS (implicit or STLS) and read CAPA. */
   static async connect(opts: Pop3Options): Promise<Pop3Client> {
     const c = new Pop3Client(opts);
-    await c.open();
+    const onAbort = () => c.close();
+    if (opts.signal?.aborted) throw new Pop3Error(`POP3 ${opts.host}:${opts.port}: stopped`, 'network');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await c.open();
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
     return c;
   }
 
@@ -85,7 +105,14 @@ export class Pop3Client {
     this.socket = sock;
     sock.setTimeout(this.opts.timeoutMs);
     sock.on('data', (d: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      if (this.closed) return;
+      if (this.len + d.length > this.store.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.store.length * 2, this.len + d.length));
+        this.store.copy(grown, 0, 0, this.len);
+        this.store = grown;
+      }
+      d.copy(this.store, this.len);
+      this.len += d.length;
       this.pump();
     });
     sock.on('timeout', () => this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: no answer within ${this.opts.timeoutMs} ms`, 'timeout')));
@@ -111,6 +138,8 @@ export class Pop3Client {
       const s: net.Socket | tls.TLSSocket = o.secure
         ? tls.connect({ host: o.host, port: o.port, ...this.tlsOptions() }, () => resolve(s))
         : net.connect({ host: o.host, port: o.port }, () => resolve(s));
+      this.socket = s;
+      s.once('close', () => reject(this.closeError ?? new Pop3Error(`POP3 ${o.host}:${o.port}: the connection closed before it was established`, 'network')));
       s.setTimeout(o.timeoutMs, () => {
         s.destroy();
         reject(new Pop3Error(`POP3 ${o.host}:${o.port}: could not connect within ${o.timeoutMs} ms`, 'timeout'));
@@ -163,20 +192,30 @@ export class Pop3Client {
       });
     });
     secured.removeAllListeners('error');
-    this.buf = Buffer.alloc(0);
+    this.len = 0;
+    this.scanFrom = 0;
     this.encrypted = true;
     this.attach(secured);
   }
 
   /** Try to satisfy waiting readers from the buffer, in order. */
+  private consume(n: number): void {
+    this.store.copy(this.store, 0, n, this.len);
+    this.len -= n;
+    this.scanFrom = 0;
+  }
+
   private pump(): void {
-    while (this.waiters.length) {
+    while (this.waiters.length && !this.closed) {
       const w = this.waiters[0]!;
-      const eol = this.buf.indexOf(CRLF);
-      if (eol < 0) return;
+      const eol = this.buf.subarray(0, MAX_LINE + 2).indexOf(CRLF);
+      if (eol < 0) {
+        if (this.len > MAX_LINE) this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: the server sent a line longer than ${MAX_LINE / 1024} KB without ending it: not a POP3 answer`, 'protocol'));
+        return;
+      }
       const line = this.buf.subarray(0, eol).toString('latin1');
       if (!w.multi || !line.startsWith('+OK')) {
-        this.buf = this.buf.subarray(eol + 2);
+        this.consume(eol + 2);
         this.waiters.shift();
         w.resolve({ line });
         continue;
@@ -190,22 +229,43 @@ export class Pop3Client {
         bodyEnd = start;
         end = start + 3;
       } else {
-        const t = this.buf.indexOf(TERMINATOR, start - 2);
-        if (t < 0) return;
+        const t = this.buf.indexOf(TERMINATOR, Math.max(start - 2, this.scanFrom));
+        if (t < 0) {
+          // resume where this scan ended (less the terminator's length, which may straddle chunks)
+          this.scanFrom = Math.max(start - 2, this.len - TERMINATOR.length);
+          if (this.len - start > MAX_ANSWER) this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: the answer is larger than ${MAX_ANSWER / 1024 / 1024} MB: refused`, 'protocol'));
+          return;
+        }
         bodyEnd = t + 2;
         end = t + 5;
       }
-      const body = unstuff(this.buf.subarray(start, bodyEnd));
-      this.buf = this.buf.subarray(end);
+      // a copy: the store is reused for what comes next
+      const body = Buffer.from(unstuff(this.buf.subarray(start, bodyEnd)));
+      this.consume(end);
       this.waiters.shift();
       w.resolve({ line, body });
     }
   }
 
+  /**
+   * Wait for one answer. The socket's idle timeout does not catch a server that
+   * trickles bytes forever, so every answer also has a wall-clock deadline.
+   */
   private read(multi: boolean): Promise<{ line: string; body?: Buffer }> {
     if (this.closed) return Promise.reject(this.closeError ?? new Pop3Error('POP3 connection is closed', 'network'));
     return new Promise((resolve, reject) => {
-      this.waiters.push({ multi, resolve, reject });
+      const timer = setTimeout(() => this.fail(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: no complete answer within ${this.opts.timeoutMs} ms`, 'timeout')), this.opts.timeoutMs);
+      this.waiters.push({
+        multi,
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.pump();
     });
   }

@@ -140,7 +140,8 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     const stopAll = () => ac.abort();
     deadline.signal.addEventListener('abort', stopAll, { once: true });
     if (deadline.signal.aborted) ac.abort();
-    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, ...(o.log ? { log: o.log } : {}) };
+    // a step (login, SELECT, SEARCH) gets at most the whole deadline, and never more than 30 s
+    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), ...(o.log ? { log: o.log } : {}) };
     let out: WatchOutcome;
     try {
       out = seed.access.protocol === 'imap' ? await watchImapSeed(seed, wo) : await watchPop3Seed(seed, wo);

@@ -6,7 +6,7 @@
 // or TLS failure ends the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
 import { accessTokenFor, AuthError } from './oauth.ts';
-import { classifyImapError, connectImap, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
+import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
 import type { Matcher, Seed } from './types.ts';
 
 export interface WatchOptions {
@@ -17,6 +17,8 @@ export interface WatchOptions {
   idle: boolean;
   /** stops the watch (deadline reached, bounce found, user abort) */
   signal: AbortSignal;
+  /** the longest any one protocol step (login, SELECT, SEARCH, FETCH) may take; default 30 s */
+  stepTimeoutMs?: number;
   log?(message: string): void;
 }
 
@@ -117,8 +119,11 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : 'protocol' };
   }
 
+  const stepMs = o.stepTimeoutMs ?? 30_000;
+  // every command of a watch has a deadline, and the watch's end closes whatever is still waiting
+  const step = <T>(c: ImapFlow, what: string, p: Promise<T>): Promise<T> => within(c, stepMs, what, p, stop.signal);
   const open = async (): Promise<ImapFlow> => {
-    const c = await connectImap(seed.access, auth);
+    const c = await connectImap(seed.access, auth, {}, { deadlineMs: stepMs, signal: stop.signal });
     clients.add(c);
     c.once('close', () => clients.delete(c));
     if (stop.signal.aborted) {
@@ -140,18 +145,18 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
       if (folder.role === 'all') {
         // All Mail also holds what is in the inbox: say inbox when the copy is there too
         if (folders.gmail) {
-          const labels = await gmailLabels(c, m.uid);
+          const labels = await step(c, 'FETCH X-GM-LABELS', gmailLabels(c, m.uid));
           if (labels?.has('\\Inbox')) {
-            await examine(c, folders.inbox.path);
-            const inInbox = await searchSelected(c, o.matcher);
+            await step(c, `EXAMINE ${folders.inbox.path}`, examine(c, folders.inbox.path));
+            const inInbox = await step(c, `SEARCH ${folders.inbox.path}`, searchSelected(c, o.matcher));
             if (inInbox) {
               where = folders.inbox;
               msg = inInbox;
             }
           }
         } else {
-          await examine(c, folders.inbox.path);
-          const inInbox = await searchSelected(c, o.matcher);
+          await step(c, `EXAMINE ${folders.inbox.path}`, examine(c, folders.inbox.path));
+          const inInbox = await step(c, `SEARCH ${folders.inbox.path}`, searchSelected(c, o.matcher));
           if (inInbox) {
             where = folders.inbox;
             msg = inInbox;
@@ -159,8 +164,8 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         }
       }
       if (where.role === 'inbox' && folders.gmail) {
-        await examine(c, where.path);
-        tab = await gmailTab(c, msg.uid);
+        await step(c, `EXAMINE ${where.path}`, examine(c, where.path));
+        tab = await step(c, 'FETCH X-GM-LABELS', gmailTab(c, msg.uid));
       }
     } catch (e) {
       o.log?.(`${where.path}: could not refine the placement: ${(e as Error).message}`);
@@ -174,7 +179,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
       let c: ImapFlow | undefined;
       try {
         c = await open();
-        await examine(c, folder.path);
+        await step(c, `EXAMINE ${folder.path}`, examine(c, folder.path));
         healthyIdle.add(folder.path);
         failures = 0;
         const closed = new Promise<void>((r) => c!.once('close', () => r()));
@@ -190,7 +195,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           try {
             while (dirty && !stop.signal.aborted) {
               dirty = false;
-              const m = await searchSelected(client, o.matcher);
+              const m = await step(client, `SEARCH ${folder.path}`, searchSelected(client, o.matcher));
               if (m) {
                 await report(client, folder, m, folders);
                 return;
@@ -237,7 +242,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
       let c: ImapFlow | undefined;
       try {
         c = await open();
-        folders ??= await discoverFolders(c, seed.provider, seed.folders);
+        folders ??= await step(c, 'LIST', discoverFolders(c, seed.provider, seed.folders));
         outcome.folders = folders;
         const fm = folders;
         if (o.idle && !idleStarted) {
@@ -254,8 +259,8 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           const targets = fm.folders.filter((f) => firstPass || !healthyIdle.has(f.path)).sort((a, b) => Number(a === idleHere) - Number(b === idleHere));
           for (const f of targets) {
             if (stop.signal.aborted) break;
-            await examine(c, f.path);
-            const m = await searchSelected(c, o.matcher);
+            await step(c, `EXAMINE ${f.path}`, examine(c, f.path));
+            const m = await step(c, `SEARCH ${f.path}`, searchSelected(c, o.matcher));
             if (m) {
               await report(c, f, m, fm);
               break;
@@ -270,7 +275,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           while (!stop.signal.aborted && Date.now() < until) {
             if (idleHere && c.mailbox && c.mailbox.path === idleHere.path) {
               if ((await idleFor(c, idleHere.path, until - Date.now(), stop.signal)) === 'exists') {
-                const m = await searchSelected(c, o.matcher);
+                const m = await step(c, `SEARCH ${idleHere.path}`, searchSelected(c, o.matcher));
                 if (m) await report(c, idleHere, m, fm);
               }
             } else {
@@ -280,7 +285,11 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         }
       } catch (e) {
         const err = classifyImapError(e, where);
-        if (stop.signal.aborted) break;
+        if (stop.signal.aborted) {
+          // the deadline came mid-step: that step is why nothing is known
+          if (!outcome.searched && err.kind === 'timeout') outcome.lastError = `${where}: ${err.message}`;
+          break;
+        }
         // fatal only before the first successful session: a server restarting refuses logins for a moment
         if (!folders && (err.kind === 'auth' || err.kind === 'tls' || err.kind === 'protocol')) {
           finish({ error: err.message, errorKind: err.kind });

@@ -41,6 +41,8 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
         insecure: seed.access.insecure,
         ...(seed.access.ca ? { ca: seed.access.ca } : {}),
         ...(seed.access.servername ? { servername: seed.access.servername } : {}),
+        ...(o.stepTimeoutMs ? { timeoutMs: o.stepTimeoutMs } : {}),
+        signal: o.signal,
       });
       const onAbort = () => c?.close();
       o.signal.addEventListener('abort', onAbort, { once: true });
@@ -73,7 +75,12 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
       if (outcome.found) break;
     } catch (e) {
       c?.close();
-      if (o.signal.aborted) break;
+      if (o.signal.aborted) {
+        // the deadline came mid-step: that step is why nothing is known
+        const last = c?.transcript.at(-1)?.split(' ')[0];
+        if (!outcome.searched) outcome.lastError = `${where}: ${last ? `${last}: ` : ''}the server had not answered when the watch ended`;
+        break;
+      }
       const err = e instanceof Pop3Error ? e : new Pop3Error(`${(e as Error).message}`, 'protocol');
       const msg = `${where}: ${err.message.replace(/^POP3 [^:]+:\d+: /, '')}`;
       // a refused login or an untrusted certificate will not fix itself by retrying, unless the
