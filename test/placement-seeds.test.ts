@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSeeds, loadSeeds } from '../src/placement/seeds.ts';
-import { buildMatcher, parseSince } from '../src/placement/plan.ts';
+import { buildMatcher, buildPlan, parseSince } from '../src/placement/plan.ts';
 import { parseSmtpUrl, makeToken, buildMessage, DKIM_HEADERS } from '../src/placement/send.ts';
 import { redact } from '../src/util/redact.ts';
 import { UsageError } from '../src/cli/errors.ts';
@@ -136,6 +136,17 @@ describe('placement options', () => {
     expect(noSubj.subject).toBe('Hello');
     expect(String(noSubj.html)).toContain(token);
     expect(DKIM_HEADERS.split(':')).toEqual(expect.arrayContaining(['List-Unsubscribe', 'List-Unsubscribe-Post']));
+  });
+});
+
+describe('placement send: the certificate opt-out is loud', () => {
+  it('--smtp-insecure adds a warning naming the host and the user whose password is at stake', async () => {
+    const seeds = file('w.yaml', 'seeds:\n  - address: a@example.com\n    imap: { host: 127.0.0.1, port: 1 }\n    auth: { user: u, pass: p }\n');
+    const args = { seeds, from: 'news@example.com', smtp: 'smtp://news@smtp.example.com:587' };
+    const env = { INBOXLENS_SMTP_PASS: 'x' };
+    expect((await buildPlan(args, 'send', env)).seedsFile.warnings).toEqual([]);
+    const plan = await buildPlan({ ...args, 'smtp-insecure': true }, 'send', env);
+    expect(plan.seedsFile.warnings.join('\n')).toMatch(/--smtp-insecure: the certificate of smtp\.example\.com is not verified, so the password of news goes to whoever answers/);
   });
 });
 

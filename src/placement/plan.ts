@@ -139,6 +139,8 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
     const smtp = parseSmtpUrl(a.smtp, env);
     if (a['smtp-ca']) smtp.ca = readPem(a['smtp-ca'], '--smtp-ca');
     smtp.insecure = Boolean(a['smtp-insecure']);
+    // the opt-out is loud: a finding in the report and a line on stderr
+    if (smtp.insecure) seedsFile.warnings.push(`--smtp-insecure: the certificate of ${smtp.host} is not verified${smtp.user ? `, so the password of ${smtp.user} goes to whoever answers` : ''} (meant for a lab on loopback)`);
     smtp.allowPlaintext = Boolean(a['smtp-plaintext']);
     if (a.message && (a.subject || a.html || a.text)) throw new UsageError('--message FILE.eml is the whole message: do not combine it with --subject/--html/--text');
     const body = a.message ? await messageFromEml(a.message) : {
