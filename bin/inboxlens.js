@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Entry point. Runs the TypeScript sources directly (Node >= 22.18 strips types);
-// a published build would point at dist/ instead.
+// Entry point. In a clone it runs the TypeScript sources directly (Node >= 22.18
+// strips types); in the installed package, which ships no sources (and Node does not
+// strip types under node_modules), it runs the JavaScript that `npm run build` emits
+// into dist/.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`inboxlens needs Node.js 22.19 or newer; this is ${process.version}. Run it through npm (npx inboxlens / npm run inboxlens), which uses the project's pinned Node 24.\n`);
@@ -23,12 +25,22 @@ if (process.argv.includes('--domains-file') && !process.env.INBOXLENS_BATCH_CHIL
   });
   await new Promise(() => {}); // the child's exit ends this process
 }
+// --version alone is answered here, before yargs or any command loads
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  const { readFileSync, writeSync } = await import('node:fs');
+  writeSync(1, `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.exit(0);
+}
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
 });
-const { main } = await import('../src/cli/main.ts');
-const { redact } = await import('../src/util/redact.ts');
+const { existsSync } = await import('node:fs');
+const fromSource = !import.meta.url.includes('/node_modules/') && existsSync(new URL('../src/cli/main.ts', import.meta.url));
+const root = fromSource ? '../src' : '../dist/src';
+const ext = fromSource ? 'ts' : 'js';
+const { main } = await import(`${root}/cli/main.${ext}`);
+const { redact } = await import(`${root}/util/redact.${ext}`);
 try {
   const code = await main();
   process.exitCode = code;

@@ -5,14 +5,13 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import YAML from 'yaml';
 import { UsageError } from './cli/errors.ts';
 import { registerSecret } from './util/redact.ts';
 import { parseDomain, parseIp } from './cli/validate.ts';
 
 const require = createRequire(import.meta.url);
-const Ajv2020 = require('ajv/dist/2020').default;
-const SCHEMA = JSON.parse(readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema/config.schema.json'), 'utf8'));
+// the YAML parser, the validator and the schema load with the first config file, not with every command
+const schemaFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema/config.schema.json');
 
 export const CONFIG_NAMES = ['inboxlens.config.yaml', 'inboxlens.config.yml'];
 
@@ -53,6 +52,9 @@ function kebab(s: string): string {
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const YAML = require('yaml') as typeof import('yaml');
+  const Ajv2020 = require('ajv/dist/2020').default;
+  const SCHEMA = JSON.parse(readFileSync(schemaFile, 'utf8'));
   let doc: unknown;
   try {
     doc = YAML.parse(readFileSync(file, 'utf8'));

@@ -12,30 +12,44 @@ import type { Command } from './command.ts';
 import { redact } from '../util/redact.ts';
 import { existsSync } from 'node:fs';
 import { applyConfig, findConfig, loadConfig, type LoadedConfig } from '../config.ts';
+import { COMMANDS } from './command-list.ts';
+
+type Entry = { name: string; order: number; meta?: (typeof COMMANDS)[number]; load?: () => Promise<Command | undefined> };
+
+/** Thrown by a command registered from its metadata only, when yargs turns out to run it. */
+class LoadCommand extends Error {
+  readonly command: string;
+  constructor(command: string) {
+    super(`command '${command}' is not loaded`);
+    this.command = command;
+  }
+}
 
 /**
  * The commands, each file in src/cli/commands/ named after its command. Only the
  * one being run is loaded (each pulls in its own libraries and checks, which
- * costs start-up time and memory); help and unknown words load them all.
+ * costs start-up time and memory); the others are registered from their static
+ * metadata (src/cli/command-list.ts), which is all --help, an unknown word and
+ * completion need. A command file the list does not know (in a clone) is loaded.
  */
-async function commands(argv: string[]): Promise<Command[]> {
+function commands(argv: string[], force?: string): Entry[] {
   const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
   const ext = path.extname(fileURLToPath(import.meta.url));
   const files = readdirSync(here).filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`)).sort();
-  const first = argv.find((a) => !a.startsWith('-'));
-  const wanted = first && files.includes(`${first}${ext}`) ? [`${first}${ext}`] : files;
-  const list: Command[] = [];
-  for (const f of wanted) {
-    const mod = await import(pathToFileURL(path.join(here, f)).href);
-    if (mod.command) list.push(mod.command as Command);
-  }
-  return list.sort((a, b) => (a.order ?? 50) - (b.order ?? 50));
+  const names = files.map((f) => f.slice(0, -ext.length));
+  const wanted = force ?? argv.find((a) => !a.startsWith('-') && names.includes(a));
+  const load = (name: string) => async () => (await import(pathToFileURL(path.join(here, `${name}${ext}`)).href)).command as Command | undefined;
+  const list: Entry[] = names.map((name) => {
+    const meta = COMMANDS.find((c) => c.name === name);
+    return name === wanted || !meta ? { name, order: meta?.order ?? 50, load: load(name) } : { name, order: meta.order, meta };
+  });
+  return list.sort((a, b) => a.order - b.order);
 }
 
-export async function main(argv = hideBin(process.argv)): Promise<number> {
+export async function main(argv = hideBin(process.argv), force?: string): Promise<number> {
   let code: number = EXIT.ok;
   let usage: string | undefined;
-  const cmds = await commands(argv);
+  const cmds = commands(argv, force);
   // --config FILE, else inboxlens.config.yaml found upward from here
   let config: LoadedConfig | undefined;
   try {
@@ -63,7 +77,22 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       if (err && !(err instanceof UsageError)) throw err;
       usage = err?.message ?? msg;
     });
-  for (const c of cmds) {
+  for (const e of cmds) {
+    if (e.meta) {
+      const name = e.meta.name;
+      y = y.command({
+        command: e.meta.command,
+        describe: e.meta.describe,
+        // only reached when yargs runs (or describes) this command: load it and start again
+        builder: () => {
+          throw new LoadCommand(name);
+        },
+        handler: () => {},
+      });
+      continue;
+    }
+    const c = await e.load!();
+    if (!c) continue;
     const module = await c.module();
     y = y.command({
       ...module,
@@ -73,9 +102,11 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
       },
     });
   }
+  y = y.completion('completion', 'Print a shell completion script (bash, zsh): inboxlens completion >> ~/.bashrc');
   try {
     await y.parseAsync();
   } catch (e) {
+    if (e instanceof LoadCommand && !force) return main(argv, e.command);
     if (e instanceof UsageError) usage = e.message;
     else throw e;
   }

@@ -2,7 +2,10 @@
 // server). Every run is saved with its label and full JSON so a run after a send
 // can be diffed against the one before it. WAL + busy timeout let concurrent
 // runs write the same file without corruption or lost runs.
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+// loaded when a database is opened: importing this module (every command that can
+// save a run does) neither costs the SQLite start-up nor prints Node 22's warning
+const sqlite = () => process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite');
 import { mkdirSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,7 +91,7 @@ export class HistoryStore {
     }
     let db: DatabaseSync;
     try {
-      db = new DatabaseSync(file, { timeout: 10_000 });
+      db = new (sqlite().DatabaseSync)(file, { timeout: 10_000 });
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
       const appId = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id;
       const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;

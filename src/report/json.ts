@@ -6,7 +6,14 @@ import { overallStatus } from '../engine.ts';
 import type { TraceEntry } from '../dns/resolver.ts';
 
 const require = createRequire(import.meta.url);
-const pkg = require('../../package.json') as { name: string; version: string };
+// src/report/ in a clone, dist/src/report/ in the installed package
+const pkg = (() => {
+  try {
+    return require('../../package.json') as { name: string; version: string };
+  } catch {
+    return require('../../../package.json') as { name: string; version: string };
+  }
+})();
 
 export const SCHEMA_VERSION = '1.0';
 

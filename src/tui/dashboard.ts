@@ -6,7 +6,9 @@ import { applyEvent, authLines, blacklistLines, findingList, newModel, placement
 import { redact } from '../util/redact.ts';
 
 const require = createRequire(import.meta.url);
-const blessed = require('blessed');
+// blessed is loaded when a dashboard opens, not when a command that might show one starts
+let blessedLib: any;
+const loadBlessed = (): any => (blessedLib ??= require('blessed'));
 
 export function canUseDashboard(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
   return Boolean(stream.isTTY) && Boolean(env.TERM) && env.TERM !== 'dumb';
@@ -32,7 +34,7 @@ export interface DashboardOptions {
 }
 
 function esc(s: string): string {
-  return blessed.escape(redact(s));
+  return loadBlessed().escape(redact(s));
 }
 /** One panel line, cut to the panel's inner width (long lines would wrap and push the rest out of view). */
 function colored(l: PanelLine, width = 1000): string {
@@ -44,6 +46,7 @@ function inner(box: any): number {
 }
 
 export function openDashboard(opts: DashboardOptions): DashboardHandle {
+  const blessed = loadBlessed();
   const utf8 = /utf-?8/i.test(`${process.env.LC_ALL ?? ''} ${process.env.LC_CTYPE ?? ''} ${process.env.LANG ?? ''}`);
   // on a UTF-8 terminal draw lines with Unicode, not the VT100 alternate charset (which tmux/screen often mangle)
   if (utf8) process.env.NCURSES_NO_UTF8_ACS ??= '1';

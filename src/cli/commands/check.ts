@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
-import { loadChecks } from '../../../checks/index.ts';
+import { checkMetadata, loadChecksById, type CheckMeta } from '../../check-registry.ts';
 import { runTarget, ResultStream, combineExit, type TargetResult } from '../../engine.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
@@ -17,12 +17,11 @@ import { mapLimit } from '../../util/semaphore.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import type { HistoryStore } from '../../history/store.ts';
 import { canUseDashboard } from '../../tui/dashboard.ts';
-import { runWithDashboard } from '../dashboard-run.ts';
 
 /** The order checks are shown in; checks not named here follow alphabetically. */
 export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
 
-export function orderChecks(checks: Check[]): Check[] {
+export function orderChecks<C extends Pick<Check, 'id'>>(checks: C[]): C[] {
   const rank = (id: string) => {
     const i = CHECK_ORDER.indexOf(id);
     return i === -1 ? CHECK_ORDER.length : i;
@@ -47,8 +46,10 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+type Selectable = Pick<Check, 'id' | 'optIn' | 'optInWith'>;
+
 /** Which checks run: --only (validated), else every check that is not opt-in (or is opted in by one of its `optInWith` options in argv). */
-export function selectChecks(registry: Map<string, Check>, only: string[] | undefined, argv: Record<string, unknown> = {}): Check[] {
+export function selectChecks<C extends Selectable = Check>(registry: Map<string, C>, only: string[] | undefined, argv: Record<string, unknown> = {}): C[] {
   const names = (only ?? []).flatMap((o) => String(o).split(',')).map((s) => s.trim()).filter(Boolean);
   if (names.length) {
     const unknown = names.filter((n) => !registry.has(n));
@@ -59,7 +60,7 @@ export function selectChecks(registry: Map<string, Check>, only: string[] | unde
   return orderChecks([...registry.values()].filter((c) => !c.optIn || (c.optInWith ?? []).some((o) => given(argv[o]))));
 }
 
-export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Check>): Promise<RunOptions> {
+export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Pick<Check, 'cliOptions'>>): Promise<RunOptions> {
   const opts: RunOptions = {
     ips: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).filter((s) => s && !s.includes('/')).map((s) => parseIp(s)))],
     // CIDR ranges (--ip 192.0.2.0/28) only feed the blacklist check, which validates and expands them
@@ -185,7 +186,8 @@ export const command: Command<CheckArgs> = {
   order: 10,
   // the options the checks declare for themselves join `check`'s own
   module: async () => {
-    const registry = await loadChecks();
+    // from the checks' static metadata: no check module is loaded to parse or to print help
+    const registry = await checkMetadata();
     return {
       ...checkCommand,
       builder: (y: Argv) => {
@@ -201,11 +203,14 @@ export const command: Command<CheckArgs> = {
 };
 
 export async function runCheck(argv: CheckArgs): Promise<number> {
-  const registry = await loadChecks();
-  const checks = selectChecks(registry, argv.only, argv);
-  const opts = await buildRunOptions(argv, registry);
+  const meta = await checkMetadata();
+  const selected = selectChecks<CheckMeta | Check>(meta, argv.only, argv);
+  const opts = await buildRunOptions(argv, meta);
   const domains = (argv.domain ?? []).map((d) => parseDomain(String(d), 'domain'));
   if (!domains.length && !argv['domains-file']) throw new UsageError('check: give a domain (inboxlens check example.com) or --domains-file FILE');
+  // only the selected checks' modules (and those they depend on) are loaded
+  const registry = await loadChecksById(selected.map((c) => c.id));
+  const checks = selected.map((c) => registry.get(c.id)!);
   await prepareChecks(checks, registry, opts);
   const setup = await dnsSetup(argv);
 
@@ -229,6 +234,7 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
     if (domains.length !== 1) throw new UsageError('--dashboard shows one domain at a time: give exactly one domain');
     const bad = await Promise.race([probe, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500).unref())]);
     if (bad) throw new UsageError(bad);
+    const { runWithDashboard } = await import('../dashboard-run.ts');
     return runWithDashboard({ domain: domains[0]!, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose });
   }
 
