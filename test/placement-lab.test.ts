@@ -164,9 +164,11 @@ describe('placement run on the lab', () => {
     const r = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-neversent-0000000001', '--timeout', '3s', '--json', ...common()]);
     const { c, rows, codes } = doc(r);
     for (const s of lab.seeds) expect(rows[s.address].placement).toBe(s.protocol === 'pop3' ? 'not-in-inbox' : 'missing');
-    expect(codes).toEqual(expect.arrayContaining(['placement.missing', 'placement.not-in-inbox']));
+    expect(codes).toEqual(expect.arrayContaining(['placement.missing', 'placement.not-in-inbox', 'placement.none-arrived']));
     expect(c.data.summary.rates.missing).toBe(1);
-    expect(r.code).toBe(0);
+    // nothing arrived anywhere: nothing was measured, so CI must not pass
+    expect(c.findings.find((x: any) => x.code === 'placement.none-arrived').severity).toBe('error');
+    expect(r.code).toBe(1);
     const w = await cli(['placement', 'collect', '--seeds', lab.seedsFile, '--token', 'il-neversent-0000000001', '--timeout', '2s', '--fail-on', 'warn', '--json', ...common()]);
     expect(w.code).toBe(1);
   });

@@ -146,6 +146,16 @@ export function placementFindings(rows: PlacementRow[], context: { plaintextWarn
   }
   const inbox = rows.filter((r) => r.placement === 'inbox' || r.placement === 'not-spam');
   const answered = rows.filter((r) => r.placement !== 'error');
+  // a run where no seed saw a copy measured nothing about placement: that is a failure, never a green CI
+  const arrived = rows.filter((r) => r.placement === 'inbox' || r.placement === 'not-spam' || r.placement === 'spam' || r.placement.startsWith('tab:') || r.placement.startsWith('other:'));
+  const waited = rows.filter((r) => r.placement === 'missing' || r.placement === 'not-in-inbox');
+  if (!arrived.length && waited.length) {
+    out.push(f('placement.none-arrived', 'error', `No copy arrived at any of the ${answered.length} seed(s) that could be checked${context.timeoutMs ? ` within ${Math.round(context.timeoutMs / 1000)} s` : ''}`, {
+      detail: 'Nothing was learned about placement: the copies are still queued, were dropped, or went to other addresses.',
+      fix: 'Check that the send succeeded and went to these seeds (placement send prints the run token), then wait longer (--timeout) or give --bounces to see refusals.',
+      ref: 'RFC 5321 §4.5.4.1',
+    }));
+  }
   if (inbox.length && answered.length) {
     out.push(f('placement.inbox', 'pass', `${inbox.length} of ${answered.length} seed(s) received the copy in the inbox (${pct(inbox.length / answered.length)})`));
   }
