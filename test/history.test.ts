@@ -140,6 +140,25 @@ describe('CI outputs', () => {
     expect(m).toMatch(/`mx\.unresolvable`/);
   });
 
+  it('--markdown appends (as to $GITHUB_STEP_SUMMARY) and escapes what CommonMark would take for HTML; every JUnit testcase has a time', async () => {
+    dns.set('nospf.hist.example', 'MX', ['10 mx.hist.example']);
+    const md = path.join(dir, 'summary.md');
+    const junit = path.join(dir, 't.xml');
+    await writeFile(md, '# an earlier step wrote this\n');
+    const args = ['check', 'nospf.hist.example', '--only', 'spf,mx', '--no-save', '--markdown', md, '--junit', junit, ...dnsArgs(dns)];
+    expect((await runCli(args)).code).toBe(1);
+    expect((await runCli(args)).code).toBe(1);
+    const m = await readFile(md, 'utf8');
+    expect(m.startsWith('# an earlier step wrote this\n')).toBe(true);
+    expect(m.match(/## inboxlens check/g)).toHaveLength(2);
+    expect(m).toContain('ip4:&lt;your sending IPs&gt;');
+    expect(m).not.toMatch(/<your sending IPs>/);
+    const xml = await readFile(junit, 'utf8');
+    const cases = xml.match(/<testcase [^>]*>/g)!;
+    expect(cases.length).toBeGreaterThan(1);
+    for (const c of cases) expect(c).toMatch(/ time="\d+\.\d{3}"/);
+  });
+
   it('reports an unknown check as a JUnit error, not a pass', async () => {
     const junit = path.join(dir, 'u.xml');
     const r = await runCli(['check', 'slowmx.example', '--only', 'mx', '--no-save', '--junit', junit, ...dnsArgs(dns, '200ms')]);

@@ -36,7 +36,7 @@ export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
     .option('against', { type: 'string', describe: 'compare with a saved run: an id, "last", or "last:LABEL"', group: 'History and CI:' })
     .option('baseline', { type: 'string', describe: 'a saved run id or a JSON report file: exit 1 only on regressions against it', group: 'History and CI:' })
     .option('junit', { type: 'string', describe: 'also write JUnit XML to FILE', group: 'History and CI:' })
-    .option('markdown', { type: 'string', describe: 'also write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
+    .option('markdown', { type: 'string', describe: 'also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
 }
 
 export interface Publisher {
@@ -117,7 +117,8 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
     const doc: Report = { ...report, ...(runId ? { runId } : {}), ...(argv.label ? { label: argv.label } : {}), ...(diff ? { comparison: diff } : {}) };
     try {
       if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
-      if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: argv.markdown === process.env.GITHUB_STEP_SUMMARY ? 'a' : 'w' });
+      // appended, as to $GITHUB_STEP_SUMMARY, where every command of a step writes with >>
+      if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: 'a' });
     } catch (e) {
       throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
     }

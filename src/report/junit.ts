@@ -22,6 +22,9 @@ export function renderJunit(report: Report): string {
         se++;
         cases.push(`    <testcase classname="${classname}" name="${esc(`${c.check}: could not be determined`)}" time="${(c.ms / 1000).toFixed(3)}">\n      <error message="${esc(c.reason ?? 'unknown')}" type="unknown"/>\n    </testcase>`);
       }
+      // every testcase carries time (Jenkins and GitLab read it): the check's time goes to its
+      // first testcase, so the cases of a suite add up to the suite's time
+      const time = () => (cases.length ? '0.000' : (c.ms / 1000).toFixed(3));
       for (const f of c.findings) {
         const body = [f.detail, ...(f.evidence ?? []).map((e) => (e.query ? `${e.type ?? ''} ${e.query} → ${e.rcode ?? ''} ${(e.answers ?? []).join(' | ')}` : e.record ?? e.note ?? '')), f.fix ? `fix: ${f.fix}` : '', f.ref ? `ref: ${f.ref}` : '']
           .filter(Boolean)
@@ -33,7 +36,7 @@ export function renderJunit(report: Report): string {
         } else if (body || f.severity === 'warn') {
           inner = `\n      <system-out>${esc(`${f.severity.toUpperCase()}: ${f.summary}${body ? `\n${body}` : ''}`)}</system-out>\n    `;
         }
-        cases.push(`    <testcase classname="${classname}" name="${esc(`${f.code}${f.subject ? ` (${f.subject})` : ''}`)}">${inner}</testcase>`);
+        cases.push(`    <testcase classname="${classname}" name="${esc(`${f.code}${f.subject ? ` (${f.subject})` : ''}`)}" time="${time()}">${inner}</testcase>`);
       }
       if (!cases.length) cases.push(`    <testcase classname="${classname}" name="${esc(`${c.check}: ${c.status}`)}" time="${(c.ms / 1000).toFixed(3)}"/>`);
       tests += cases.length;
