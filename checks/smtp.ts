@@ -3,7 +3,7 @@
 // verification (MAIL FROM / RCPT TO, never DATA), and the user's own submission
 // server (--smtp URL). It talks to remote servers, so it is opt-in: it runs with
 // --only smtp, --smtp-probe, --rcpt or --smtp, and as `inboxlens smtp <domain>`.
-import { readFileSync } from 'node:fs';
+import { readInputFile, INPUT_LIMITS } from '../src/util/read-input.ts';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, RunOptions, Severity } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, resolverValidates, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
@@ -92,12 +92,7 @@ export function smtpConfig(opts: RunOptions): SmtpConfig {
   }
   let ca: string[] | undefined;
   if (opts.smtpCa !== undefined) {
-    let pem: string;
-    try {
-      pem = readFileSync(String(opts.smtpCa), 'utf8');
-    } catch (e) {
-      throw new UsageError(`--smtp-ca: cannot read '${opts.smtpCa}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const pem = readInputFile(String(opts.smtpCa), { what: '--smtp-ca', maxBytes: INPUT_LIMITS.pem, encoding: 'utf8', hint: 'give a PEM file with the CA certificate' });
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--smtp-ca: '${opts.smtpCa}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
     ca = [pem];
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UsageError } from './cli/errors.ts';
+import { readInputFile, INPUT_LIMITS } from './util/read-input.ts';
 import { registerSecret } from './util/redact.ts';
 import { parseDomain, parseIp } from './cli/validate.ts';
 
@@ -55,9 +56,10 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const YAML = require('yaml') as typeof import('yaml');
   const Ajv2020 = require('ajv/dist/2020').default;
   const SCHEMA = JSON.parse(readFileSync(schemaFile, 'utf8'));
+  const text = readInputFile(file, { what: `--config`, maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8' });
   let doc: unknown;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    doc = YAML.parse(text);
   } catch (e) {
     const err = e as Error & { linePos?: { line: number }[] };
     throw new UsageError(`config ${file}: not valid YAML${err.linePos?.[0] ? ` (line ${err.linePos[0].line})` : ''}: ${err.message.split('\n')[0]}`);

@@ -309,7 +309,7 @@ describe('content check: options and the check command', () => {
   });
   it.each([
     [['content', '/nonexistent/message.eml'], /cannot read '\/nonexistent\/message\.eml'/],
-    [['content', ROOT], /is not a file/],
+    [['content', ROOT], /is a directory, not a file/],
     [['content', 'MSG', '--spamd', 'localhost:spam'], /--spamd: .*port 'spam' is not a number/],
     [['content', 'MSG', '--spamd', '127.0.0.1:70000'], /--spamd: .*out of range/],
     [['content', 'MSG', '--rspamd', 'ftp://127.0.0.1/'], /--rspamd: .*http:\/\/ or https:\/\//],

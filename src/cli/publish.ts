@@ -2,7 +2,8 @@
 // or JSON), save it to history, write --junit / --markdown files, and compare it
 // with --against / --baseline. Inputs are validated before the run starts, so a
 // bad --db or baseline fails fast (exit 2) instead of after a long run.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import type { Argv } from 'yargs';
 import { HistoryStore, defaultDbPath } from '../history/store.ts';
 import { diffReports, type ReportDiff } from '../history/diff.ts';
@@ -50,12 +51,7 @@ export interface Publisher {
 
 async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref) || ref.includes('/')) {
-    let text: string;
-    try {
-      text = await readFile(ref, 'utf8');
-    } catch {
-      throw new UsageError(`--baseline: cannot read '${ref}' (a saved run id or a JSON report written with --json)`);
-    }
+    const text = readInputFile(ref, { what: '--baseline', maxBytes: INPUT_LIMITS.report, encoding: 'utf8', hint: 'a saved run id or a JSON report written with --json' });
     try {
       const report = JSON.parse(text) as Report;
       if (report?.schemaVersion !== '1.0' || !Array.isArray(report.targets)) throw new Error('not a report');

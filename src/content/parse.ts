@@ -2,7 +2,7 @@
 // domains): mailparser for the MIME tree and decoded bodies, plus the raw
 // top-level header lines, which a parsed header map hides (a second From or
 // Date field is only visible there).
-import { readFile, stat } from 'node:fs/promises';
+import { readInputFile } from '../util/read-input.ts';
 import type { ParsedMail } from 'mailparser';
 import { analyzeHtml, type HtmlInfo } from './html.ts';
 import type { CheckContext, RunOptions } from '../types.ts';
@@ -51,23 +51,16 @@ export async function parseMessage(raw: Buffer): Promise<LoadedMessage> {
 }
 
 /** Read an .eml file named on the command line; every failure is the user's to fix. */
+const readOnce = new Map<string, Buffer>();
 export async function readMessageFile(file: string, flag = '--message'): Promise<Buffer> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new UsageError(`${flag}: '${file}' is not a file (give an .eml message file)`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${flag}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give the path of an .eml message file`);
-  }
-  if (size === 0) throw new UsageError(`${flag}: '${file}' is empty; give an .eml message file (headers, a blank line, the body)`);
-  if (size > MAX_MESSAGE_BYTES) throw new UsageError(`${flag}: '${file}' is ${(size / 1048576).toFixed(1)} MB, more than any mailbox provider accepts (limit here ${MAX_MESSAGE_BYTES / 1048576} MB)`);
-  try {
-    return await readFile(file);
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  // read once per process: a pipe or standard input cannot be read a second time
+  const key = `${flag}\0${file}`;
+  const seen = readOnce.get(key);
+  if (seen) return seen;
+  const raw = readInputFile(file, { what: flag, maxBytes: MAX_MESSAGE_BYTES, stdin: true, hint: 'give the path of an .eml message file' });
+  if (raw.length === 0) throw new UsageError(`${flag}: '${file}' is empty; give an .eml message file (headers, a blank line, the body)`);
+  readOnce.set(key, raw);
+  return raw;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The list of lists: loads checks/dnsbl-zones.yaml (or a user's --zones-file),
 // validates it with a JSON Schema, and picks the zones of a run (--zone, keys).
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -191,12 +191,7 @@ export async function loadZonesFile(file: string): Promise<ZoneCatalog & { repla
   if (!['.yaml', '.yml', '.json'].includes(ext)) {
     throw new UsageError(`--zones-file: '${file}' has an unknown format '${ext || '(no extension)'}'; give a .yaml, .yml or .json file (the format of checks/dnsbl-zones.yaml)`);
   }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--zones-file: cannot read '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readInputFile(file, { what: '--zones-file', maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8' });
   let doc: unknown;
   try {
     doc = ext === '.json' ? JSON.parse(text) : YAML.parse(text);

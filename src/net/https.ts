@@ -6,7 +6,7 @@
 // the ones that prove nothing (timeouts, DNS failures) are marked `unknown`.
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import { X509Certificate } from 'node:crypto';
 import type { buildConnector } from 'undici';
 import type { Options as YargsOptions } from 'yargs';
@@ -82,12 +82,7 @@ function mappedTarget(map: PortMapEntry[], host: string, port: number): PortMapE
 }
 
 function readCaFile(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--ca-file: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a PEM file with one or more CA certificates`);
-  }
+  const text = readInputFile(file, { what: '--ca-file', maxBytes: INPUT_LIMITS.pem, encoding: 'utf8', hint: 'give a PEM file with one or more CA certificates' });
   const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (!pems.length) throw new UsageError(`--ca-file: '${file}' holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks)`);
   for (const p of pems) {

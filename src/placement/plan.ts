@@ -1,6 +1,6 @@
 // Turning command-line options into a placement plan (what to send, how to find
 // the copies, for how long), validated once with errors that name the option.
-import { readFileSync } from 'node:fs';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { UsageError } from '../cli/errors.ts';
 import { parseDuration } from '../cli/validate.ts';
@@ -99,12 +99,7 @@ export function buildMatcher(a: PlanArgs, phase: Phase, token: string | undefine
 }
 
 function readPem(file: string, what: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const pem = readInputFile(file, { what, maxBytes: INPUT_LIMITS.pem, encoding: 'utf8' });
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${what}: '${file}' holds no PEM certificate`);
   return pem;
 }
@@ -165,9 +160,5 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
 }
 
 function readBody(file: string, what: string): string {
-  try {
-    return readFileSync(path.resolve(file), 'utf8');
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return readInputFile(file === '-' ? file : path.resolve(file), { what, maxBytes: INPUT_LIMITS.message, encoding: 'utf8', stdin: true });
 }

@@ -19,7 +19,7 @@
 //       ca: ./lab-ca.pem                # trust a private CA (also inside imap:/pop3:)
 //       folders: { junk: Spam, tabs: { promotions: Promotions } }
 //       auth: { user: lab, pass: secret }
-import { readFileSync } from 'node:fs';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
@@ -249,11 +249,7 @@ function normalizeSeed(raw: any, index: number, who: string, baseDir: string, fi
   let ca: string | undefined;
   if (caPath) {
     const p = path.resolve(baseDir, caPath);
-    try {
-      ca = readFileSync(p, 'utf8');
-    } catch (e) {
-      throw new UsageError(`${at(`${protocol}.ca`)}: cannot read the CA file '${caPath}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    ca = readInputFile(p, { what: at(`${protocol}.ca`), maxBytes: INPUT_LIMITS.pem, encoding: 'utf8', hint: 'give a PEM file with the CA certificate' });
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${at(`${protocol}.ca`)}: '${caPath}' holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
   }
   const access: Access = {
@@ -308,11 +304,7 @@ function parseYaml(text: string, file: string): unknown {
 }
 
 function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return readInputFile(file, { what, maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8', stdin: true });
 }
 
 function warningsFor(seeds: Seed[]): string[] {

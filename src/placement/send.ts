@@ -4,7 +4,7 @@
 // Date, optional List-Unsubscribe + List-Unsubscribe-Post (RFC 8058) covered by
 // the DKIM signature's h= (§4), and the SMTP server's answer recorded per seed.
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import type { SendMailOptions } from 'nodemailer';
 import { registerSecret } from '../util/redact.ts';
 import { UsageError } from '../cli/errors.ts';
@@ -61,12 +61,7 @@ export interface DkimOptions {
 
 export function loadDkim(file: string, selector: string | undefined, domain: string): DkimOptions {
   if (!selector) throw new UsageError('--dkim-key needs --dkim-selector (the selector whose DNS record holds the public key)');
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--dkim-key: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const pem = readInputFile(file, { what: '--dkim-key', maxBytes: INPUT_LIMITS.key, encoding: 'utf8' });
   try {
     createPrivateKey(pem);
   } catch {
@@ -104,12 +99,7 @@ const DEFAULT_TEXT = 'This is a deliverability test message sent by inboxlens to
 
 /** Read a message (.eml) as the body to send: subject, text, html and attachments. */
 export async function messageFromEml(file: string): Promise<Pick<MessageSpec, 'subject' | 'text' | 'html' | 'attachments'>> {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(file);
-  } catch (e) {
-    throw new UsageError(`--message: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const raw = readInputFile(file, { what: '--message', maxBytes: INPUT_LIMITS.message, stdin: true });
   // loaded on demand: most runs never parse an .eml, and every command pays for what is loaded at start
   const { simpleParser } = await import('mailparser');
   const m = await simpleParser(raw);

@@ -1,5 +1,5 @@
 // `inboxlens diff <runA> <runB>`: what changed between two saved runs (or JSON files).
-import { readFile } from 'node:fs/promises';
+import { readInputFile, INPUT_LIMITS } from '../../util/read-input.ts';
 import type { Argv } from 'yargs';
 import type { Command } from '../command.ts';
 import { HistoryStore, defaultDbPath } from '../../history/store.ts';
@@ -22,8 +22,9 @@ interface DiffArgs {
 
 async function load(ref: string, store: () => HistoryStore, target?: string, exclude?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref)) {
+    const text = readInputFile(ref, { what: `diff ${ref}`, maxBytes: INPUT_LIMITS.report, encoding: 'utf8' });
     try {
-      const report = JSON.parse(await readFile(ref, 'utf8')) as Report;
+      const report = JSON.parse(text) as Report;
       if (report?.schemaVersion !== '1.0') throw new Error('no schemaVersion');
       return { report };
     } catch (e) {
