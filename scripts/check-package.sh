@@ -47,23 +47,21 @@ cat > "$tmp/lib-test.mjs" <<'JS'
 // the library, as a dependency: an MX check of good.example against the lab DNS
 import * as il from 'inboxlens';
 const [resolver] = process.argv.slice(2);
-const registry = await il.loadChecksById(['mx']);
-const checks = il.selectChecks(registry, ['mx']);
-const opts = { ips: [], selectors: [] };
-await il.prepareChecks(checks, registry, opts);
-const setup = await il.dnsSetup({ resolver: [resolver], concurrency: 8, timeout: '2s', retries: 1, trace: false, json: true, 'fail-on': 'error', verbose: false });
-const { result } = await il.checkDomain('good.example', checks, registry, opts, setup);
-const report = il.buildReport({ command: 'check', targets: [result], durationMs: 0, exitCode: 0 });
-if (result.status !== 'pass' || report.schemaVersion !== il.SCHEMA_VERSION) {
-  console.error('library check failed:', JSON.stringify(result));
+const report = await il.check('good.example', { only: ['mx'], resolvers: [resolver], timeoutMs: 2000, retries: 1 });
+const problems = il.validateReport(report);
+const result = report.targets[0];
+if (problems.length || result.status !== 'pass' || report.schemaVersion !== il.SCHEMA_VERSION) {
+  console.error('library check failed:', problems.join('; '), JSON.stringify(result));
   process.exit(1);
 }
 console.log(`library: ${result.target} ${result.checks.map((c) => `${c.check}=${c.status}`).join(' ')} (schema ${report.schemaVersion})`);
 JS
 cat > "$tmp/lib-types.ts" <<'TS'
 // the published declarations resolve: these lines type-check only with the real types
-import { SCHEMA_VERSION, selectChecks, type Check, type Report, type CheckResult } from 'inboxlens';
+import { SCHEMA_VERSION, check, selectChecks, type Check, type Report, type CheckResult, type CheckOptions } from 'inboxlens';
 export const pick = (registry: Map<string, Check>): string[] => selectChecks(registry, ['mx']).map((c) => c.id);
+export const opts: CheckOptions = { only: ['mx'], resolvers: ['127.0.0.1:53'] };
+export const run = (): Promise<Report> => check('example.com', opts);
 export const version: Report['schemaVersion'] = SCHEMA_VERSION;
 export const results: CheckResult[] = [];
 // @ts-expect-error SCHEMA_VERSION is a string (were the types unresolved, it would be any and this line an error)

@@ -1,7 +1,2 @@
-// Errors that are the user's to fix: printed as one clear line, exit code 2, no stack.
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// The CLI's view of input errors: the one class lives below the CLI (src/util/errors.ts).
+export { UsageError } from '../util/errors.ts';

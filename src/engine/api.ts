@@ -1,0 +1,108 @@
+// The library's functions: typed options in, the versioned report out (the same
+// document `--json` prints, valid against schema/report.schema.json). No stdout,
+// no process.exit, no argv, no colour: errors in the options are UsageError
+// naming the option; `stream` carries the engine's live events.
+import { combineExit, exitCodeFor, ResultStream, runTarget, type TargetResult } from '../engine.ts';
+import { buildReport, type Report } from '../report/json.ts';
+import { checkMetadata, loadChecksById } from '../check-registry.ts';
+import type { Check, RunOptions } from '../types.ts';
+import { UsageError } from '../util/errors.ts';
+import { parseDomain } from '../util/validate.ts';
+import { baseRunOptions, checkDomain, createDnsSetup, makeDns, prepareChecks, selectChecks, type BaseRunInput, type DnsSetupOptions } from './run.ts';
+
+export interface RunCommon extends DnsSetupOptions {
+  /** the severity at or above which the report's exitCode is 1 (default 'error') */
+  failOn?: 'error' | 'warn';
+  /** live engine events (check-start, check-done, progress, partial) */
+  stream?: ResultStream;
+  signal?: AbortSignal;
+}
+
+export interface CheckOptions extends RunCommon, BaseRunInput {
+  /** run only these checks (ids, as `--only`); default: every check that is not opt-in */
+  only?: string[];
+  /**
+   * Options of individual checks, by the name the CLI gives them (`{ 'smtp-probe': true,
+   * rcpt: ['a@example.com'] }`); naming one of an opt-in check's options opts it in, as on the CLI.
+   */
+  checkOptions?: Record<string, unknown>;
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The pre-flight of one or more sending domains, as `inboxlens check` runs it.
+ *
+ *   const report = await check('example.com', { only: ['spf', 'dmarc'], resolvers: ['192.0.2.53'] });
+ *   report.summary.status; // 'pass' | 'warn' | 'fail' | 'unknown'
+ */
+export async function check(domains: string | string[], o: CheckOptions = {}): Promise<Report> {
+  const list = (Array.isArray(domains) ? domains : [domains]).map((d) => parseDomain(String(d), 'domain'));
+  if (!list.length) throw new UsageError('check: give at least one domain');
+  const meta = await checkMetadata();
+  const extra = o.checkOptions ?? {};
+  const known = new Set([...meta.values()].flatMap((c) => Object.keys(c.cliOptions ?? {})));
+  for (const k of Object.keys(extra)) {
+    if (!known.has(k)) throw new UsageError(`checkOptions: '${k}' is not an option of any check (known: ${[...known].sort().join(', ')})`);
+  }
+  const selected = selectChecks(meta, o.only, extra);
+  const registry = await loadChecksById(selected.map((c) => c.id));
+  const checks = selected.map((c) => registry.get(c.id)!);
+  const opts: RunOptions = baseRunOptions(o);
+  if (o.only?.length) opts.only = o.only;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) opts[camel(k)] = v;
+  await prepareChecks(checks, registry, opts);
+  const setup = await createDnsSetup(o);
+  const t0 = performance.now();
+  const targets: TargetResult[] = [];
+  const skipped: { check: string; reason: string }[] = [];
+  const traces = [];
+  for (const d of list) {
+    const r = await checkDomain(d, checks, registry, opts, setup, o.stream, o.signal);
+    targets.push(r.result);
+    for (const s of r.skipped) if (!skipped.some((x) => x.check === s.check)) skipped.push(s);
+    if (setup.trace) traces.push(...r.dns.trace);
+  }
+  const exitCode = combineExit(targets.map((t) => exitCodeFor(t.checks, o.failOn ?? 'error')));
+  return buildReport({ command: 'check', targets, skipped, durationMs: Math.round(performance.now() - t0), exitCode, ...(setup.trace ? { trace: traces } : {}) });
+}
+
+export interface BlacklistOptions extends RunCommon {
+  /** only these zones (names from the built-in list, or ZONE=KIND for one of your own) */
+  zones?: string[];
+  /** a YAML zones file replacing the built-in list */
+  zonesFile?: string;
+  maxQueries?: number;
+}
+
+/**
+ * IPs, IPv4 ranges (up to a /24), domains, links or email addresses looked up on
+ * DNS blacklists with each list's self-test, as `inboxlens blacklist` does.
+ *
+ *   const report = await blacklist(['192.0.2.10', 'example.com']);
+ *   report.targets[0].checks[0].data.listings;
+ */
+export async function blacklist(targets: string | string[], o: BlacklistOptions = {}): Promise<Report> {
+  const list = (Array.isArray(targets) ? targets : [targets]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
+  if (!list.length) throw new UsageError('blacklist: give an IP, a CIDR range or a domain');
+  const { default: blacklistCheck, prepareBlacklist } = await import('../../checks/blacklist.ts');
+  const opts: RunOptions = {
+    ips: [],
+    selectors: [],
+    blacklistTargets: list,
+    ...(o.zones ? { zone: o.zones } : {}),
+    ...(o.zonesFile ? { zonesFile: o.zonesFile } : {}),
+    ...(o.maxQueries !== undefined ? { maxQueries: o.maxQueries } : {}),
+  };
+  await prepareBlacklist(opts);
+  const setup = await createDnsSetup(o);
+  const dns = makeDns(setup);
+  const registry = new Map<string, Check>([[blacklistCheck.id, blacklistCheck]]);
+  const t0 = performance.now();
+  const result = await runTarget({ target: list.join(' '), checks: [blacklistCheck], registry, opts, dns, ...(o.stream ? { stream: o.stream } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  return buildReport({ command: 'blacklist', targets: [result], durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(result.checks, o.failOn ?? 'error'), ...(setup.trace ? { trace: dns.trace } : {}) });
+}
+
+export { ResultStream };
