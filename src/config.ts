@@ -59,9 +59,10 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const text = readInputFile(file, { what: `--config`, maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8' });
   let doc: unknown;
   try {
-    doc = YAML.parse(text);
+    doc = YAML.parse(text, { maxAliasCount: 100 });
   } catch (e) {
     const err = e as Error & { linePos?: { line: number }[] };
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) throw new UsageError(`config ${file}: refused: its YAML aliases (*name) expand to more than 100 copies, which a config file never needs (an alias bomb?)`);
     throw new UsageError(`config ${file}: not valid YAML${err.linePos?.[0] ? ` (line ${err.linePos[0].line})` : ''}: ${err.message.split('\n')[0]}`);
   }
   if (doc == null) doc = {};

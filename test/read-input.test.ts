@@ -105,3 +105,23 @@ describe('standard input and pipes are read, up to a cap', () => {
     expect(() => readInputFile(path.join(tmp, 'nope'), { what: '--x', maxBytes: 10 })).toThrow(/--x: cannot read '.*nope' \(ENOENT\)/);
   });
 });
+
+describe('a YAML alias bomb is bad input (exit 2 with the reason), not an internal error', () => {
+  // ten levels of ten aliases each: 10^10 nodes once expanded
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `b${i + 1}: &b${i + 1} [${Array(10).fill(i ? `*b${i}` : '*a').join(',')}]`)].join('\n');
+  it('in a seeds file', async () => {
+    const r = await runCapped(['placement', 'collect', '--seeds', file('bomb-seeds.yaml', `${bomb}\nseeds:\n  - *b9\n`), '--token', TOKEN]);
+    expect(r.stderr).toMatch(/bomb-seeds\.yaml: refused: its YAML aliases \(\*name\) expand to more than 100 copies/);
+    expect(r.code).toBe(2);
+  }, 25_000);
+  it('in a config file', async () => {
+    const r = await runCapped(['--config', file('bomb-config.yaml', `${bomb}\n`), 'history']);
+    expect(r.stderr).toMatch(/config .*bomb-config\.yaml: refused: its YAML aliases \(\*name\) expand to more than 100 copies/);
+    expect(r.code).toBe(2);
+  }, 25_000);
+  it('a seeds file that uses an alias or two is read as before', async () => {
+    const r = await runCapped(['placement', 'collect', '--seeds', file('alias-seeds.yaml', 'x: &imap { host: h, port: x }\nseeds:\n  - address: a@example.com\n    imap: *imap\n    auth: { user: u, pass: p }\n'), '--token', TOKEN]);
+    expect(r.stderr).toMatch(/imap\.port: must be a whole number/);
+    expect(r.code).toBe(2);
+  }, 25_000);
+});

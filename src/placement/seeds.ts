@@ -300,8 +300,17 @@ function parseYaml(text: string, file: string): unknown {
     const line = e.linePos?.[0]?.line;
     throw new UsageError(`${file}: not valid YAML${line ? ` at line ${line}` : ''}: ${e.message.split('\n')[0]}`);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    // the yaml package throws a ReferenceError when aliases expand past maxAliasCount (a "billion laughs" bomb)
+    if (/alias/i.test((e as Error).message)) throw new UsageError(`${file}: refused: its YAML aliases (*name) expand to more than ${MAX_YAML_ALIASES} copies, which a seeds file never needs (an alias bomb?)`);
+    throw new UsageError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
+
+/** How many times aliases may be expanded in a seeds or config file (the yaml package's default too). */
+export const MAX_YAML_ALIASES = 100;
 
 function readText(file: string, what: string): string {
   return readInputFile(file, { what, maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8', stdin: true });
