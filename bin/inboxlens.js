@@ -31,6 +31,12 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   writeSync(1, `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
   process.exit(0);
 }
+// V8's code cache on disk (Node's compile cache, in the OS temp dir): later runs skip
+// compiling the modules they load (NODE_DISABLE_COMPILE_CACHE=1 turns it off)
+{
+  const { default: nodeModule } = await import('node:module');
+  try { nodeModule.enableCompileCache?.(); } catch { /* no cache: only slower */ }
+}
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);

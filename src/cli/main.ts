@@ -77,6 +77,11 @@ export async function main(argv = hideBin(process.argv), force?: string): Promis
       if (err && !(err instanceof UsageError)) throw err;
       usage = err?.message ?? msg;
     });
+  // yargs renders the running command's whole help (cliui) right after calling an async
+  // handler, in case it is shown later; it never is here (.fail() above takes every
+  // error), and for `check` that is ~40 ms of start-up: skip it
+  const usageInstance = (y as any).getInternalMethods?.().getUsageInstance?.();
+  if (usageInstance && typeof usageInstance.cacheHelpMessage === 'function') usageInstance.cacheHelpMessage = () => {};
   for (const e of cmds) {
     if (e.meta) {
       const name = e.meta.name;
