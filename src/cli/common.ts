@@ -1,13 +1,15 @@
 // Options every command shares (resolver, concurrency, output, exit policy) and
 // the code that turns them into a DNS client and a finished report.
 import type { Argv } from 'yargs';
-import { DnsClient, DEFAULT_CONCURRENCY, endpoint, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
+import { DnsClient, DEFAULT_CONCURRENCY, endpoint, type ResolverAddress } from '../dns/resolver.ts';
+import { resolveResolvers } from '../engine/run.ts';
 import { Semaphore } from '../util/semaphore.ts';
 import { redact } from '../util/redact.ts';
 import { UsageError } from './errors.ts';
 import { parsePositiveInt, parseDuration } from './validate.ts';
 import { exitCodeFor } from '../engine.ts';
 import type { CheckResult } from '../types.ts';
+import type { DnsSetup } from '../engine/run.ts';
 
 export interface CommonArgs {
   resolver?: string[];
@@ -32,42 +34,22 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .option('fail-on', { choices: ['error', 'warn'] as const, default: 'error' as const, describe: 'exit 1 when a finding is at or above this severity', group: 'Output:' }) as unknown as Argv<T & CommonArgs>;
 }
 
-export async function resolversFrom(args: Pick<CommonArgs, 'resolver'>): Promise<ResolverAddress[]> {
-  const specs = (args.resolver ?? []).flatMap((r) => String(r).split(',')).filter(Boolean);
-  if (specs.length) {
-    return specs.map((s) => {
-      try {
-        return parseResolver(s);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-    });
-  }
-  const sys = await systemResolvers();
-  if (!sys.length) throw new UsageError('no DNS resolver: /etc/resolv.conf lists none; pass one with --resolver HOST[:PORT]');
-  return sys;
+export function resolversFrom(args: Pick<CommonArgs, 'resolver'>): Promise<ResolverAddress[]> {
+  return resolveResolvers(args.resolver, 'pass one with --resolver HOST[:PORT]');
 }
 
-export interface DnsSetup {
-  resolvers: ResolverAddress[];
-  timeoutMs: number;
-  retries: number;
-  concurrency: number;
-  trace: boolean;
-  semaphore: Semaphore;
-}
+export type { DnsSetup } from '../engine/run.ts';
+export { makeDns } from '../engine/run.ts';
 
+/** The DNS set-up from the command line's strings (errors name the flag). */
 export async function dnsSetup(args: CommonArgs): Promise<DnsSetup> {
   const concurrency = parsePositiveInt(args.concurrency, '--concurrency', 4096);
   const timeoutMs = parseDuration(args.timeout, '--timeout');
   if (timeoutMs < 10) throw new UsageError(`--timeout: '${args.timeout}' is too short (at least 10ms)`);
   const retries = Number(args.retries);
   if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw new UsageError(`--retries: '${args.retries}' must be a whole number from 0 to 10`);
-  return { resolvers: await resolversFrom(args), timeoutMs, retries, concurrency, trace: args.trace, semaphore: new Semaphore(concurrency) };
-}
-
-export function makeDns(s: DnsSetup): DnsClient {
-  return new DnsClient({ resolvers: s.resolvers, timeoutMs: s.timeoutMs, retries: s.retries, concurrency: s.concurrency, trace: s.trace, semaphore: s.semaphore });
+  const resolvers = await resolversFrom(args);
+  return { resolvers, timeoutMs, retries, concurrency, trace: args.trace, semaphore: new Semaphore(concurrency) };
 }
 
 /**

@@ -30,12 +30,12 @@ type Selectable = Pick<Check, 'id' | 'optIn' | 'optInWith'>;
  * Which checks run: `only` (validated against the registry), else every check
  * that is not opt-in, or is opted in by one of its `optInWith` options in `given`.
  */
-export function selectChecks<C extends Selectable = Check>(registry: Map<string, C>, only: string[] | undefined, options: Record<string, unknown> = {}): C[] {
+export function selectChecks<C extends Selectable = Check>(registry: Map<string, C>, only: string[] | undefined, options: Record<string, unknown> = {}, what = 'only'): C[] {
   const names = (only ?? []).flatMap((o) => String(o).split(',')).map((s) => s.trim()).filter(Boolean);
   if (names.length) {
     const unknown = names.filter((n) => !registry.has(n));
-    if (unknown.length) throw new UsageError(`unknown check '${unknown.join("', '")}': choose from ${[...registry.keys()].sort().join(', ')}`);
-    return orderChecks(names.filter((n, i) => names.indexOf(n) === i).map((n) => registry.get(n)!));
+    if (unknown.length) throw new UsageError(`${what}: no check named ${unknown.map((u) => `'${u}'`).join(', ')}; the checks are: ${orderChecks([...registry.values()]).map((c) => c.id).join(', ')}`);
+    return orderChecks(names.map((n) => registry.get(n)!));
   }
   return orderChecks([...registry.values()].filter((c) => !c.optIn || (c.optInWith ?? []).some((o) => given(options[o]))));
 }
@@ -82,20 +82,24 @@ export async function createDnsSetup(o: DnsSetupOptions = {}): Promise<DnsSetup>
   if (!Number.isFinite(timeoutMs) || timeoutMs < 10) throw new UsageError(`timeout: '${timeoutMs}' ms is too short (at least 10ms)`);
   const retries = o.retries ?? 2;
   if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw new UsageError(`retries: '${retries}' must be a whole number from 0 to 10`);
-  let resolvers: ResolverAddress[];
-  if (o.resolvers?.length) {
-    resolvers = o.resolvers.flatMap((r) => String(r).split(',')).filter(Boolean).map((s) => {
+  return { resolvers: await resolveResolvers(o.resolvers), timeoutMs, retries, concurrency, trace: Boolean(o.trace), semaphore: new Semaphore(concurrency) };
+}
+
+/** Resolver specs (HOST[:PORT], DoH URLs; comma-separated too), else the system's; `how` says how to give one. */
+export async function resolveResolvers(specs: string[] | undefined, how = 'give one (HOST[:PORT])'): Promise<ResolverAddress[]> {
+  const list = (specs ?? []).flatMap((r) => String(r).split(',')).filter(Boolean);
+  if (list.length) {
+    return list.map((s) => {
       try {
         return parseResolver(s);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
     });
-  } else {
-    resolvers = await systemResolvers();
-    if (!resolvers.length) throw new UsageError('no DNS resolver: /etc/resolv.conf lists none; give one (HOST[:PORT])');
   }
-  return { resolvers, timeoutMs, retries, concurrency, trace: Boolean(o.trace), semaphore: new Semaphore(concurrency) };
+  const sys = await systemResolvers();
+  if (!sys.length) throw new UsageError(`no DNS resolver: /etc/resolv.conf lists none; ${how}`);
+  return sys;
 }
 
 export function makeDns(s: DnsSetup): DnsClient {

@@ -36,7 +36,7 @@ describe('library: check()', () => {
   });
 
   it('check options by their CLI names; bad input is a UsageError naming the value, before any query', async () => {
-    await expect(check('good.example', { only: ['nope'], ...net() })).rejects.toThrow(/unknown check 'nope'/);
+    await expect(check('good.example', { only: ['nope'], ...net() })).rejects.toThrow(/only: no check named 'nope'/);
     await expect(check('not a domain', net())).rejects.toBeInstanceOf(UsageError);
     await expect(check('good.example', { ips: ['300.1.1.1'], ...net() })).rejects.toThrow(/300\.1\.1\.1/);
     await expect(check('good.example', { checkOptions: { 'no-such-option': 1 }, ...net() })).rejects.toThrow(/checkOptions: 'no-such-option'/);

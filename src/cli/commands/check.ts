@@ -4,7 +4,8 @@ import { stat } from 'node:fs/promises';
 import readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { checkMetadata, loadChecksById, type CheckMeta } from '../../check-registry.ts';
-import { runTarget, ResultStream, combineExit, type TargetResult } from '../../engine.ts';
+import { ResultStream, combineExit, type TargetResult } from '../../engine.ts';
+import { checkDomain, prepareChecks, selectChecks as selectFrom } from '../../engine/run.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
@@ -18,16 +19,7 @@ import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.
 import type { HistoryStore } from '../../history/store.ts';
 import { canUseDashboard } from '../../tui/dashboard.ts';
 
-/** The order checks are shown in; checks not named here follow alphabetically. */
-export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
-
-export function orderChecks<C extends Pick<Check, 'id'>>(checks: C[]): C[] {
-  const rank = (id: string) => {
-    const i = CHECK_ORDER.indexOf(id);
-    return i === -1 ? CHECK_ORDER.length : i;
-  };
-  return [...checks].sort((a, b) => rank(a.id) - rank(b.id) || a.id.localeCompare(b.id));
-}
+export { CHECK_ORDER, orderChecks } from '../../engine/run.ts';
 
 export interface CheckArgs extends CommonArgs, Omit<PublishArgs, 'json' | 'fail-on'> {
   domain?: string[];
@@ -46,18 +38,9 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
-type Selectable = Pick<Check, 'id' | 'optIn' | 'optInWith'>;
-
 /** Which checks run: --only (validated), else every check that is not opt-in (or is opted in by one of its `optInWith` options in argv). */
-export function selectChecks<C extends Selectable = Check>(registry: Map<string, C>, only: string[] | undefined, argv: Record<string, unknown> = {}): C[] {
-  const names = (only ?? []).flatMap((o) => String(o).split(',')).map((s) => s.trim()).filter(Boolean);
-  if (names.length) {
-    const unknown = names.filter((n) => !registry.has(n));
-    if (unknown.length) throw new UsageError(`--only: no check named ${unknown.map((u) => `'${u}'`).join(', ')}; the checks are: ${orderChecks([...registry.values()]).map((c) => c.id).join(', ')}`);
-    return orderChecks(names.map((n) => registry.get(n)!));
-  }
-  const given = (v: unknown) => v !== undefined && v !== false && v !== '' && !(Array.isArray(v) && !v.length);
-  return orderChecks([...registry.values()].filter((c) => !c.optIn || (c.optInWith ?? []).some((o) => given(argv[o]))));
+export function selectChecks<C extends Pick<Check, 'id' | 'optIn' | 'optInWith'> = Check>(registry: Map<string, C>, only: string[] | undefined, argv: Record<string, unknown> = {}): C[] {
+  return selectFrom(registry, only, argv, '--only');
 }
 
 export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Pick<Check, 'cliOptions'>>): Promise<RunOptions> {
@@ -83,28 +66,7 @@ export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Pic
   return opts;
 }
 
-export async function prepareChecks(checks: Check[], registry: Map<string, Check>, opts: RunOptions): Promise<void> {
-  const withDeps = new Set<Check>();
-  const add = (c: Check) => {
-    if (withDeps.has(c)) return;
-    withDeps.add(c);
-    for (const d of c.dependsOn ?? []) {
-      const dep = registry.get(d);
-      if (dep) add(dep);
-    }
-  };
-  checks.forEach(add);
-  for (const c of withDeps) await c.prepare?.(opts);
-}
-
-/** Run the selected checks on one domain with a fresh per-run cache. */
-export async function checkDomain(domain: string, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup, stream?: ResultStream) {
-  const dns = makeDns(setup);
-  const applicable = checks.filter((c) => (c.applies ? c.applies(opts) === true : true));
-  const skipped = checks.filter((c) => !applicable.includes(c)).map((c) => ({ check: c.id, reason: String(c.applies!(opts)) }));
-  const result = await runTarget({ target: domain, checks: applicable, registry, opts, dns, stream });
-  return { result, skipped, dns };
-}
+export { prepareChecks, checkDomain } from '../../engine/run.ts';
 
 async function* domainsFromFile(file: string): AsyncGenerator<{ line: number; domain: string }> {
   const rl = readline.createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
