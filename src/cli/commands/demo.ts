@@ -1,7 +1,7 @@
 // `inboxlens demo`: the main job on the embedded lab (see src/demo.ts).
 import type { Argv } from 'yargs';
 import type { Command } from '../command.ts';
-import { runDemo, type DemoArgs } from '../../demo.ts';
+import { runDemo, type DemoArgs } from '../demo.ts';
 
 export const command: Command<DemoArgs> = {
   order: 5,

@@ -6,27 +6,27 @@
 // the broken domain before and after a simulated blacklisting and shows the diff.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadChecks } from '../checks/index.ts';
-import { PLAN_KEY } from '../checks/placement.ts';
-import { buildReport, type Report } from './report/json.ts';
-import { renderReport } from './report/text.ts';
-import { renderDiff } from './report/diff-text.ts';
-import { makeStyle, wantColor } from './report/style.ts';
-import { ResultStream, exitCodeFor, type TargetResult } from './engine.ts';
-import { diffReports, type ReportDiff } from './history/diff.ts';
-import { buildPlan, type PlacementPlan } from './placement/plan.ts';
-import { composeCopy } from './placement/send.ts';
-import { startSpamd } from './lab/spamd.ts';
-import { startLab, LAB_SENDER_IP, type Lab } from './lab/index.ts';
-import { loadZoneFile } from './dns/fixture-server.ts';
-import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './cli/commands/check.ts';
-import { dnsSetup, out, type DnsSetup } from './cli/common.ts';
-import { openPublisher, type Publisher } from './cli/publish.ts';
-import { canUseDashboard } from './tui/dashboard.ts';
-import { runWithDashboard } from './cli/dashboard-run.ts';
-import type { Check, RunOptions } from './types.ts';
+import { loadChecks } from '../../checks/index.ts';
+import { PLAN_KEY } from '../../checks/placement.ts';
+import { buildReport, type Report } from '../report/json.ts';
+import { renderReport } from '../report/text.ts';
+import { renderDiff } from '../report/diff-text.ts';
+import { makeStyle, wantColor } from '../report/style.ts';
+import { ResultStream, exitCodeFor, type TargetResult } from '../engine.ts';
+import { diffReports, type ReportDiff } from '../history/diff.ts';
+import { buildPlan, type PlacementPlan } from '../placement/plan.ts';
+import { composeCopy } from '../placement/send.ts';
+import { startSpamd } from '../lab/spamd.ts';
+import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
+import { loadZoneFile } from '../dns/fixture-server.ts';
+import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
+import { dnsSetup, out, type DnsSetup } from './common.ts';
+import { openPublisher, type Publisher } from './publish.ts';
+import { canUseDashboard } from '../tui/dashboard.ts';
+import { runWithDashboard } from './dashboard-run.ts';
+import type { Check, RunOptions } from '../types.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The IP the broken sender's own SPF authorizes (an old server), blacklisted "after" its campaign. */
 export const BROKEN_IP = '203.0.113.7';
 
