@@ -4,8 +4,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Options } from 'yargs';
-import type { Check } from './types.ts';
+
+import type { Check, OptionSpec } from './types.ts';
 import { CHECK_MANIFEST } from './check-manifest.ts';
 import { loadChecks } from '../checks/index.ts';
 
@@ -18,7 +18,7 @@ export interface CheckMeta {
   optIn?: boolean;
   optInWith?: string[];
   dependsOn?: string[];
-  cliOptions?: Record<string, Options>;
+  cliOptions?: Record<string, OptionSpec>;
 }
 
 const ext = path.extname(fileURLToPath(import.meta.url));

@@ -100,7 +100,7 @@ export interface Check {
    * Command-line options this check adds to `inboxlens check` (yargs option
    * specs; values arrive in RunOptions under their camelCase name).
    */
-  cliOptions?: Record<string, import('yargs').Options>;
+  cliOptions?: Record<string, OptionSpec>;
   /**
    * Validate and normalise this check's options once per run, before any target:
    * throw UsageError (src/cli/errors.ts) for bad input.
@@ -118,4 +118,19 @@ export interface ViewStyle {
   bold(s: string): string;
   cyan(s: string): string;
   status(s: Status): string;
+}
+
+/**
+ * An option a check adds to `inboxlens check`: plain data (the CLI hands it to its
+ * argument parser; help, completion and the docs read it), so the check contract
+ * does not depend on a command-line library.
+ */
+export interface OptionSpec {
+  type: 'string' | 'number' | 'boolean';
+  describe: string;
+  array?: boolean;
+  default?: string | number | boolean;
+  choices?: readonly (string | number)[];
+  group?: string;
+  hidden?: boolean;
 }

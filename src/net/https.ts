@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import { X509Certificate } from 'node:crypto';
 import type { buildConnector } from 'undici';
-import type { Options as YargsOptions } from 'yargs';
+import type { OptionSpec } from '../types.ts';
 import type { DnsClient, DnsResponse } from '../dns/resolver.ts';
 import { addresses, describe, isFailure } from '../dns/resolver.ts';
 import type { RunOptions } from '../types.ts';
@@ -23,7 +23,7 @@ export const DEFAULT_MAX_BYTES = 1024 * 1024;
  * `inboxlens check` options for every check that fetches over HTTPS; each such
  * check spreads these into its `cliOptions` (declaring an option twice is harmless).
  */
-export const httpsCliOptions: Record<string, YargsOptions> = {
+export const httpsCliOptions: Record<string, OptionSpec> = {
   'ca-file': {
     type: 'string',
     describe: 'also trust the CA certificate(s) in this PEM file for HTTPS fetches (policies, logos), in addition to the system store',
