@@ -7,6 +7,7 @@ import type { Check, CheckContext, CheckOutput, CheckResult, Finding } from '../
 import { finder } from '../src/findings.ts';
 import { registrableDomain, relaxedAligned } from '../src/dns/orgdomain.ts';
 import { sharedDiscovery, sharedOrgDomain } from '../src/dmarc/discover.ts';
+import { ALIGNMENT_FINDINGS } from '../src/catalog/alignment.ts';
 
 const f = finder('alignment');
 const REF = 'RFC 9989 §4.4';
@@ -166,6 +167,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: ALIGNMENT_FINDINGS,
+  docs: 'docs/checks/alignment.md',
   id: 'alignment',
   title: 'DMARC alignment',
   needs: ['dns'],

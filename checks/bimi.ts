@@ -13,6 +13,7 @@ import { describe, evidenceOf, isFailure, txtRecords, type DnsResponse } from '.
 import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult } from '../src/net/https.ts';
 import { sharedDiscovery } from '../src/dmarc/discover.ts';
 import { parseDmarc } from '../src/dmarc/record.ts';
+import { BIMI_FINDINGS } from '../src/catalog/bimi.ts';
 
 const require = createRequire(import.meta.url);
 const { validateSvg } = require('mailauth/lib/bimi/validate-svg.js') as { validateSvg(logo: Buffer): true };
@@ -335,6 +336,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: BIMI_FINDINGS,
+  docs: 'docs/checks/bimi.md',
   id: 'bimi',
   title: 'BIMI',
   needs: ['dns', 'https'],

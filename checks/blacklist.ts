@@ -13,6 +13,7 @@ import { UNDETERMINED } from '../src/dnsbl/decode.ts';
 import { renderGrid } from '../src/dnsbl/grid.ts';
 import { extractLinks } from '../src/content/links.ts';
 import { messageFor, readMessageFile } from '../src/content/parse.ts';
+import { BLACKLIST_FINDINGS } from '../src/catalog/blacklist.ts';
 
 export const DEFAULT_MAX_QUERIES = 4000;
 const ID = 'blacklist';
@@ -346,6 +347,8 @@ export async function runBlacklist(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: BLACKLIST_FINDINGS,
+  docs: 'docs/checks/blacklist.md',
   id: ID,
   title: 'Blacklists',
   needs: ['dns'],

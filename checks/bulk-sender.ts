@@ -5,6 +5,7 @@
 // It judges nothing itself: it reads the spf, dkim, dmarc, alignment and ptr results.
 import type { Check, CheckContext, CheckOutput, CheckResult, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
+import { BULKSENDER_FINDINGS } from '../src/catalog/bulk-sender.ts';
 
 const f = finder('bulk-sender');
 
@@ -228,6 +229,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 const MARK: Record<LineStatus, string> = { pass: 'pass', fail: 'FAIL', unknown: '????', 'not-checkable': ' n/a' };
 
 const check: Check = {
+  findings: BULKSENDER_FINDINGS,
+  docs: 'docs/checks/bulk-sender.md',
   id: 'bulk-sender',
   title: 'Bulk-sender requirements (Gmail, Yahoo, Microsoft)',
   needs: ['dns'],

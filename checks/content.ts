@@ -11,6 +11,7 @@ import { parseRspamdUrl } from '../src/content/rspamd.ts';
 import type { DkimSignatureFacts } from '../src/content/dkim.ts';
 import type { StructureData } from '../src/content/structure.ts';
 import { httpsCliOptions, httpsSettings } from '../src/net/https.ts';
+import { CONTENT_FINDINGS } from '../src/catalog/content.ts';
 
 function hasMessage(opts: RunOptions): boolean {
   return Buffer.isBuffer(opts.messageRaw) || (typeof opts.message === 'string' && opts.message.length > 0);
@@ -69,6 +70,8 @@ function kb(n: number): string {
 }
 
 const check: Check = {
+  findings: CONTENT_FINDINGS,
+  docs: 'docs/checks/content.md',
   id: 'content',
   title: 'Content',
   needs: ['message'],

@@ -8,6 +8,7 @@ import { finder } from '../src/findings.ts';
 import { describe, evidenceOf } from '../src/dns/resolver.ts';
 import { BATCH_SELECTORS, GUESSED_SELECTORS, selectorSource } from '../src/dkim/selectors.ts';
 import { lookupKeys, type DomainKeys, type SelectorLookup } from '../src/dkim/lookup.ts';
+import { DKIM_FINDINGS } from '../src/catalog/dkim.ts';
 
 const f = finder('dkim');
 const REF_RECORD = 'RFC 6376 §3.6.1';
@@ -220,6 +221,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: DKIM_FINDINGS,
+  docs: 'docs/checks/dkim.md',
   id: 'dkim',
   title: 'DKIM',
   needs: ['dns'],

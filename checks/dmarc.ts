@@ -8,6 +8,7 @@ import { evidenceOf } from '../src/dns/resolver.ts';
 import { sharedDiscovery } from '../src/dmarc/discover.ts';
 import { DMARC_LOOKALIKE_RE, parseDmarc, RANK, type ParsedDmarc, type PolicyValue } from '../src/dmarc/record.ts';
 import { checkDestinations, type ReportDestination } from '../src/dmarc/report-auth.ts';
+import { DMARC_FINDINGS } from '../src/catalog/dmarc.ts';
 
 const f = finder('dmarc');
 const REF = 'RFC 9989 §4.7';
@@ -187,6 +188,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: DMARC_FINDINGS,
+  docs: 'docs/checks/dmarc.md',
   id: 'dmarc',
   title: 'DMARC',
   needs: ['dns'],

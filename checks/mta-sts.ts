@@ -7,6 +7,7 @@ import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src
 import { finder } from '../src/findings.ts';
 import { describe, evidenceOf, isFailure, mxRecords, txtRecords } from '../src/dns/resolver.ts';
 import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult } from '../src/net/https.ts';
+import { MTASTS_FINDINGS } from '../src/catalog/mta-sts.ts';
 
 const require = createRequire(import.meta.url);
 // mailauth's RFC 8461 policy-file parser and MX pattern matcher
@@ -233,6 +234,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: MTASTS_FINDINGS,
+  docs: 'docs/checks/mta-sts.md',
   id: 'mta-sts',
   title: 'MTA-STS',
   needs: ['dns', 'https'],

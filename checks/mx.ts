@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Check, CheckContext, CheckOutput, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, evidenceOf, isFailure, mxRecords, describe } from '../src/dns/resolver.ts';
+import { MX_FINDINGS } from '../src/catalog/mx.ts';
 
 const f = finder('mx');
 
@@ -78,6 +79,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: MX_FINDINGS,
+  docs: 'docs/checks/mx.md',
   id: 'mx',
   title: 'MX',
   needs: ['dns'],

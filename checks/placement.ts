@@ -9,6 +9,7 @@ import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
 import { placementFindings, summarize } from '../src/placement/summary.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
+import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
 
 const f = finder('placement');
 
@@ -194,6 +195,8 @@ function view(r: CheckResult, s: ViewStyle): string[] {
 }
 
 const check: Check = {
+  findings: PLACEMENT_FINDINGS,
+  docs: 'docs/checks/placement.md',
   id: 'placement',
   title: 'Seed-inbox placement',
   needs: ['seeds', 'smtp', 'dns'],

@@ -7,6 +7,7 @@ import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure } from '../src/dns/resolver.ts';
 import { registrableDomain } from '../src/dns/orgdomain.ts';
+import { PTR_FINDINGS } from '../src/catalog/ptr.ts';
 
 const f = finder('ptr');
 const GMAIL_REF = 'https://support.google.com/a/answer/81126 (Gmail sender guidelines: PTR records)';
@@ -179,6 +180,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: PTR_FINDINGS,
+  docs: 'docs/checks/ptr.md',
   id: 'ptr',
   title: 'PTR / FCrDNS',
   needs: ['dns'],

@@ -15,6 +15,7 @@ import { probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun }
 import { probeSubmission, parseSubmissionUrl, PASSWORD_ENV, type SubmissionProbe, type SubmissionTarget } from '../src/smtp/submit.ts';
 import { DEFAULT_NET_CANARIES, DEFAULT_SMTP_CANARIES, parseCanary, port25Status, type Canary, type Port25Status } from '../src/smtp/port25.ts';
 import { daneMatch, isOldTls, judgeCert, type TlsInfo, type TlsaRecord } from '../src/smtp/tls.ts';
+import { SMTP_FINDINGS } from '../src/catalog/smtp.ts';
 
 const f = finder('smtp');
 
@@ -764,6 +765,8 @@ function ms(n: number | undefined): string {
 }
 
 const check: Check = {
+  findings: SMTP_FINDINGS,
+  docs: 'docs/checks/smtp.md',
   id: 'smtp',
   title: 'SMTP',
   needs: ['smtp', 'dns'],

@@ -10,6 +10,7 @@ import { finder } from '../src/findings.ts';
 import { LOOKUP_LIMIT, VOID_LIMIT, MX_ADDRESS_LIMIT, walkSpf, type SpfNode, type SpfTree } from '../src/spf/walker.ts';
 import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, toCidr, type AuthorizedRange } from '../src/spf/analyze.ts';
 import { drawTree } from '../src/spf/view.ts';
+import { SPF_FINDINGS } from '../src/catalog/spf.ts';
 
 const f = finder('spf');
 
@@ -315,6 +316,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: SPF_FINDINGS,
+  docs: 'docs/checks/spf.md',
   id: 'spf',
   title: 'SPF',
   needs: ['dns'],

@@ -4,6 +4,7 @@
 import type { Check, CheckContext, CheckOutput, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { addresses, describe, evidenceOf, isFailure, mxRecords, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
+import { TLSRPT_FINDINGS } from '../src/catalog/tls-rpt.ts';
 
 const f = finder('tls-rpt');
 
@@ -161,6 +162,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
 }
 
 const check: Check = {
+  findings: TLSRPT_FINDINGS,
+  docs: 'docs/checks/tls-rpt.md',
   id: 'tls-rpt',
   title: 'TLS-RPT',
   needs: ['dns'],

@@ -98,6 +98,11 @@ export async function runTarget(o: RunTargetOptions): Promise<TargetResult> {
         }
       }
       const status = out.status ?? statusFromFindings(out.findings);
+      // finding codes are stable API: under test, a code missing from the check's catalogue is a bug
+      if (check.findings && process.env.INBOXLENS_STRICT_CATALOG) {
+        const stray = [...new Set(out.findings.map((f) => f.code).filter((c) => !check.findings![c]))];
+        if (stray.length) throw new Error(`check '${check.id}' emitted ${stray.join(', ')}, not in its catalogue (src/catalog/${check.id}.ts)`);
+      }
       const result: CheckResult = {
         check: check.id,
         title: check.title,

@@ -80,10 +80,27 @@ export interface CheckContext {
   signal: AbortSignal;
 }
 
+/** What the catalogue says of one finding code: stable API, documented in docs/checks/. */
+export interface FindingSpec {
+  /** the severities the code is emitted with */
+  severity: Severity[];
+  /** when the severity depends on the case, how */
+  severityNote?: string;
+  meaning: string;
+  fix: string;
+}
+
+/** Every finding code a check may emit, by code. */
+export type FindingCatalog = Record<string, FindingSpec>;
+
 export interface Check {
   /** stable id, the prefix of every finding code */
   id: string;
   title: string;
+  /** the catalogue of the finding codes this check emits (a code not listed is a bug) */
+  findings?: FindingCatalog;
+  /** where the check is documented, relative to the package root */
+  docs?: string;
   needs: Need[];
   /** checks whose results this one reads through ctx.result() */
   dependsOn?: string[];
