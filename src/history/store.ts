@@ -9,6 +9,7 @@ const sqlite = () => process.getBuiltinModule('node:sqlite') as typeof import('n
 import { mkdirSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../cli/errors.ts';
 import type { Report } from '../report/json.ts';
@@ -75,13 +76,51 @@ export class HistoryStore {
     return existsSync(file);
   }
 
+  /**
+   * Open for reading only (history, diff): no schema set-up, no write lock, so a
+   * run that is saving at the moment does not make this wait, and a file that
+   * cannot be written (read-only, chattr +i) can still be read. A database that
+   * turns out damaged is the user's to fix (UsageError), not an internal error.
+   */
+  static openReadOnly(file: string = defaultDbPath()): HistoryStore {
+    const where = `history database '${file}'`;
+    checkDbFile(file, where);
+    const DatabaseSync = sqlite().DatabaseSync;
+    const tryOpen = (target: string | URL) => {
+      const db = new DatabaseSync(target, { readOnly: true, timeout: 5_000 });
+      try {
+        const appId = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id;
+        const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+        if (appId !== APP_ID && tables > 0) throw new UsageError(`--db: ${where} is an SQLite database of another program, not inboxlens history; pass another --db PATH`);
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+      return db;
+    };
+    let db: DatabaseSync;
+    try {
+      db = tryOpen(file);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      // a WAL database whose -shm cannot be created next to it (an immutable file or folder):
+      // SQLite can still read it when told that nothing will change it
+      try {
+        const u = pathToFileURL(path.resolve(file));
+        u.searchParams.set('immutable', '1');
+        db = tryOpen(u);
+      } catch (e2) {
+        if (e2 instanceof UsageError) throw e2;
+        throw damaged(where, e);
+      }
+    }
+    return new HistoryStore(file, db);
+  }
+
   static open(file: string = defaultDbPath()): HistoryStore {
     const where = `history database '${file}'`;
     if (existsSync(file)) {
-      if (statSync(file).isDirectory()) throw new UsageError(`--db: ${where} is a directory; give a file path`);
-      if (statSync(file).size > 0 && !looksLikeSqlite(file)) {
-        throw new UsageError(`--db: ${where} is not an SQLite database (it may be corrupt or another kind of file); move it aside or pass another --db PATH`);
-      }
+      checkDbFile(file, where);
     } else {
       try {
         mkdirSync(path.dirname(file), { recursive: true });
@@ -139,7 +178,21 @@ export class HistoryStore {
     return id;
   }
 
+  /** A read of a damaged database is bad input (exit 2 with the reason), not an internal error. */
+  private read<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw damaged(`history database '${this.file}'`, e);
+    }
+  }
+
   list(opts: { target?: string; label?: string; limit?: number } = {}): RunSummary[] {
+    return this.read(() => (this.hasRunsTable() ? this.listRows(opts) : []));
+  }
+
+  private listRows(opts: { target?: string; label?: string; limit?: number }): RunSummary[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (opts.target) {
@@ -160,6 +213,18 @@ export class HistoryStore {
    * last); `target` narrows `last` to runs of that target.
    */
   get(ref: string, target?: string, excludeId?: string): RunRecord {
+    return this.read(() => {
+      if (!this.hasRunsTable()) throw new UsageError(`no saved run matches '${ref}' in ${this.file}: it holds no runs yet`);
+      return this.getRow(ref, target, excludeId);
+    });
+  }
+
+  /** false for an empty file opened read-only (a database never written to) */
+  private hasRunsTable(): boolean {
+    return Boolean(this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get());
+  }
+
+  private getRow(ref: string, target?: string, excludeId?: string): RunRecord {
     let row: any;
     const m = /^last(?::([^~]+))?(?:~(\d+))?$/.exec(ref);
     if (m) {
@@ -181,6 +246,31 @@ export class HistoryStore {
     }
     return { ...rowToSummary(row), report };
   }
+}
+
+function checkDbFile(file: string, where: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new UsageError(`--db: cannot read ${where} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (st.isDirectory()) throw new UsageError(`--db: ${where} is a directory; give a file path`);
+  if (!st.isFile()) throw new UsageError(`--db: ${where} is not a regular file; give the path of the history database`);
+  let sqliteHeader: boolean;
+  try {
+    sqliteHeader = st.size === 0 || looksLikeSqlite(file);
+  } catch (e) {
+    throw new UsageError(`--db: cannot read ${where} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!sqliteHeader) {
+    throw new UsageError(`--db: ${where} is not an SQLite database (it may be corrupt or another kind of file); move it aside or pass another --db PATH`);
+  }
+}
+
+function damaged(where: string, e: unknown): UsageError {
+  const msg = ((e as Error).message ?? String(e)).split('\n')[0];
+  return new UsageError(`--db: cannot read ${where}: ${msg} (the file may be damaged or truncated); move it aside or pass another --db PATH`);
 }
 
 function rowToSummary(r: any): RunSummary {

@@ -57,7 +57,7 @@ export const command: Command<DiffArgs> = {
       const file = argv.db ?? defaultDbPath();
       // comparing must not create the database
       if (!store && !HistoryStore.exists(file)) throw new UsageError(`diff: there is no history database at ${file} yet, so no saved run to compare (runs are saved unless --no-save); or compare two JSON report files: inboxlens diff before.json after.json`);
-      return (store ??= HistoryStore.open(file));
+      return (store ??= HistoryStore.openReadOnly(file));
     };
     try {
       const a = await load(String(argv.before), getStore, argv.target);

@@ -36,7 +36,7 @@ export const command: Command<HistoryArgs> = {
       else await out(`No saved runs: there is no history database at ${file} yet (check, blacklist, placement and the other commands save their runs there unless --no-save).`);
       return 0;
     }
-    const store = HistoryStore.open(file);
+    const store = HistoryStore.openReadOnly(file);
     try {
       const runs = store.list({ target: argv.target ? parseDomain(argv.target, '--target') : undefined, label: argv.label, limit: parsePositiveInt(argv.limit, '--limit', 100_000) });
       if (argv.json) {
