@@ -3,6 +3,8 @@
 // with --against / --baseline. Inputs are validated before the run starts, so a
 // bad --db or baseline fails fast (exit 2) instead of after a long run.
 import { writeFile } from 'node:fs/promises';
+import { closeSync, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import type { Argv } from 'yargs';
 import { HistoryStore, defaultDbPath } from '../history/store.ts';
@@ -49,6 +51,37 @@ export interface Publisher {
   store?: HistoryStore;
 }
 
+/**
+ * Can `file` be written (created, or appended to) where it is? Tried for real,
+ * leaving nothing behind: an existing file is opened for append (not changed),
+ * a new one is created and removed again. Pipes and devices (/dev/stdout) are
+ * not opened: opening a FIFO for writing waits for its reader.
+ */
+export function checkOutputPath(flag: string, file: string): void {
+  const why = (e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? `the folder '${path.dirname(file)}' does not exist` : code === 'ENOTDIR' ? `'${path.dirname(file)}' is not a folder` : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'the file system is read-only' : code === 'EISDIR' ? 'it is a directory' : (code ?? (e as Error).message);
+    return new UsageError(`${flag}: cannot write '${file}': ${reason}; nothing was done`);
+  };
+  let st: Stats | undefined;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw why(e);
+  }
+  if (st?.isDirectory()) throw new UsageError(`${flag}: cannot write '${file}': it is a directory; give a file name`);
+  if (st && !st.isFile()) return;
+  try {
+    if (st) closeSync(openSync(file, 'a'));
+    else {
+      closeSync(openSync(file, 'wx'));
+      unlinkSync(file);
+    }
+  } catch (e) {
+    throw why(e);
+  }
+}
+
 async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref) || ref.includes('/')) {
     const text = readInputFile(ref, { what: '--baseline', maxBytes: INPUT_LIMITS.report, encoding: 'utf8', hint: 'a saved run id or a JSON report written with --json' });
@@ -86,6 +119,8 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
   const baseline = argv.baseline ? await loadBaseline(argv.baseline, store, target) : undefined;
   for (const [flag, file] of [['--junit', argv.junit], ['--markdown', argv.markdown]] as const) {
     if (file !== undefined && !String(file).trim()) throw new UsageError(`${flag}: give a file name`);
+    // before any work (placement sends copies): a path that cannot be written fails now, not at the end
+    if (file) checkOutputPath(flag, String(file));
   }
 
   /** Compare, save, write CI files; no printing. */
