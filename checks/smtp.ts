@@ -8,8 +8,8 @@ import type { Check, CheckContext, CheckOutput, Evidence, Finding, RunOptions, S
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, resolverValidates, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
 import { UsageError } from '../src/cli/errors.ts';
-import { parseDomain, parseDuration, parsePositiveInt } from '../src/cli/validate.ts';
-import { registerSecret } from '../src/util/redact.ts';
+import { parseDomain, parseDuration, parsePositiveInt, refuseControl } from '../src/cli/validate.ts';
+import { registerCredentials, registerSecret } from '../src/util/redact.ts';
 import { Semaphore } from '../src/util/semaphore.ts';
 import { probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun } from '../src/smtp/receive.ts';
 import { probeSubmission, parseSubmissionUrl, PASSWORD_ENV, type SubmissionProbe, type SubmissionTarget } from '../src/smtp/submit.ts';
@@ -51,7 +51,7 @@ function list(v: unknown): string[] {
 
 /** `local@domain` with the domain in A-label form; a UsageError naming the flag otherwise. */
 export function parseMailbox(input: string, what: string): string {
-  const s = String(input).trim().replace(/^<|>$/g, '');
+  const s = refuseControl(String(input).trim(), what).replace(/^<|>$/g, '');
   const at = s.lastIndexOf('@');
   if (at < 1 || at === s.length - 1) throw new UsageError(`${what}: '${s}' is not an email address (e.g. someone@example.com)`);
   const local = s.slice(0, at);
@@ -75,7 +75,7 @@ export function smtpConfig(opts: RunOptions): SmtpConfig {
   if (opts.smtp !== undefined && opts.smtp !== '') {
     submission = parseSubmissionUrl(String(opts.smtp));
     password = process.env[PASSWORD_ENV] || undefined;
-    registerSecret(password);
+    registerCredentials(submission.user, password);
   }
   const port = opts.smtpPort === undefined ? 25 : Number(opts.smtpPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--smtp-port: '${opts.smtpPort}' is not a port number (1-65535); it is for labs and tests, real MX hosts listen on 25`);

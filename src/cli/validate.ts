@@ -10,9 +10,34 @@ export function isIp(s: string): boolean {
   return ipaddr.isValid(s) && (ipaddr.IPv4.isValidFourPartDecimal(s) || s.includes(':'));
 }
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** "a line break (CR, U+000D)": the character named the way a user recognises it. */
+export function describeControl(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  const u = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (cp === 0x0d) return `a line break (CR, ${u})`;
+  if (cp === 0x0a) return `a line break (LF, ${u})`;
+  if (cp === 0x2028 || cp === 0x2029) return `a line break (${cp === 0x2028 ? 'LINE' : 'PARAGRAPH'} SEPARATOR, ${u})`;
+  if (cp === 0x09) return `a tab (${u})`;
+  if (cp === 0x00) return `a NUL character (${u})`;
+  return `a control character (${u})`;
+}
+
+/**
+ * Refuse a value with control characters (a line break, a tab, NUL…): it is not
+ * what the user meant, and rewriting it (URL parsers drop CR/LF, percent-encoding
+ * hides them) would check or send something else. A UsageError naming the flag.
+ */
+export function refuseControl(value: string, what: string): string {
+  const m = CONTROL.exec(value);
+  if (m) throw new UsageError(`${what}: '${JSON.stringify(value).slice(1, -1)}' contains ${describeControl(m[0])} at position ${m.index + 1}; give the value without it`);
+  return value;
+}
+
 /** A domain name in A-label form (IDNs converted), or a UsageError naming the flag. */
 export function parseDomain(input: string, what = 'domain'): string {
-  const raw = String(input ?? '').trim().replace(/\.$/, '');
+  const raw = refuseControl(String(input ?? '').trim(), what).replace(/\.$/, '');
   if (!raw) throw new UsageError(`${what}: a domain name is required (e.g. example.com)`);
   if (isIp(raw) || /^\[.*\]$/.test(raw)) {
     throw new UsageError(`${what}: '${raw}' is an IP address, not a domain name; pass sending IPs with --ip ${raw}`);

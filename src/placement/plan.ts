@@ -3,7 +3,7 @@
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { UsageError } from '../cli/errors.ts';
-import { parseDuration } from '../cli/validate.ts';
+import { parseDuration, refuseControl } from '../cli/validate.ts';
 import { loadMailboxSpec, loadSeeds, type SeedsFile } from './seeds.ts';
 import { loadDkim, makeToken, messageFromEml, parseSmtpUrl, validateUnsubscribe, type MessageSpec, type SmtpTarget } from './send.ts';
 import type { Matcher, Seed, SendResult } from './types.ts';
@@ -60,7 +60,7 @@ export interface PlanArgs {
 const ADDRESS = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
 
 function parseAddress(v: string | undefined, what: string): string {
-  const raw = String(v ?? '').trim();
+  const raw = refuseControl(String(v ?? '').trim(), what);
   const m = /<([^>]+)>\s*$/.exec(raw);
   const addr = m ? m[1]!.trim() : raw;
   if (!ADDRESS.test(addr)) throw new UsageError(`${what}: '${raw}' is not an email address (e.g. news@example.com)`);
@@ -86,13 +86,13 @@ export function buildMatcher(a: PlanArgs, phase: Phase, token: string | undefine
     return { token: a.token };
   }
   const m: Matcher = {};
-  if (a['match-subject']) m.subject = String(a['match-subject']);
+  if (a['match-subject']) m.subject = refuseControl(String(a['match-subject']), '--match-subject');
   if (a['match-header']) {
-    const h = /^([A-Za-z0-9-]+)=(.+)$/.exec(String(a['match-header']));
+    const h = /^([A-Za-z0-9-]+)=(.+)$/.exec(refuseControl(String(a['match-header']), '--match-header'));
     if (!h) throw new UsageError(`--match-header: '${a['match-header']}' must be NAME=VALUE (e.g. X-Campaign-Id=spring-2025)`);
     m.header = { name: h[1]!, value: h[2]! };
   }
-  if (a['match-from']) m.from = String(a['match-from']).trim();
+  if (a['match-from']) m.from = refuseControl(String(a['match-from']).trim(), '--match-from');
   if (a.since) m.since = parseSince(a.since);
   else if (m.subject || m.from) throw new UsageError('--match-subject / --match-from need --since TIME (when the campaign went out), so older mail with the same subject or sender is not taken for this run');
   return m;
@@ -139,7 +139,7 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
     smtp.allowPlaintext = Boolean(a['smtp-plaintext']);
     if (a.message && (a.subject || a.html || a.text)) throw new UsageError('--message FILE.eml is the whole message: do not combine it with --subject/--html/--text');
     const body = a.message ? await messageFromEml(a.message) : {
-      subject: a.subject ?? 'inboxlens placement test',
+      subject: a.subject === undefined ? 'inboxlens placement test' : refuseControl(String(a.subject), '--subject'),
       ...(a.text ? { text: String(a.text) } : {}),
       ...(a.html ? { html: a.html.startsWith('@') ? readBody(a.html.slice(1), '--html') : String(a.html) } : {}),
     };

@@ -6,8 +6,9 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import type { SendMailOptions } from 'nodemailer';
-import { registerSecret } from '../util/redact.ts';
+import { registerCredentials, registerSecret } from '../util/redact.ts';
 import { UsageError } from '../cli/errors.ts';
+import { refuseControl } from '../cli/validate.ts';
 import type { Seed, SendResult } from './types.ts';
 
 export interface SmtpTarget {
@@ -43,7 +44,7 @@ export function parseSmtpUrl(spec: string, env: NodeJS.ProcessEnv = process.env,
   const port = u.port ? Number(u.port) : secure ? 465 : 587;
   const user = u.username ? decodeURIComponent(u.username) : undefined;
   const pass = env[passVar];
-  if (pass) registerSecret(pass);
+  if (pass) registerCredentials(user, pass);
   if (user && !pass) throw new UsageError(`--smtp: the URL names user '${user}' but ${passVar} is not set; export the password as ${passVar}`);
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, secure, ...(user ? { user, pass } : {}), insecure: false, allowPlaintext: false };
 }
@@ -114,6 +115,7 @@ export async function messageFromEml(file: string): Promise<Pick<MessageSpec, 's
 
 export function validateUnsubscribe(uris: string[]): string[] {
   return uris.map((u) => {
+    refuseControl(u, '--list-unsubscribe');
     let url: URL;
     try {
       url = new URL(u);
