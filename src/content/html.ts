@@ -23,7 +23,26 @@ export interface HtmlInfo {
   images: HtmlImage[];
   /** the text a reader sees, whitespace collapsed (no <head>, <style>, <script>) */
   visibleText: string;
+  /** set when the HTML hit a bound and only its start was analysed */
+  limited?: HtmlLimit;
 }
+
+export interface HtmlLimit {
+  reason: 'depth' | 'elements' | 'time';
+  /** what was hit, in words: "elements nested more than 500 deep" */
+  detail: string;
+  /** how much of the HTML was analysed (UTF-16 code units ≈ characters) */
+  analysedChars: number;
+  totalChars: number;
+}
+
+/**
+ * Bounds per message. Real mail nests tables a few dozen deep and has a few
+ * thousand elements; htmlparser2's close-tag handling is quadratic in the
+ * nesting depth (320,000 nested <div> took 141 s), so the HTML is fed in
+ * chunks and analysis stops at the first bound, saying so (HtmlInfo.limited).
+ */
+export const HTML_LIMITS = { maxDepth: 500, maxElements: 200_000, maxMs: 3_000, chunkChars: 16 * 1024 };
 
 // elements whose text is never shown to the reader
 const INVISIBLE = new Set(['head', 'title', 'style', 'script', 'template', 'noscript', 'xml']);
@@ -50,8 +69,11 @@ function sizeOf(attrs: Record<string, string>): { width?: number; height?: numbe
   return { width: dimension(attrs.width) ?? fromStyle('width'), height: dimension(attrs.height) ?? fromStyle('height') };
 }
 
-export function analyzeHtml(html: string): HtmlInfo {
+export function analyzeHtml(html: string, limits = HTML_LIMITS): HtmlInfo {
   const anchors: HtmlAnchor[] = [];
+  let depth = 0;
+  let maxDepthSeen = 0;
+  let elements = 0;
   const images: HtmlImage[] = [];
   const text: string[] = [];
   let invisible = 0;
@@ -61,6 +83,8 @@ export function analyzeHtml(html: string): HtmlInfo {
   const parser = new Parser(
     {
       onopentag(name, attrs) {
+        elements++;
+        if (++depth > maxDepthSeen) maxDepthSeen = depth;
         if (INVISIBLE.has(name)) invisible++;
         if (BLOCK.has(name)) text.push(' ');
         if ((name === 'a' || name === 'area') && attrs.href !== undefined) {
@@ -80,6 +104,7 @@ export function analyzeHtml(html: string): HtmlInfo {
         open.at(-1)?.text.push(data);
       },
       onclosetag(name) {
+        if (depth > 0) depth--;
         if (INVISIBLE.has(name) && invisible > 0) invisible--;
         if (BLOCK.has(name)) text.push(' ');
         if (name === 'a') {
@@ -90,9 +115,28 @@ export function analyzeHtml(html: string): HtmlInfo {
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
-  parser.write(html);
-  parser.end();
+  const t0 = performance.now();
+  let limited: HtmlLimit | undefined;
+  let at = 0;
+  while (at < html.length) {
+    const end = Math.min(html.length, at + limits.chunkChars);
+    parser.write(html.slice(at, end));
+    at = end;
+    if (at >= html.length) break;
+    const ms = performance.now() - t0;
+    const stop: Pick<HtmlLimit, 'reason' | 'detail'> | undefined =
+      maxDepthSeen > limits.maxDepth ? { reason: 'depth', detail: `elements nested more than ${limits.maxDepth} deep` }
+      : elements > limits.maxElements ? { reason: 'elements', detail: `more than ${limits.maxElements} elements` }
+      : ms > limits.maxMs ? { reason: 'time', detail: `more than ${limits.maxMs / 1000} s of parsing` }
+      : undefined;
+    if (stop) {
+      limited = { ...stop, analysedChars: at, totalChars: html.length };
+      break;
+    }
+  }
+  // the elements still open are not closed one by one (that is the quadratic part); what was seen is kept
+  if (!limited) parser.end();
   // anchors left open at the end of a truncated body still count
   for (const a of open.reverse()) anchors.push({ href: a.href, text: collapse(a.text.join('')) || collapse(a.alts.join(' ')) });
-  return { anchors, images, visibleText: collapse(text.join('')) };
+  return { anchors, images, visibleText: collapse(text.join('')), ...(limited ? { limited } : {}) };
 }

@@ -163,6 +163,15 @@ function mimeFindings(msg: LoadedMessage, out: Finding[]): { htmlBytes: number; 
   }
   let images = 0;
   let textChars = msg.text ? msg.text.replace(/\s+/g, ' ').trim().length : 0;
+  if (msg.htmlInfo?.limited) {
+    const l = msg.htmlInfo.limited;
+    const pct = Math.floor((l.analysedChars / l.totalChars) * 100);
+    out.push(f('content.html-too-complex', 'warn', `The HTML is too ${l.reason === 'depth' ? 'deeply nested' : 'complex'} to analyse: ${l.detail}; only its first ${(l.analysedChars / 1024).toFixed(0)} KB of ${(l.totalChars / 1024).toFixed(0)} KB (${pct}%) were analysed`, {
+      detail: 'Links, images and text past that point were not looked at, so the findings about them cover only the start of the HTML. No real mail nests elements that deep; mail clients and filters give up on such markup too (and filters may treat it as an attempt to evade them).',
+      fix: 'Generate flatter HTML: close the elements you open, and nest tables a few levels deep at most.',
+      ref: 'inboxlens content limits (src/content/html.ts HTML_LIMITS)',
+    }));
+  }
   if (msg.htmlInfo) {
     images = msg.htmlInfo.images.filter((i) => !i.pixel).length;
     textChars = msg.htmlInfo.visibleText.length;
