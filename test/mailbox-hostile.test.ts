@@ -3,13 +3,13 @@
 // real servers never reach. Each server is a few lines of net.Server, so the
 // faults are exact; the test bounds the bytes each one may send.
 import net from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
 
-type Mode = 'imap-silent-login' | 'imap-silent-after-login' | 'imap-endless-line' | 'pop3-endless-line' | 'pop3-trickle';
+type Mode = 'imap-silent-login' | 'imap-silent-after-login' | 'imap-endless-line' | 'imap-echo-login' | 'imap-echo-plain' | 'pop3-endless-line' | 'pop3-trickle';
 const FLOOD_CAP = 300 * 1024 * 1024; // what a flooding server may send at most, whatever the client does
 const servers: net.Server[] = [];
 const sent: Record<string, number> = {};
@@ -54,17 +54,29 @@ function hostile(mode: Mode): Promise<number> {
       });
       return;
     }
-    sock.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n');
+    const caps = mode === 'imap-echo-login' ? 'IMAP4rev1' : 'IMAP4rev1 AUTH=PLAIN';
+    sock.write(`* OK [CAPABILITY ${caps}] hostile ready\r\n`);
     let buf = '';
+    let pending: string | undefined;
     sock.on('data', (d) => {
       buf += d.toString('latin1');
       let i;
       while ((i = buf.indexOf('\r\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 2);
+        if (pending) {
+          // the SASL response after a continuation: echoed back, as careless servers do
+          sock.write(`${pending} NO [AUTHENTICATIONFAILED] bad credentials ${line}\r\n`);
+          pending = undefined;
+          continue;
+        }
         const [tag, verb] = line.split(' ');
         const v = (verb ?? '').toUpperCase();
-        if (v === 'CAPABILITY') sock.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+        if (v === 'CAPABILITY') sock.write(`* CAPABILITY ${caps}\r\n${tag} OK done\r\n`);
+        else if (mode.startsWith('imap-echo') && v === 'AUTHENTICATE' && line.split(' ').length === 3) {
+          pending = tag;
+          sock.write('+ \r\n');
+        } else if (mode.startsWith('imap-echo') && (v === 'LOGIN' || v === 'AUTHENTICATE')) sock.write(`${tag} NO [AUTHENTICATIONFAILED] rejected: ${line}\r\n`);
         else if (v === 'LOGIN' || v === 'AUTHENTICATE') {
           // silent-login never answers; silent-after-login answers this and nothing after it
           if (mode === 'imap-silent-after-login') sock.write(`${tag} OK logged in\r\n`);
@@ -76,9 +88,9 @@ function hostile(mode: Mode): Promise<number> {
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as net.AddressInfo).port)));
 }
 
-async function seedsFile(name: string, proto: 'imap' | 'pop3', port: number): Promise<string> {
+async function seedsFile(name: string, proto: 'imap' | 'pop3', port: number, pass = 'hostile-pass-1'): Promise<string> {
   const f = path.join(dir, `${name}.yaml`);
-  await writeFile(f, `seeds:\n  - address: seed@hostile.test\n    provider: generic\n    ${proto}: { host: 127.0.0.1, port: ${port}, secure: false, allowPlaintext: true }\n    auth: { user: seed, pass: hostile-pass-1 }\n`);
+  await writeFile(f, `seeds:\n  - address: seed@hostile.test\n    provider: generic\n    ${proto}: { host: 127.0.0.1, port: ${port}, secure: false, allowPlaintext: true }\n    auth: { user: seed, pass: ${JSON.stringify(pass)} }\n`);
   return f;
 }
 
@@ -131,5 +143,24 @@ describe('a server that floods one line is refused at a cap real servers never r
     expect(row.placement).toBe('error');
     expect(row.error).toMatch(/line longer than 64 KB/);
     expect(sent['pop3-endless-line']).toBeLessThan(32 * 1024 * 1024);
+  }, 150_000);
+});
+
+describe('a server that echoes the credentials back never gets them into any output', () => {
+  it('IMAP LOGIN (quoted) and AUTHENTICATE PLAIN (base64) echoed in the refusal: masked in stdout, stderr, JSON, JUnit, Markdown and history', async () => {
+    const pass = 'pa"ss\\word-77';
+    const forms = [pass, pass.replace(/\\/g, '\\\\').replace(/"/g, '\\"'), JSON.stringify(pass).slice(1, -1), Buffer.from(`\0seed\0${pass}`).toString('base64'), encodeURIComponent(pass)];
+    for (const mode of ['imap-echo-login', 'imap-echo-plain'] as const) {
+      const file = await seedsFile(mode, 'imap', await hostile(mode), pass);
+      const out = { junit: path.join(dir, `${mode}.xml`), md: path.join(dir, `${mode}.md`), db: path.join(dir, `${mode}.db`) };
+      const r = await runCli(['placement', 'collect', '--seeds', file, '--token', 'il-hostile1-0000000000', '--timeout', '4s', '--json', '--junit', out.junit, '--markdown', out.md, '--db', out.db], { timeoutMs: 60_000 });
+      const row = r.json().targets[0].checks[0].data.rows[0];
+      expect(row.placement).toBe('error');
+      expect(row.error).toMatch(/login refused/);
+      // the echo is there, masked
+      expect(row.error).toMatch(/\[redacted\]/);
+      const all = [r.stdout, r.stderr, await readFile(out.junit, 'utf8'), await readFile(out.md, 'utf8'), (await readFile(out.db)).toString('latin1')].join('\n');
+      for (const f of forms) expect(all, `${mode}: ${f}`).not.toContain(f);
+    }
   }, 150_000);
 });

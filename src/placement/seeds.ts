@@ -23,7 +23,7 @@ import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
-import { registerSecret } from '../util/redact.ts';
+import { registerCredentials } from '../util/redact.ts';
 import { UsageError } from '../cli/errors.ts';
 import { PROVIDERS, type Access, type Seed, type SeedAuth, type FolderOverrides, type Provider } from './types.ts';
 
@@ -134,8 +134,10 @@ function registerSecretsIn(doc: unknown): void {
   const visit = (n: unknown) => {
     if (Array.isArray(n)) n.forEach(visit);
     else if (n && typeof n === 'object') {
+      // with its user: the SASL blobs that carry both are masked too
+      const user = typeof (n as Record<string, unknown>).user === 'string' ? String((n as Record<string, unknown>).user) : undefined;
       for (const [k, v] of Object.entries(n)) {
-        if ((SECRET_FIELDS as readonly string[]).includes(k) && typeof v === 'string') registerSecret(v);
+        if ((SECRET_FIELDS as readonly string[]).includes(k) && typeof v === 'string') registerCredentials(user, v);
         else visit(v);
       }
     }
