@@ -84,13 +84,30 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   }
   if (plan.phase === 'send') {
     const ok = plan.sent!.filter((s) => s.status === 'accepted').length;
-    findings.push(f('placement.sent', ok === total ? 'pass' : 'info', `${ok} of ${total} copies accepted by the SMTP server; collect them with --token ${plan.token}`));
+    if (!ok) {
+      // nothing went out, so nothing can be collected: a failure, never exit 0
+      const why = plan.sent!.map((s) => s.error ?? s.response).find(Boolean);
+      findings.push(f('placement.none-sent', 'error', `None of the ${total} copies was accepted by the SMTP server${why ? `: ${why}` : ''}`, {
+        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.code ? ` ${s.code}` : ''}${s.response || s.error ? ` ${s.response ?? s.error}` : ''}` })),
+        fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate; then send again.',
+        ref: 'RFC 5321 §4.2',
+      }));
+    } else findings.push(f('placement.sent', ok === total ? 'pass' : 'info', `${ok} of ${total} copies accepted by the SMTP server; collect them with --token ${plan.token}`));
     for (const w of plan.seedsFile.warnings) findings.push(f('placement.insecure-access', 'warn', w, { fix: 'Use secure: true or STARTTLS with a verified certificate.', ref: 'RFC 8314' }));
     return { findings, data: { ...data, rows: [] } };
   }
 
   const counts: Record<string, number> = {};
   const live: PlacementRow[] = [];
+  // the dashboard's table (every row so far) at most four times a second: one copy per row would be O(n²) for n seeds
+  let lastPartial = 0;
+  let flush: NodeJS.Timeout | undefined;
+  const emitPartial = () => {
+    clearTimeout(flush);
+    flush = undefined;
+    lastPartial = Date.now();
+    ctx.partial({ rows: [...live] });
+  };
   // the IMAP/POP3 machinery (imapflow and friends) loads only when a collect runs: every CLI start loads the check registry
   const { collectPlacement, cleanupCopies } = await import('../src/placement/collect.ts');
   ctx.progress(`waiting for ${total} cop${total === 1 ? 'y' : 'ies'}…`, 0, total);

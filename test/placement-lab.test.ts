@@ -233,6 +233,18 @@ describe('placement run on the lab', () => {
     expect(w.stderr).toMatch(/placement watch never deletes/);
   });
 
+  it('placement send where the SMTP server accepted no copy (its certificate is not trusted) is a failure: placement.none-sent, exit 1', async () => {
+    const args = sendArgs('good', ['--json']);
+    const i = args.indexOf('--smtp-ca');
+    args.splice(i, 2);
+    const r = await cli(['placement', 'send', ...args]);
+    const { c, codes } = doc(r);
+    expect(codes).toContain('placement.none-sent');
+    expect(codes).not.toContain('placement.sent');
+    expect(c.findings.find((x: any) => x.code === 'placement.none-sent').summary).toMatch(/None of the 8 copies was accepted/);
+    expect(r.code).toBe(1);
+  });
+
   it('check --only placement collects a run by token, and the human output is a table', async () => {
     const s = await cli(['placement', 'send', ...sendArgs('good', ['--message', path.join(ROOT, 'fixtures/messages/placement-newsletter.eml'), '--json'])]);
     const sent = doc(s);
