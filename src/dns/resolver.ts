@@ -397,6 +397,9 @@ export class DnsClient {
           transport = 'tcp';
           pkt = await tcpQuery(server, name, type, this.timeoutMs);
         }
+        // a message with QR=0 is a query, not an answer (a reflector or a broken middlebox echoing
+        // what it got): its empty answer section says nothing, so it is a failed lookup, never "no record"
+        if (!pkt.header?.qr) throw new AttemptError('MALFORMED', `${server.doh ?? server.host} sent back a query (QR=0), not a response`);
         const rcode = RCODE_NAMES[pkt.header.rcode] ?? 'SERVFAIL';
         // SERVFAIL and REFUSED from one resolver: another resolver may do better
         if ((rcode === 'SERVFAIL' || rcode === 'REFUSED') && attempt < this.retries && this.resolvers.length > 1) {
