@@ -117,6 +117,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     timeoutMs: plan.timeoutMs,
     pollMs: plan.pollMs,
     idle: plan.idle,
+    maxConnectionsPerHost: plan.maxConnections,
     ...(plan.sent ? { sent: new Map(plan.sent.map((s) => [s.seed, s])) } : {}),
     ...(plan.bounces ? { bounces: plan.bounces } : {}),
     dns: ctx.dns,
@@ -124,13 +125,15 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     onRow: (row, done, all) => {
       // the dashboard fills its placement table from these as copies arrive
       live.push(row);
-      ctx.partial({ rows: [...live] });
+      if (done === all) emitPartial();
+      else flush ??= setTimeout(emitPartial, Math.max(0, lastPartial + 250 - Date.now()));
       const k = row.placement.startsWith('tab:') ? 'tab' : row.placement.startsWith('other:') ? 'other' : row.placement;
       counts[k] = (counts[k] ?? 0) + 1;
       ctx.progress(`${done}/${all} seeds answered (${Object.entries(counts).map(([p, c]) => `${p} ${c}`).join(', ')})`, done, all);
     },
     log: (m) => ctx.log(m),
   });
+  clearTimeout(flush);
   const summary = summarize(res.rows);
   findings.push(...placementFindings(res.rows, { plaintextWarnings: plan.seedsFile.warnings, timeoutMs: plan.timeoutMs }));
   Object.assign(data, { rows: res.rows, summary, durationMs: res.durationMs });
@@ -139,7 +142,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     findings.push(f('placement.seed-error', 'warn', `The bounces mailbox could not be read: ${res.bounces.error}`, { fix: 'Check the --bounces mailbox access (host, port, password).', ref: 'RFC 3464' }));
   }
   if (plan.cleanup && plan.token) {
-    const c = await cleanupCopies(plan.seeds, res, plan.token);
+    const c = await cleanupCopies(plan.seeds, res, plan.token, plan.maxConnections);
     data.cleanup = c;
     findings.push(f('placement.cleanup', c.skipped.length ? 'warn' : 'info', `--cleanup deleted ${c.deleted} cop${c.deleted === 1 ? 'y' : 'ies'} carrying ${plan.token}${c.skipped.length ? `; ${c.skipped.length} left in place` : ''}`, {
       evidence: [

@@ -1,6 +1,11 @@
 // Collect: watch every seed at once for its copy and turn what was found into
 // one row per seed. Returns as soon as every seed has an answer (found, bounced,
-// failed); only the seeds still waiting run on to the deadline.
+// failed); only the seeds still waiting run on to the deadline. Connections to
+// one host:port are capped (maxConnectionsPerHost, default 16): the other seeds
+// wait in line, and a seed searched once gives its connection up between polls
+// while others wait. A seed still in line at the deadline is an error saying so
+// (never checked), not `missing`. Work per seed is constant: no scan over all
+// rows or listeners per settled seed.
 import type { DnsClient } from '../dns/resolver.ts';
 import { watchImapSeed, type WatchOutcome } from './watch-imap.ts';
 import { watchPop3Seed } from './watch-pop3.ts';
@@ -9,6 +14,7 @@ import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiver
 import { connectImap, classifyImapError } from '../mailbox/imap.ts';
 import { resolveAuth, sleep } from './watch-imap.ts';
 import { RUN_TOKEN } from './token.ts';
+import { DEFAULT_MAX_CONNECTIONS_PER_HOST, HostSlots, slotKey } from './host-slots.ts';
 import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
 
 export interface CollectOptions {
@@ -23,6 +29,8 @@ export interface CollectOptions {
   /** DNS for the local DKIM/ARC re-verification (none: skipped) */
   dns?: DnsClient;
   signal?: AbortSignal;
+  /** connections open at once to one host:port (default 16); the other seeds wait in line */
+  maxConnectionsPerHost?: number;
   /** a seed got its answer (for progress) */
   onRow?(row: PlacementRow, done: number, total: number): void;
   log?(message: string): void;
@@ -107,11 +115,16 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     rows.set(seed.address, row);
     o.onRow?.(row, ++done, total);
   };
+  const perSeed = new Map<string, AbortController>();
+  // one listener for all seeds (a listener per seed on one signal makes each removal O(n))
   const deadline = new AbortController();
+  deadline.signal.addEventListener('abort', () => {
+    for (const ac of perSeed.values()) ac.abort();
+  }, { once: true });
   const timer = setTimeout(() => deadline.abort(), o.timeoutMs);
   const onOuter = () => deadline.abort();
   o.signal?.addEventListener('abort', onOuter, { once: true });
-  const perSeed = new Map<string, AbortController>();
+  const slots = new HostSlots(o.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST);
   const bounced = new Map<string, BounceInfo>();
 
   // copies the SMTP server refused or never took are settled without watching
@@ -137,22 +150,19 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
   await Promise.all(watched.map(async (seed) => {
     const ac = new AbortController();
     perSeed.set(seed.address, ac);
-    const stopAll = () => ac.abort();
-    deadline.signal.addEventListener('abort', stopAll, { once: true });
     if (deadline.signal.aborted) ac.abort();
     // a step (login, SELECT, SEARCH) gets at most the whole deadline, and never more than 30 s
-    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), ...(o.log ? { log: o.log } : {}) };
+    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), slots, ...(o.log ? { log: o.log } : {}) };
     let out: WatchOutcome;
     try {
       out = seed.access.protocol === 'imap' ? await watchImapSeed(seed, wo) : await watchPop3Seed(seed, wo);
     } catch (e) {
       out = { reconnects: 0, searched: false, error: `seed ${seed.address}: ${(e as Error).message}` };
     }
-    deadline.signal.removeEventListener('abort', stopAll);
     if (out.location) locations.set(seed.address, out.location);
     settle(seed, await rowFromOutcome(seed, out, o.sent?.get(seed.address), bounced.get(seed.address), o.dns));
     // the bounce watcher stops as soon as no seed is left waiting for one
-    if (bounceWatch && [...rows.keys()].length === total) void bounceWatch.stop();
+    if (bounceWatch && rows.size === total) void bounceWatch.stop();
   }));
   clearTimeout(timer);
   o.signal?.removeEventListener('abort', onOuter);
@@ -192,17 +202,21 @@ function headerValues(raw: string, name: string): string[] {
  * Removal uses UID EXPUNGE (UIDPLUS), so no other message marked \Deleted is
  * expunged with it.
  */
-export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string): Promise<CleanupResult> {
+export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string, maxConnectionsPerHost = DEFAULT_MAX_CONNECTIONS_PER_HOST): Promise<CleanupResult> {
   const out: CleanupResult = { deleted: 0, removed: [], skipped: [] };
   if (!RUN_TOKEN.test(token)) throw new Error(`refusing to clean up: '${token}' is not an inboxlens run token`);
+  const foundAt = new Set(result.rows.filter((r) => r.folder).map((r) => r.seed));
+  const slots = new HostSlots(maxConnectionsPerHost);
+  const never = new AbortController().signal;
   await Promise.all(seeds.map(async (seed) => {
     if (seed.access.protocol !== 'imap') {
-      if (result.rows.some((r) => r.seed === seed.address && r.folder)) out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
+      if (foundAt.has(seed.address)) out.skipped.push({ seed: seed.address, reason: 'POP3 seed: inboxlens never deletes over POP3' });
       return;
     }
     const loc = result.locations.get(seed.address);
     if (!loc) return;
     let c;
+    const release = (await slots.acquire(slotKey(seed.access.host, seed.access.port), never))!;
     try {
       c = await connectImap(seed.access, await resolveAuth(seed));
       // imapflow only sends UID EXPUNGE when the server lists UIDPLUS; otherwise it would EXPUNGE everything marked \Deleted
@@ -235,6 +249,7 @@ export async function cleanupCopies(seeds: Seed[], result: CollectResult, token:
         await Promise.race([c.logout().catch(() => {}), sleep(1000)]);
         c.close();
       }
+      release();
     }
   }));
   out.removed.sort((a, b) => a.seed.localeCompare(b.seed));

@@ -20,6 +20,8 @@ export interface PlacementPlan {
   timeoutMs: number;
   pollMs: number;
   idle: boolean;
+  /** connections open at once to one IMAP/POP3 host:port (--max-connections, default 16) */
+  maxConnections: number;
   bounces?: Seed;
   cleanup: boolean;
   send?: { spec: MessageSpec; smtp: SmtpTarget };
@@ -38,6 +40,7 @@ export interface PlanArgs {
   deadline?: string;
   'poll-interval'?: string;
   idle?: boolean;
+  'max-connections'?: number | string;
   bounces?: string;
   cleanup?: boolean;
   from?: string;
@@ -111,6 +114,8 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
   if (timeoutMs < 1000 || timeoutMs > 24 * 3600_000) throw new UsageError(`--timeout: '${a.deadline}' must be between 1s and 24h (how long to wait for the copies)`);
   const pollMs = parseDuration(a['poll-interval'] ?? '2s', '--poll-interval');
   if (pollMs < 200 || pollMs > 600_000) throw new UsageError(`--poll-interval: '${a['poll-interval']}' must be between 200ms and 10m`);
+  const maxConnections = a['max-connections'] === undefined ? 16 : Number(a['max-connections']);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 1000) throw new UsageError(`--max-connections: '${a['max-connections']}' must be a whole number from 1 to 1000 (connections open at once to one mail server)`);
   const token = phase === 'collect' ? a.token : makeToken();
   const matcher = buildMatcher(a, phase, token);
   const bounces = a.bounces ? loadMailboxSpec(a.bounces, '--bounces', { env }) : seedsFile.bounces;
@@ -124,6 +129,7 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
     timeoutMs,
     pollMs,
     idle: a.idle !== false,
+    maxConnections,
     ...(bounces ? { bounces } : {}),
     cleanup: Boolean(a.cleanup),
   };

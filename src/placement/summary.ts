@@ -49,7 +49,11 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 function byProvider(rows: PlacementRow[]): Map<string, PlacementRow[]> {
   const m = new Map<string, PlacementRow[]>();
-  for (const r of rows) m.set(r.provider, [...(m.get(r.provider) ?? []), r]);
+  for (const r of rows) {
+    const list = m.get(r.provider);
+    if (list) list.push(r);
+    else m.set(r.provider, [r]);
+  }
   return m;
 }
 

@@ -7,6 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 import { accessTokenFor, AuthError } from './oauth.ts';
 import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
+import { SlotKind, slotKey, type HostSlots } from './host-slots.ts';
 import type { Matcher, Seed } from './types.ts';
 
 export interface WatchOptions {
@@ -19,8 +20,18 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** the longest any one protocol step (login, SELECT, SEARCH, FETCH) may take; default 30 s */
   stepTimeoutMs?: number;
+  /** connections per host:port (collect shares one among all seeds); none: unlimited */
+  slots?: HostSlots;
   log?(message: string): void;
 }
+
+/** Why a seed that waited in line for a connection until the deadline was never checked. */
+export function queuedTooLong(slots: HostSlots, host: string, port: number): string {
+  return `not checked: the deadline came while it waited for a connection to ${host}:${port} (at most ${slots.max} at once per host, --max-connections)`;
+}
+
+/** The watch ended while this seed waited in line for a connection (its text names no secret: not redacted). */
+class NotChecked extends Error {}
 
 export interface Found {
   folder: SeedFolder;
@@ -122,10 +133,23 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
   const stepMs = o.stepTimeoutMs ?? 30_000;
   // every command of a watch has a deadline, and the watch's end closes whatever is still waiting
   const step = <T>(c: ImapFlow, what: string, p: Promise<T>): Promise<T> => within(c, stepMs, what, p, stop.signal);
-  const open = async (): Promise<ImapFlow> => {
-    const c = await connectImap(seed.access, auth, {}, { deadlineMs: stepMs, signal: stop.signal });
+  const key = slotKey(seed.access.host, seed.access.port);
+  const open = async (kind: SlotKind = outcome.searched ? SlotKind.Again : SlotKind.First): Promise<ImapFlow> => {
+    // wait in line for one of the host's connections; the deadline may come first
+    const release = o.slots ? await o.slots.acquire(key, stop.signal, kind) : () => {};
+    if (!release) throw new NotChecked(queuedTooLong(o.slots!, seed.access.host, seed.access.port));
+    let c: ImapFlow;
+    try {
+      c = await connectImap(seed.access, auth, {}, { deadlineMs: stepMs, signal: stop.signal });
+    } catch (e) {
+      release();
+      throw e;
+    }
     clients.add(c);
-    c.once('close', () => clients.delete(c));
+    c.once('close', () => {
+      clients.delete(c);
+      release();
+    });
     if (stop.signal.aborted) {
       c.close();
       throw new MailboxError('stopped', 'network');
@@ -178,7 +202,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     while (!stop.signal.aborted) {
       let c: ImapFlow | undefined;
       try {
-        c = await open();
+        c = await open(SlotKind.Extra);
         await step(c, `EXAMINE ${folder.path}`, examine(c, folder.path));
         healthyIdle.add(folder.path);
         failures = 0;
@@ -218,6 +242,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         void kick();
         await Promise.race([closed, new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }))]);
       } catch (e) {
+        if (e instanceof NotChecked) break;
         const err = classifyImapError(e, where);
         // before the poll connection has logged in once, it reports such errors; stop here
         if ((err.kind === 'auth' || err.kind === 'tls') && !outcome.folders) return;
@@ -238,14 +263,22 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     let folders: FolderMap | undefined;
     let idleStarted = false;
     let firstPass = true;
+    // gave the connection up for others waiting for this host: back for the next poll then
+    let resumeAt = 0;
     while (!stop.signal.aborted) {
+      if (resumeAt) {
+        await sleep(resumeAt - Date.now(), stop.signal);
+        resumeAt = 0;
+        if (stop.signal.aborted) break;
+      }
       let c: ImapFlow | undefined;
       try {
         c = await open();
         folders ??= await step(c, 'LIST', discoverFolders(c, seed.provider, seed.folders));
         outcome.folders = folders;
         const fm = folders;
-        if (o.idle && !idleStarted) {
+        // the IDLE connection is an extra one: not while other seeds wait for this host
+        if (o.idle && !idleStarted && !o.slots?.contended(key)) {
           idleStarted = true;
           void idleWatch(fm.inbox, fm);
         }
@@ -270,6 +303,11 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           firstPass = false;
           delete outcome.lastError;
           if (stop.signal.aborted) break;
+          // other seeds wait for a connection to this host: log out until the next poll
+          if (o.slots?.contended(key)) {
+            resumeAt = cycleStart + o.pollMs;
+            break;
+          }
           // the rest of the poll interval: IDLE on spam, searching it at once when it announces new mail
           const until = cycleStart + o.pollMs;
           while (!stop.signal.aborted && Date.now() < until) {
@@ -284,6 +322,11 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           }
         }
       } catch (e) {
+        if (e instanceof NotChecked) {
+          // never searched: the line, not the server, is why nothing is known
+          if (!outcome.searched) outcome.lastError = `${where}: ${e.message}`;
+          break;
+        }
         const err = classifyImapError(e, where);
         if (stop.signal.aborted) {
           // the deadline came mid-step: that step is why nothing is known

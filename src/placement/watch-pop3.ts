@@ -5,7 +5,8 @@
 // already served; for Gmail a copy found means "not spam", not "inbox".
 import { Pop3Client, Pop3Error } from '../mailbox/pop3.ts';
 import { headerMatches, MAX_SOURCE_BYTES } from '../mailbox/imap.ts';
-import { resolveAuth, sleep, type WatchOptions, type WatchOutcome } from './watch-imap.ts';
+import { queuedTooLong, resolveAuth, sleep, type WatchOptions, type WatchOutcome } from './watch-imap.ts';
+import { SlotKind, slotKey } from './host-slots.ts';
 import type { Seed } from './types.ts';
 
 const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
@@ -29,9 +30,16 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
     return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: 'auth' };
   }
   const user = pop3User(seed);
+  const key = slotKey(seed.access.host, seed.access.port);
   while (!o.signal.aborted) {
     const cycleStart = Date.now();
     let c: Pop3Client | undefined;
+    // one session at a time per host slot: wait in line for it, the deadline may come first
+    const release = o.slots ? await o.slots.acquire(key, o.signal, outcome.searched ? SlotKind.Again : SlotKind.First) : () => {};
+    if (!release) {
+      if (!outcome.searched) outcome.lastError = `${where}: ${queuedTooLong(o.slots!, seed.access.host, seed.access.port)}`;
+      break;
+    }
     try {
       c = await Pop3Client.connect({
         host: seed.access.host,
@@ -72,9 +80,12 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
       } finally {
         o.signal.removeEventListener('abort', onAbort);
       }
+      // QUIT closed the session: its slot goes to the next in line
+      release();
       if (outcome.found) break;
     } catch (e) {
       c?.close();
+      release();
       if (o.signal.aborted) {
         // the deadline came mid-step: that step is why nothing is known
         const last = c?.transcript.at(-1)?.split(' ')[0];
