@@ -75,10 +75,14 @@ function spfLines(g: Got, ctx: CheckContext): Requirement[] {
   const data = r.data as { evaluatedDomain?: string; domains?: Record<string, { record: string | null }>; evaluations?: { ip: string; result: string }[] } | undefined;
   const envelope = data?.evaluatedDomain ?? ctx.opts.mailFrom ?? ctx.target;
   const rec = data?.domains?.[envelope];
+  // the record's own lookup failed (SERVFAIL, timeout): nothing is known about it, so neither is the requirement
+  const lookupFailed = (rec as { tree?: { errors?: { kind: string; message: string }[] } } | undefined)?.tree?.errors?.find((e) => e.kind === 'dns');
   const errors = r.findings.filter((x) => x.severity === 'error' && (x.subject === envelope || x.subject === undefined) && x.code !== 'spf.ip-not-authorized');
   let published: Requirement;
   if (rec?.record && !errors.length) {
     published = { ...REQ.spf!, status: r.status === 'unknown' ? 'unknown' : 'pass', detail: r.status === 'unknown' ? `${envelope} has an SPF record, but ${r.reason}` : `${envelope}: ${rec.record}`, source: 'spf' };
+  } else if (rec && rec.record === null && lookupFailed) {
+    published = { ...REQ.spf!, status: 'unknown', detail: `the SPF lookup for ${envelope} failed: ${lookupFailed.message}`, source: 'spf' };
   } else if (rec && (rec.record === null || errors.length)) {
     published = {
       ...REQ.spf!, status: 'fail', source: 'spf',

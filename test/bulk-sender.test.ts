@@ -108,6 +108,15 @@ describe.concurrent('bulk-sender check', () => {
     expect(r.code).toBe(3);
   });
 
+  it('an SPF lookup that fails (SERVFAIL) is unknown for the SPF lines, never "has no SPF record" (exit 3, not 1)', async () => {
+    const { r, line, codes } = await bulk('auth-spfservfail.example');
+    expect(line('spf').status).toBe('unknown');
+    expect(line('spf').detail).toMatch(/SPF lookup for auth-spfservfail\.example failed: .*SERVFAIL/);
+    expect(codes).not.toContain('bulk-sender.spf');
+    expect(codes).not.toContain('bulk-sender.spf-pass');
+    expect(r.code).toBe(3);
+  });
+
   it('a DMARC lookup that times out is unknown, not a failed requirement', async () => {
     const { line } = await bulk('auth-dmarcfail.example', ['--selector', 'x']);
     expect(line('dmarc').status).toBe('unknown');
