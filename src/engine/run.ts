@@ -8,6 +8,7 @@ import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type Re
 import { Semaphore } from '../util/semaphore.ts';
 import { UsageError } from '../util/errors.ts';
 import { parseDomain, parseIp } from '../util/validate.ts';
+import { expandRange } from '../dnsbl/names.ts';
 
 /** The order checks are shown in; checks not named here follow alphabetically. */
 export const CHECK_ORDER = ['spf', 'dkim', 'dmarc', 'alignment', 'mx', 'ptr', 'mta-sts', 'tls-rpt', 'bimi', 'bulk-sender', 'blacklist', 'smtp', 'content', 'placement'];
@@ -125,10 +126,17 @@ export interface BaseRunInput {
 
 export function baseRunOptions(i: BaseRunInput, what: { ip: string; selector: string; mailFrom: string; dkimDomain: string } = { ip: 'ip', selector: 'selector', mailFrom: 'mailFrom', dkimDomain: 'dkimDomain' }): RunOptions {
   const ipsIn = (i.ips ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+  const ranges = [...new Set(ipsIn.filter((s) => s.includes('/')))];
+  // a range is validated once, for every check, and each of its addresses is judged (SPF, PTR);
+  // the blacklist check keeps the range itself, to name it in its grid
+  const fromRanges = ranges.flatMap((spec) => {
+    const r = expandRange(spec);
+    if (!r.ok) throw new UsageError(`${what.ip} ${r.message}`);
+    return r.ips;
+  });
   const opts: RunOptions = {
-    ips: [...new Set(ipsIn.filter((s) => !s.includes('/')).map((s) => parseIp(s, what.ip)))],
-    // CIDR ranges only feed the blacklist check, which validates and expands them
-    ipRanges: [...new Set(ipsIn.filter((s) => s.includes('/')))],
+    ips: [...new Set([...ipsIn.filter((s) => !s.includes('/')).map((s) => parseIp(s, what.ip)), ...fromRanges])],
+    ipRanges: ranges,
     selectors: [...new Set((i.selectors ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))],
   };
   for (const s of opts.selectors) {

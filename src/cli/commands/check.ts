@@ -5,7 +5,7 @@ import readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { checkMetadata, loadChecksById, type CheckMeta } from '../../check-registry.ts';
 import { ResultStream, combineExit, type TargetResult } from '../../engine.ts';
-import { checkDomain, prepareChecks, selectChecks as selectFrom } from '../../engine/run.ts';
+import { baseRunOptions, checkDomain, prepareChecks, selectChecks as selectFrom } from '../../engine/run.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
@@ -45,19 +45,14 @@ export function selectChecks<C extends Pick<Check, 'id' | 'optIn' | 'optInWith'>
 
 export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Pick<Check, 'cliOptions'>>): Promise<RunOptions> {
   const opts: RunOptions = {
-    ips: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).filter((s) => s && !s.includes('/')).map((s) => parseIp(s)))],
-    // CIDR ranges (--ip 192.0.2.0/28) only feed the blacklist check, which validates and expands them
-    ipRanges: [...new Set((argv.ip ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s.includes('/')))],
-    selectors: [...new Set((argv.selector ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean))],
+    ...baseRunOptions(
+      { ips: argv.ip ?? [], selectors: argv.selector ?? [], ...(argv['mail-from'] ? { mailFrom: argv['mail-from'] } : {}), ...(argv['dkim-domain'] ? { dkimDomain: argv['dkim-domain'] } : {}) },
+      { ip: '--ip', selector: '--selector', mailFrom: '--mail-from', dkimDomain: '--dkim-domain' },
+    ),
     // checks that are costly per domain (blacklists) run in a --domains-file batch only when asked: they need to know
     ...(argv['domains-file'] ? { batch: true } : {}),
     ...(argv.only?.length ? { only: (argv.only ?? []).flatMap((o) => String(o).split(',')).map((o) => o.trim()).filter(Boolean) } : {}),
   };
-  for (const s of opts.selectors) {
-    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(s)) throw new UsageError(`--selector: '${s}' is not a valid DKIM selector (letters, digits, '-', '_' and dots)`);
-  }
-  if (argv['mail-from']) opts.mailFrom = parseDomain(argv['mail-from'], '--mail-from');
-  if (argv['dkim-domain']) opts.dkimDomain = parseDomain(argv['dkim-domain'], '--dkim-domain');
   for (const c of registry.values()) {
     for (const name of Object.keys(c.cliOptions ?? {})) {
       if (argv[name] !== undefined) opts[camel(name)] = argv[name];
