@@ -4,8 +4,8 @@
 // its self-test is never taken for a clean bill of health.
 // The same code serves `inboxlens check` (this check) and `inboxlens blacklist`.
 import type { Check, CheckContext, CheckOutput, CheckResult, Evidence, Finding, RunOptions, Severity } from '../src/types.ts';
-import { UsageError } from '../src/cli/errors.ts';
-import { parseDomain, parsePositiveInt } from '../src/cli/validate.ts';
+import { UsageError } from '../src/util/errors.ts';
+import { parseDomain, parsePositiveInt } from '../src/util/validate.ts';
 import { canonicalIp, expandRange, listDomain, type TargetKind } from '../src/dnsbl/names.ts';
 import { selectZones, type ZoneSelection } from '../src/dnsbl/zones.ts';
 import { sweep, type Cell, type SweepResult, type Target, type TargetRow, type ZoneReport } from '../src/dnsbl/sweep.ts';

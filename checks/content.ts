@@ -3,7 +3,7 @@
 // (RFC 8058) and its DKIM coverage, From/DKIM alignment, test strings, and a
 // real filter's score (spamd, rspamd). Runs only with --message FILE.
 import type { Check, CheckContext, CheckOutput, RunOptions } from '../src/types.ts';
-import { UsageError } from '../src/cli/errors.ts';
+import { UsageError } from '../src/util/errors.ts';
 import { messageFor, readMessageFile } from '../src/content/parse.ts';
 import { analyzeContent, type SpamVerdict } from '../src/content/analyze.ts';
 import { parseSpamdAddress, type SpamdAddress } from '../src/content/spamd.ts';

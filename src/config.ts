@@ -5,10 +5,10 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { UsageError } from './cli/errors.ts';
+import { UsageError } from './util/errors.ts';
 import { readInputFile, INPUT_LIMITS } from './util/read-input.ts';
 import { registerSecret } from './util/redact.ts';
-import { parseDomain, parseIp } from './cli/validate.ts';
+import { parseDomain, parseIp } from './util/validate.ts';
 
 const require = createRequire(import.meta.url);
 // the YAML parser, the validator and the schema load with the first config file, not with every command

@@ -120,7 +120,7 @@ export interface Check {
   cliOptions?: Record<string, OptionSpec>;
   /**
    * Validate and normalise this check's options once per run, before any target:
-   * throw UsageError (src/cli/errors.ts) for bad input.
+   * throw UsageError (src/util/errors.ts) for bad input.
    */
   prepare?(opts: RunOptions): Promise<void> | void;
 }

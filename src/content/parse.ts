@@ -6,7 +6,7 @@ import { readInputFile } from '../util/read-input.ts';
 import type { ParsedMail } from 'mailparser';
 import { analyzeHtml, type HtmlInfo } from './html.ts';
 import type { CheckContext, RunOptions } from '../types.ts';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from '../util/errors.ts';
 
 /** Bigger than any mailbox provider accepts (Gmail: 25 MB, Microsoft 365: 35 MB by default as encoded). */
 export const MAX_MESSAGE_BYTES = 50 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
 import ipaddr from 'ipaddr.js';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { registerSecret } from '../util/redact.ts';
 import type { Severity } from '../types.ts';
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { Report } from '../report/json.ts';
 import { redact } from '../util/redact.ts';
 

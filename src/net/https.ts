@@ -13,8 +13,8 @@ import type { OptionSpec } from '../types.ts';
 import type { DnsClient, DnsResponse } from '../dns/resolver.ts';
 import { addresses, describe, isFailure } from '../dns/resolver.ts';
 import type { RunOptions } from '../types.ts';
-import { UsageError } from '../cli/errors.ts';
-import { parseDuration } from '../cli/validate.ts';
+import { UsageError } from '../util/errors.ts';
+import { parseDuration } from '../util/validate.ts';
 
 export const DEFAULT_HTTPS_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;

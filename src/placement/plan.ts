@@ -2,8 +2,8 @@
 // the copies, for how long), validated once with errors that name the option.
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
-import { UsageError } from '../cli/errors.ts';
-import { parseDuration, refuseControl } from '../cli/validate.ts';
+import { UsageError } from '../util/errors.ts';
+import { parseDuration, refuseControl } from '../util/validate.ts';
 import { loadMailboxSpec, loadSeeds, type SeedsFile } from './seeds.ts';
 import { loadDkim, makeToken, messageFromEml, parseSmtpUrl, validateUnsubscribe, type MessageSpec, type SmtpTarget } from './send.ts';
 import type { Matcher, Seed, SendResult } from './types.ts';

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
 import { registerCredentials } from '../util/redact.ts';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { PROVIDERS, type Access, type Seed, type SeedAuth, type FolderOverrides, type Provider } from './types.ts';
 
 const require = createRequire(import.meta.url);

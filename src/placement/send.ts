@@ -7,8 +7,8 @@ import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import type { SendMailOptions } from 'nodemailer';
 import { registerCredentials, registerSecret } from '../util/redact.ts';
-import { UsageError } from '../cli/errors.ts';
-import { refuseControl } from '../cli/validate.ts';
+import { UsageError } from '../util/errors.ts';
+import { refuseControl } from '../util/validate.ts';
 import type { Seed, SendResult } from './types.ts';
 
 export interface SmtpTarget {

@@ -7,7 +7,7 @@ import ipaddr from 'ipaddr.js';
 import type { DnsClient } from '../dns/resolver.ts';
 import { addresses, describe, isFailure } from '../dns/resolver.ts';
 import { registerSecret } from '../util/redact.ts';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { SmtpFailure, SmtpSession, bannerHost, ehloName, parseEhlo, type TranscriptLine } from './probe.ts';
 import { statusOf, type FailureInfo, type ProbeStatus } from './receive.ts';
 import type { TlsInfo } from './tls.ts';

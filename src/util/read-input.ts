@@ -6,7 +6,7 @@
 // opening it, and to stop reading a pipe or a growing file at a cap, which
 // fs.readFileSync does not do (it read /dev/zero until 15.7 GB).
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError } from './errors.ts';
 
 /** Caps per kind of input: what a real one of that kind is, with room to spare. */
 export const INPUT_LIMITS = {

@@ -1,2 +1,78 @@
-// TEMPORARY: the parsers move here from src/cli/validate.ts (issue 11).
-export * from '../cli/validate.ts';
+// Validation of what users type: domains, IPs, durations. Every error names the
+// argument, what was wrong, and what to type instead.
+import { domainToASCII } from 'node:url';
+import ipaddr from 'ipaddr.js';
+import { UsageError } from './errors.ts';
+
+const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
+
+export function isIp(s: string): boolean {
+  return ipaddr.isValid(s) && (ipaddr.IPv4.isValidFourPartDecimal(s) || s.includes(':'));
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** "a line break (CR, U+000D)": the character named the way a user recognises it. */
+export function describeControl(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  const u = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (cp === 0x0d) return `a line break (CR, ${u})`;
+  if (cp === 0x0a) return `a line break (LF, ${u})`;
+  if (cp === 0x2028 || cp === 0x2029) return `a line break (${cp === 0x2028 ? 'LINE' : 'PARAGRAPH'} SEPARATOR, ${u})`;
+  if (cp === 0x09) return `a tab (${u})`;
+  if (cp === 0x00) return `a NUL character (${u})`;
+  return `a control character (${u})`;
+}
+
+/**
+ * Refuse a value with control characters (a line break, a tab, NUL…): it is not
+ * what the user meant, and rewriting it (URL parsers drop CR/LF, percent-encoding
+ * hides them) would check or send something else. A UsageError naming the flag.
+ */
+export function refuseControl(value: string, what: string): string {
+  const m = CONTROL.exec(value);
+  if (m) throw new UsageError(`${what}: '${JSON.stringify(value).slice(1, -1)}' contains ${describeControl(m[0])} at position ${m.index + 1}; give the value without it`);
+  return value;
+}
+
+/** A domain name in A-label form (IDNs converted), or a UsageError naming the flag. */
+export function parseDomain(input: string, what = 'domain'): string {
+  const raw = refuseControl(String(input ?? '').trim(), what).replace(/\.$/, '');
+  if (!raw) throw new UsageError(`${what}: a domain name is required (e.g. example.com)`);
+  if (isIp(raw) || /^\[.*\]$/.test(raw)) {
+    throw new UsageError(`${what}: '${raw}' is an IP address, not a domain name; pass sending IPs with --ip ${raw}`);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) || raw.includes('@') || raw.includes('/')) {
+    throw new UsageError(`${what}: '${raw}' is not a bare domain name; give just the domain, e.g. example.com`);
+  }
+  const ascii = domainToASCII(raw.toLowerCase());
+  if (!ascii) throw new UsageError(`${what}: '${raw}' is not a valid domain name`);
+  const labels = ascii.split('.');
+  if (labels.length < 2) throw new UsageError(`${what}: '${raw}' has no dot; give a full domain such as example.com`);
+  if (ascii.length > 253 || !labels.every((l) => LABEL.test(l))) {
+    throw new UsageError(`${what}: '${raw}' is not a valid domain name (labels are letters, digits and hyphens, at most 63 characters each, 253 in all)`);
+  }
+  if (/^\d+$/.test(labels[labels.length - 1]!)) throw new UsageError(`${what}: '${raw}' is not a valid domain name (the last label cannot be numeric)`);
+  return ascii;
+}
+
+export function parseIp(input: string, what = '--ip'): string {
+  const raw = String(input ?? '').trim();
+  if (!isIp(raw)) throw new UsageError(`${what}: '${raw}' is not an IPv4 or IPv6 address (e.g. 192.0.2.10 or 2001:db8::10)`);
+  return ipaddr.parse(raw).toString();
+}
+
+/** "30s", "2m", "1500ms", "1h", or a bare number of seconds. */
+export function parseDuration(input: string | number, what: string): number {
+  if (typeof input === 'number') return input * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(input).trim());
+  if (!m) throw new UsageError(`${what}: '${input}' is not a duration (use e.g. 90s, 5m, 1500ms)`);
+  const n = Number(m[1]);
+  return Math.round(n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] as number));
+}
+
+export function parsePositiveInt(input: unknown, what: string, max = 100_000): number {
+  const n = Number(input);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${what}: '${input}' must be a whole number from 1 to ${max}`);
+  return n;
+}
