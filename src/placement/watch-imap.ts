@@ -6,6 +6,7 @@
 // or TLS failure ends the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
 import { accessTokenFor, AuthError } from './oauth.ts';
+import { registerCredentials } from '../util/redact.ts';
 import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
 import { SlotKind, slotKey, type HostSlots } from './host-slots.ts';
 import type { Matcher, Seed } from './types.ts';
@@ -72,6 +73,7 @@ const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
 /** The seed's credentials with a fresh OAuth2 token when it uses one. */
 export async function resolveAuth(seed: Seed): Promise<{ user: string; pass?: string; accessToken?: string }> {
   const token = await accessTokenFor(seed.auth);
+  if (token) registerCredentials(seed.auth.user, token);
   return token ? { user: seed.auth.user, accessToken: token } : { user: seed.auth.user, pass: seed.auth.pass };
 }
 
