@@ -9,8 +9,27 @@ const MIN = 4;
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
+// Thousands of seeds bring thousands of secrets, and the output grows with them: masking by
+// one scan per secret would be O(secrets × text). Past a few hundred, the text is scanned once,
+// looking each position's first MIN characters up in an index of the secrets.
+const INDEX_FROM = 256;
+const byPrefix = new Map<number, string[]>();
+let longestFirst: string[] | undefined;
+
+function prefixHash(t: string, i: number): number {
+  let h = 0;
+  for (let k = 0; k < MIN; k++) h = (Math.imul(h, 31) + t.charCodeAt(i + k)) | 0;
+  return h;
+}
+
 function add(s: string | undefined): void {
-  if (s && s.length >= MIN) secrets.add(s);
+  if (!s || s.length < MIN || secrets.has(s)) return;
+  secrets.add(s);
+  longestFirst = undefined;
+  const h = prefixHash(s, 0);
+  const list = byPrefix.get(h);
+  if (list) list.push(s);
+  else byPrefix.set(h, [s]);
 }
 
 /** The forms one value takes on the wire and in our own output. */
@@ -40,10 +59,38 @@ export function registerCredentials(user: string | undefined, secret: string | u
 
 export function redact(text: string): string {
   if (!secrets.size || !text) return text;
+  if (secrets.size > INDEX_FROM) return redactIndexed(text);
   let out = text;
   // longest first, so a form that contains another is masked whole
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+  longestFirst ??= [...secrets].sort((a, b) => b.length - a.length);
+  for (const s of longestFirst) {
     if (out.includes(s)) out = out.split(s).join('[redacted]');
   }
   return out;
+}
+
+/** One pass: every occurrence of every secret is found, overlapping ones are masked as one. */
+function redactIndexed(text: string): string {
+  let out = '';
+  let last = 0;
+  let start = -1;
+  let end = -1;
+  for (let i = 0; i + MIN <= text.length; i++) {
+    const list = byPrefix.get(prefixHash(text, i));
+    if (!list) continue;
+    for (const s of list) {
+      if (!text.startsWith(s, i)) continue;
+      if (i >= end) {
+        // a new masked range: the previous one is done
+        if (end > 0) {
+          out += `${text.slice(last, start)}[redacted]`;
+          last = end;
+        }
+        start = i;
+      }
+      end = Math.max(end, i + s.length);
+    }
+  }
+  if (end < 0) return text;
+  return `${out}${text.slice(last, start)}[redacted]${text.slice(end)}`;
 }
