@@ -148,13 +148,9 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
       throw e;
     }
     clients.add(c);
-    // the slot is free once the TCP connection really is: imapflow says 'close' when it destroys
-    // its (TLS) socket, whose handle closes a moment later
-    const sock = (c as unknown as { socket?: { closed?: boolean; once(ev: 'close', f: () => void): void } }).socket;
     c.once('close', () => {
       clients.delete(c);
-      if (sock && !sock.closed) sock.once('close', release);
-      else release();
+      release();
     });
     if (stop.signal.aborted) {
       c.close();

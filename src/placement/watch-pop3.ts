@@ -11,18 +11,6 @@ import type { Seed } from './types.ts';
 
 const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
 
-/** Free the host slot once the session's TCP connection really is closed (QUIT and close() destroy the socket; its handle closes a moment later). */
-type Closable = { closed?: boolean; destroy?(): void; once(ev: 'close', f: () => void): void; _parent?: Closable };
-function releaseWhenClosed(c: Pop3Client | undefined, release: () => void): void {
-  const sock = (c as unknown as { socket?: Closable } | undefined)?.socket;
-  // after STLS the TLS socket sits on the plain one, which holds the TCP connection
-  const tcp = sock?._parent ?? sock;
-  if (tcp && !tcp.closed) {
-    tcp.once('close', release);
-    tcp.destroy?.();
-  } else release();
-}
-
 /** Gmail POP: `recent:user` lists the last 30 days, including what another client already downloaded. */
 export function pop3User(seed: Seed): string {
   const u = seed.auth.user;
@@ -93,11 +81,11 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
         o.signal.removeEventListener('abort', onAbort);
       }
       // QUIT closed the session: its slot goes to the next in line
-      releaseWhenClosed(c, release);
+      release();
       if (outcome.found) break;
     } catch (e) {
       c?.close();
-      releaseWhenClosed(c, release);
+      release();
       if (o.signal.aborted) {
         // the deadline came mid-step: that step is why nothing is known
         const last = c?.transcript.at(-1)?.split(' ')[0];
