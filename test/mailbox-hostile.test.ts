@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
 
-type Mode = 'imap-silent-login' | 'imap-silent-after-login' | 'imap-endless-line' | 'imap-echo-login' | 'imap-echo-plain' | 'pop3-endless-line' | 'pop3-trickle';
+type Mode = 'imap-silent-login' | 'imap-silent-after-login' | 'imap-endless-line' | 'imap-echo-login' | 'imap-echo-plain' | 'pop3-endless-line' | 'pop3-trickle' | 'pop3-stls-silent';
 const FLOOD_CAP = 300 * 1024 * 1024; // what a flooding server may send at most, whatever the client does
 const servers: net.Server[] = [];
 const sent: Record<string, number> = {};
@@ -42,7 +42,9 @@ function hostile(mode: Mode): Promise<number> {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const verb = line.split(' ')[0]!.toUpperCase();
-          if (verb === 'CAPA') sock.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n');
+          if (verb === 'CAPA') sock.write(`+OK\r\n${mode === 'pop3-stls-silent' ? 'STLS\r\n' : ''}USER\r\nUIDL\r\nTOP\r\n.\r\n`);
+          // says yes to STLS, then never speaks TLS (nor anything else)
+          else if (verb === 'STLS') sock.write('+OK begin TLS\r\n');
           else if (verb === 'USER' || verb === 'PASS') sock.write('+OK\r\n');
           else if (verb === 'UIDL' && mode === 'pop3-endless-line') flood(sock, mode, '+OK ');
           else if (verb === 'UIDL') {
@@ -126,6 +128,14 @@ describe('every wait of a collect is bounded by --timeout', () => {
     expect(r.code).toBe(3);
     expect(row.placement).toBe('error');
     expect(row.error).toMatch(/UIDL: (the server had not answered when the watch ended|.*no complete answer within)/);
+  }, 150_000);
+
+  it('POP3: a server that accepts STLS and then never does the TLS handshake: unknown at the deadline, not a hang', async () => {
+    // the old code took the socket's timeout away for the handshake and waited forever
+    const { r, row } = await collect(await seedsFile('stls-silent', 'pop3', await hostile('pop3-stls-silent')));
+    expect(r.code).toBe(3);
+    expect(row.placement).toBe('error');
+    expect(row.error).toMatch(/STLS|TLS|had not answered when the watch ended/);
   }, 150_000);
 });
 

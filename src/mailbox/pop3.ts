@@ -183,15 +183,31 @@ export class Pop3Client {
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
     plain.removeAllListeners('timeout');
+    // the handshake ends one way or another: done, refused, the socket closed (close() by the
+    // watch's deadline destroys it), or no progress within the timeout (a server that said
+    // +OK to STLS and then never speaks TLS)
     const secured = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const s = tls.connect({ socket: plain, ...this.tlsOptions() }, () => resolve(s));
+      this.socket = s;
       s.once('error', (e: NodeJS.ErrnoException) => {
         // a certificate problem is the user's to fix; a reset during the handshake is the network's
         const cert = /certificate|self.signed|SSL|TLS|altnames|unable to verify/i.test(e.message) || /CERT|DEPTH_ZERO/.test(String(e.code ?? ''));
         reject(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: TLS (STLS) failed: ${e.message}`, cert ? 'tls' : 'network'));
       });
+      s.once('close', () => reject(this.closeError ?? new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: the connection closed during the TLS (STLS) handshake`, 'network')));
+      s.setTimeout(this.opts.timeoutMs, () => {
+        s.destroy();
+        reject(new Pop3Error(`POP3 ${this.opts.host}:${this.opts.port}: the TLS (STLS) handshake did not finish within ${this.opts.timeoutMs} ms`, 'timeout'));
+      });
+      if (this.closed) s.destroy();
     });
     secured.removeAllListeners('error');
+    secured.removeAllListeners('close');
+    secured.removeAllListeners('timeout');
+    if (this.closed) {
+      secured.destroy();
+      throw this.closeError ?? new Pop3Error('POP3 connection is closed', 'network');
+    }
     this.len = 0;
     this.scanFrom = 0;
     this.encrypted = true;
