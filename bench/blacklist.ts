@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { batch } from 'dnsbl';
 import { DnsClient } from '../src/dns/resolver.ts';
-import { runTarget } from '../src/engine.ts';
+import { checkSettings, runTarget } from '../src/engine.ts';
 import type { Check, RunOptions } from '../src/types.ts';
 import blacklist from '../checks/blacklist.ts';
 import { builtinCatalog } from '../src/dnsbl/zones.ts';
@@ -56,7 +56,7 @@ async function ours(): Promise<{ ms: number; queries: number; listed: number; st
   const opts: RunOptions = { ips: [], selectors: [], blacklistTargets: ips };
   const registry = new Map<string, Check>([['blacklist', blacklist]]);
   const t0 = performance.now();
-  await blacklist.prepare!(opts);
+  await checkSettings(blacklist, opts);
   const res = await runTarget({ target: 'bench', checks: [blacklist], registry, opts, dns: client });
   const ms = performance.now() - t0;
   const c = res.checks[0]!;

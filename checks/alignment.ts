@@ -3,11 +3,12 @@
 // policy's aspf/adkim modes? Strict = identical domains; relaxed = the same
 // organizational domain, found by the RFC 9989 Tree Walk (the RFC 7489 Public
 // Suffix List answer is computed too and any disagreement reported).
-import type { Check, CheckContext, CheckOutput, CheckResult, Finding } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, CheckResult, Finding, Rich } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { registrableDomain, relaxedAligned } from '../src/dns/orgdomain.ts';
 import { sharedDiscovery, sharedOrgDomain } from '../src/dmarc/discover.ts';
 import { ALIGNMENT_FINDINGS } from '../src/catalog/alignment.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('alignment');
 const REF = 'RFC 9989 §4.4';
@@ -174,12 +175,16 @@ const check: Check = {
   needs: ['dns'],
   dependsOn: ['dmarc'],
   run,
-  view: (r, s) => {
-    const d = r.data as { spf: IdentifierAlignment; dkim: IdentifierAlignment } | undefined;
-    if (!d) return [];
-    const line = (k: string, a: IdentifierAlignment) =>
-      `${k.padEnd(5)}${a.domain}${a.assumed ? s.dim(' (assumed)') : ''}  strict ${a.strict ? s.green('yes') : s.dim('no')}  relaxed ${a.relaxed === null ? s.dim('?') : a.relaxed ? s.green('yes') : s.dim('no')}  mode ${a.mode ?? '?'} → ${a.aligned === null ? s.dim('unknown') : a.aligned ? s.green('aligned') : s.red('not aligned')}`;
-    return [line('SPF', d.spf), line('DKIM', d.dkim)];
+  details: (r) => {
+    const d = r.data as { spf?: IdentifierAlignment; dkim?: IdentifierAlignment } | undefined;
+    if (!d?.spf || !d.dkim) return [];
+    const yes = (v: boolean | null) => (v === null ? muted('?') : v ? span('yes', 'good') : muted('no'));
+    const line = (k: string, a: IdentifierAlignment): Rich => [
+      span(`${k.padEnd(5)}${a.domain}`), ...(a.assumed ? [muted(' (assumed)')] : []),
+      span('  strict '), yes(a.strict), span('  relaxed '), yes(a.relaxed),
+      span(`  mode ${a.mode ?? '?'} → `), a.aligned === null ? muted('unknown') : a.aligned ? span('aligned', 'good') : span('not aligned', 'bad'),
+    ];
+    return [{ kind: 'list', items: [line('SPF', d.spf), line('DKIM', d.dkim)] }];
   },
 };
 export default check;

@@ -10,7 +10,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { describe, evidenceOf, isFailure, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
-import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult } from '../src/net/https.ts';
+import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult, type HttpsSettings } from '../src/net/https.ts';
 import { sharedDiscovery } from '../src/dmarc/discover.ts';
 import { parseDmarc } from '../src/dmarc/record.ts';
 import { BIMI_FINDINGS } from '../src/catalog/bimi.ts';
@@ -170,10 +170,10 @@ function bimiRecordsOf(resp: DnsResponse): { valid: string[]; nearMiss: string[]
   return { valid, nearMiss: all.filter((r) => !valid.includes(r) && /^v\s*=\s*bimi/i.test(r)) };
 }
 
-async function run(ctx: CheckContext): Promise<CheckOutput> {
+async function run(ctx: CheckContext<HttpsSettings>): Promise<CheckOutput> {
   const domain = ctx.target;
   const findings: Finding[] = [];
-  const settings = httpsSettings(ctx.opts);
+  const settings = ctx.settings;
   const authorName = `default._bimi.${domain}`;
   const [authorResp, dmarc] = await Promise.all([ctx.dns.query(authorName, 'TXT'), dmarcEnforcement(ctx)]);
   if (isFailure(authorResp)) return { status: 'unknown', reason: `the BIMI TXT lookup failed: ${describe(authorResp)}`, findings };
@@ -335,16 +335,14 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   return { findings, data };
 }
 
-const check: Check = {
+const check: Check<HttpsSettings> = {
   findings: BIMI_FINDINGS,
   docs: 'docs/checks/bimi.md',
   id: 'bimi',
   title: 'BIMI',
   needs: ['dns', 'https'],
   cliOptions: { ...httpsCliOptions },
-  prepare: (opts) => {
-    httpsSettings(opts);
-  },
+  parse: httpsSettings,
   run,
 };
 export default check;

@@ -10,7 +10,7 @@ import { canonicalIp, expandRange, listDomain, type TargetKind } from '../src/dn
 import { selectZones, type ZoneSelection } from '../src/dnsbl/zones.ts';
 import { sweep, type Cell, type SweepResult, type Target, type TargetRow, type ZoneReport } from '../src/dnsbl/sweep.ts';
 import { UNDETERMINED } from '../src/dnsbl/decode.ts';
-import { renderGrid } from '../src/dnsbl/grid.ts';
+import { gridDetails } from '../src/dnsbl/grid.ts';
 import { extractLinks } from '../src/content/links.ts';
 import { messageFor, readMessageFile } from '../src/content/parse.ts';
 import { BLACKLIST_FINDINGS } from '../src/catalog/blacklist.ts';
@@ -25,7 +25,7 @@ function f(code: string, severity: Severity, summary: string, extra: Omit<Findin
   return out;
 }
 
-interface Prepared {
+export interface Prepared {
   selection: ZoneSelection;
   maxQueries: number;
   /** --ip ranges (check) */
@@ -34,8 +34,6 @@ interface Prepared {
   explicit?: Target[];
   includeShared: boolean;
 }
-
-const PREPARED = Symbol.for('inboxlens.blacklist.prepared');
 
 /** Parse one `inboxlens blacklist` argument (IP, CIDR, domain) into targets. */
 export function parseTargetArg(arg: string): Target[] {
@@ -71,8 +69,6 @@ export function parseTargetArg(arg: string): Target[] {
 
 /** Validate the options once per run (throws UsageError), and pick the zones. */
 export async function prepareBlacklist(opts: RunOptions): Promise<Prepared> {
-  const existing = (opts as any)[PREPARED] as Prepared | undefined;
-  if (existing) return existing;
   const maxQueries = opts.maxQueries === undefined ? DEFAULT_MAX_QUERIES : parsePositiveInt(opts.maxQueries, '--max-queries', 1_000_000);
   const ranges: Prepared['ranges'] = [];
   for (const spec of (opts.ipRanges as string[] | undefined) ?? []) {
@@ -89,10 +85,7 @@ export async function prepareBlacklist(opts: RunOptions): Promise<Prepared> {
     keys: opts.dnsblKeys as Record<string, string> | undefined,
   });
   if (!selection.zones.length) throw new UsageError('--zone/--zones-file: no blacklist zone is left to query');
-  const prepared: Prepared = { selection, maxQueries, ranges, explicit, includeShared: Boolean(opts.includeShared) };
-  // not enumerable: RunOptions may be logged or saved, and this holds key-bearing names
-  Object.defineProperty(opts, PREPARED, { value: prepared, enumerable: false });
-  return prepared;
+  return { selection, maxQueries, ranges, explicit, includeShared: Boolean(opts.includeShared) };
 }
 
 class TargetList {
@@ -314,8 +307,8 @@ function judge(r: SweepResult, g: Gathered, prep: Prepared): CheckOutput {
 }
 
 /** Run a whole blacklist sweep for a context: gather targets, sweep, judge. */
-export async function runBlacklist(ctx: CheckContext): Promise<CheckOutput> {
-  const prep = await prepareBlacklist(ctx.opts);
+export async function runBlacklist(ctx: CheckContext<Prepared>): Promise<CheckOutput> {
+  const prep = ctx.settings ?? (await prepareBlacklist(ctx.opts));
   const g = await gather(ctx, prep);
   let last = 0;
   const r = await sweep({
@@ -346,7 +339,7 @@ export async function runBlacklist(ctx: CheckContext): Promise<CheckOutput> {
   return out;
 }
 
-const check: Check = {
+const check: Check<Prepared> = {
   findings: BLACKLIST_FINDINGS,
   docs: 'docs/checks/blacklist.md',
   id: ID,
@@ -367,14 +360,12 @@ const check: Check = {
       || ['zone', 'zonesFile', 'includeShared', 'maxQueries', 'message'].some((k) => opts[k] !== undefined && opts[k] !== false);
     return asked ? true : 'with --domains-file, blacklists run only when asked (--only blacklist, --ip, --zone or --message)';
   },
-  prepare: async (opts) => {
-    await prepareBlacklist(opts);
-  },
+  parse: prepareBlacklist,
   run: runBlacklist,
-  view: (r, s) => {
+  details: (r) => {
     const d = r.data as unknown as SweepResult | undefined;
     if (!d?.targets) return [];
-    return renderGrid(d, s);
+    return gridDetails(d);
   },
 };
 export default check;

@@ -6,6 +6,7 @@
 import type { Check, CheckContext, CheckOutput, CheckResult, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { BULKSENDER_FINDINGS } from '../src/catalog/bulk-sender.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('bulk-sender');
 
@@ -240,12 +241,14 @@ const check: Check = {
   needs: ['dns'],
   dependsOn: ['spf', 'dkim', 'dmarc', 'alignment', 'ptr'],
   run,
-  view: (r, s) => {
-    const reqs = (r.data?.requirements as Requirement[] | undefined) ?? [];
-    return reqs.map((l) => {
-      const mark = l.status === 'pass' ? s.green(MARK.pass) : l.status === 'fail' ? s.red(MARK.fail) : s.dim(MARK[l.status]);
-      return `${mark}  ${l.requirement} ${s.dim(`[${providersText(l)}]`)}${l.status === 'pass' ? '' : s.dim(` — ${l.status === 'not-checkable' ? `see: ${l.source}` : l.detail}`)}`;
-    });
-  },
+  details: (r) => [{
+    kind: 'list',
+    items: ((r.data?.requirements as Requirement[] | undefined) ?? []).map((l) => [
+      l.status === 'pass' ? span(MARK.pass, 'good') : l.status === 'fail' ? span(MARK.fail, 'bad') : muted(MARK[l.status]),
+      span(`  ${l.requirement} `),
+      muted(`[${providersText(l)}]`),
+      ...(l.status === 'pass' ? [] : [muted(` — ${l.status === 'not-checkable' ? `see: ${l.source}` : l.detail}`)]),
+    ]),
+  }],
 };
 export default check;

@@ -2,7 +2,7 @@
 // RFC 5322 structure, MIME, size, images, links, one-click unsubscribe
 // (RFC 8058) and its DKIM coverage, From/DKIM alignment, test strings, and a
 // real filter's score (spamd, rspamd). Runs only with --message FILE.
-import type { Check, CheckContext, CheckOutput, RunOptions } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, Rich, RunOptions } from '../src/types.ts';
 import { UsageError } from '../src/util/errors.ts';
 import { messageFor, readMessageFile } from '../src/content/parse.ts';
 import { analyzeContent, type SpamVerdict } from '../src/content/analyze.ts';
@@ -10,8 +10,9 @@ import { parseSpamdAddress, type SpamdAddress } from '../src/content/spamd.ts';
 import { parseRspamdUrl } from '../src/content/rspamd.ts';
 import type { DkimSignatureFacts } from '../src/content/dkim.ts';
 import type { StructureData } from '../src/content/structure.ts';
-import { httpsCliOptions, httpsSettings } from '../src/net/https.ts';
+import { httpsCliOptions, httpsSettings, type HttpsSettings } from '../src/net/https.ts';
 import { CONTENT_FINDINGS } from '../src/catalog/content.ts';
+import { muted, span } from '../src/report/details.ts';
 
 function hasMessage(opts: RunOptions): boolean {
   return Buffer.isBuffer(opts.messageRaw) || (typeof opts.message === 'string' && opts.message.length > 0);
@@ -35,26 +36,35 @@ function rspamdOf(opts: RunOptions): URL | undefined {
   }
 }
 
-async function prepare(opts: RunOptions): Promise<void> {
+/** What the content check makes of its options, once per run. */
+export interface ContentSettings {
+  spamd?: SpamdAddress;
+  rspamd?: URL;
+  /** --check-links: how links are fetched */
+  https?: HttpsSettings;
+}
+
+async function parse(opts: RunOptions): Promise<ContentSettings> {
   for (const flag of ['spamd', 'rspamd'] as const) {
     if (Array.isArray(opts[flag])) throw new UsageError(`--${flag}: give it once (got ${(opts[flag] as unknown[]).length} values)`);
   }
-  spamdOf(opts);
-  rspamdOf(opts);
   const wants = [opts.spamd ? '--spamd' : '', opts.rspamd ? '--rspamd' : '', opts.checkLinks ? '--check-links' : ''].filter(Boolean);
   if (wants.length && !hasMessage(opts)) throw new UsageError(`${wants.join(', ')} judge a message: give it with --message FILE.eml`);
   if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message);
-  if (opts.checkLinks) httpsSettings(opts);
+  const spamd = spamdOf(opts);
+  const rspamd = rspamdOf(opts);
+  return { ...(spamd ? { spamd } : {}), ...(rspamd ? { rspamd } : {}), ...(opts.checkLinks ? { https: httpsSettings(opts) } : {}) };
 }
 
-async function run(ctx: CheckContext): Promise<CheckOutput> {
+async function run(ctx: CheckContext<ContentSettings>): Promise<CheckOutput> {
   const o = ctx.opts;
+  const st = ctx.settings;
   const msg = await messageFor(ctx);
   return analyzeContent(msg, {
     dns: ctx.dns,
-    ...(o.checkLinks ? { https: httpsSettings(o), checkLinks: true } : {}),
-    spamd: spamdOf(o),
-    rspamd: rspamdOf(o),
+    ...(st.https ? { https: st.https, checkLinks: true } : {}),
+    spamd: st.spamd,
+    rspamd: st.rspamd,
     ip: o.ips[0],
     signal: ctx.signal,
     progress: (m) => ctx.progress(m),
@@ -69,7 +79,7 @@ function kb(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`;
 }
 
-const check: Check = {
+const check: Check<ContentSettings> = {
   findings: CONTENT_FINDINGS,
   docs: 'docs/checks/content.md',
   id: 'content',
@@ -83,31 +93,33 @@ const check: Check = {
     'check-links': { type: 'boolean', describe: 'request every link of the message (never unsubscribe links): broken and non-HTTPS links' },
     ...httpsCliOptions,
   },
-  prepare,
+  parse,
   run,
-  view: (r, s) => {
+  details: (r) => {
     const d = r.data as (Partial<StructureData> & { dkim?: DkimSignatureFacts[]; spam?: SpamVerdict[] }) | undefined;
     if (!d || d.sizeBytes === undefined) return [];
-    const lines: string[] = [];
-    if (d.from || d.subject) lines.push(`${s.dim('From')} ${d.from ?? '(none)'}  ${s.dim('Subject')} ${d.subject ?? '(none)'}`);
+    const items: Rich[] = [];
+    if (d.from || d.subject) items.push([muted('From'), span(` ${d.from ?? '(none)'}  `), muted('Subject'), span(` ${d.subject ?? '(none)'}`)]);
     const domains = d.linkDomains?.length ?? 0;
-    lines.push(s.dim(`${kb(d.sizeBytes)} (HTML ${kb(d.htmlBytes ?? 0)}, text ${kb(d.textBytes ?? 0)}) · ${d.images ?? 0} image(s) · ${d.textChars ?? 0} characters of text · ${d.links?.length ?? 0} link(s) to ${domains} domain(s)`));
+    items.push([muted(`${kb(d.sizeBytes)} (HTML ${kb(d.htmlBytes ?? 0)}, text ${kb(d.textBytes ?? 0)}) · ${d.images ?? 0} image(s) · ${d.textChars ?? 0} characters of text · ${d.links?.length ?? 0} link(s) to ${domains} domain(s)`)]);
     for (const sig of d.dkim ?? []) {
-      const res = sig.result === 'pass' ? s.green('pass') : s.red(sig.result);
-      lines.push(`${s.dim('DKIM')} d=${sig.domain} s=${sig.selector} ${res}${sig.aligned ? '' : s.dim(' (not aligned with From)')} ${s.dim(`h=${sig.headers.join(':')}`)}`);
+      items.push([muted('DKIM'), span(` d=${sig.domain} s=${sig.selector} `), sig.result === 'pass' ? span('pass', 'good') : span(sig.result, 'bad'), ...(sig.aligned ? [] : [muted(' (not aligned with From)')]), span(' '), muted(`h=${sig.headers.join(':')}`)]);
     }
     for (const v of d.spam ?? []) {
       const name = v.filter === 'spamassassin' ? 'SpamAssassin' : 'rspamd';
       if ('error' in v) {
-        lines.push(`${s.dim(name)} ${s.yellow(`not scored: ${v.error}`)}`);
+        items.push([muted(name), span(' '), span(`not scored: ${v.error}`, 'warn')]);
         continue;
       }
-      const verdict = v.isSpam ? s.red('spam') : s.green('not spam');
-      const extra = 'action' in v ? ` action "${v.action}"` : '';
       const top = v.rules.filter((x) => x.score > 0).sort((a, b) => b.score - a.score).slice(0, 5).map((x) => `${x.name} ${num(x.score)}`);
-      lines.push(`${s.dim(name)} ${num(v.score)} / ${num(v.threshold)} ${verdict}${extra}${v.rating !== undefined ? ` · rating ${s.bold(`${v.rating}/10`)}` : ''}${top.length ? s.dim(` · ${top.join(', ')}`) : ''}`);
+      items.push([
+        muted(name), span(` ${num(v.score)} / ${num(v.threshold)} `), v.isSpam ? span('spam', 'bad') : span('not spam', 'good'),
+        ...('action' in v ? [span(` action "${v.action}"`)] : []),
+        ...(v.rating !== undefined ? [span(' · rating '), span(`${v.rating}/10`, 'strong')] : []),
+        ...(top.length ? [muted(` · ${top.join(', ')}`)] : []),
+      ]);
     }
-    return lines;
+    return [{ kind: 'list', items }];
   },
 };
 export default check;

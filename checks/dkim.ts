@@ -9,6 +9,7 @@ import { describe, evidenceOf } from '../src/dns/resolver.ts';
 import { BATCH_SELECTORS, GUESSED_SELECTORS, selectorSource } from '../src/dkim/selectors.ts';
 import { lookupKeys, type DomainKeys, type SelectorLookup } from '../src/dkim/lookup.ts';
 import { DKIM_FINDINGS } from '../src/catalog/dkim.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('dkim');
 const REF_RECORD = 'RFC 6376 §3.6.1';
@@ -234,16 +235,20 @@ const check: Check = {
   },
   applies: (opts) => (opts.dkimGuess === false && !(opts.selectors ?? []).length ? 'no --selector given and --no-dkim-guess set' : true),
   run,
-  view: (r, s) => {
-    const keys = (r.data?.keys as DkimKeyEntry[] | undefined) ?? [];
-    return keys.map((k) => {
-      const name = `${k.selector}._domainkey.${k.domain}`;
-      const what = k.found
-        ? k.revoked ? s.yellow('revoked') : k.usable ? `${keyLabel(k)}${k.testing ? ' t=y' : ''}` : s.red('unusable')
-        : s.dim(k.state === 'dangling-cname' ? 'dangling CNAME' : k.state === 'failed' ? 'lookup failed' : 'no key');
-      const via = k.cname.length ? s.dim(` → ${k.cname.join(' → ')}`) : '';
-      return `${name}  ${what}${via}${k.source === 'guessed' ? s.dim(' (guessed)') : ''}`;
-    });
+  details: (r) => [{
+    kind: 'list',
+    items: ((r.data?.keys as DkimKeyEntry[] | undefined) ?? []).map((k) => [
+      span(`${k.selector}._domainkey.${k.domain}  `),
+      k.found
+        ? k.revoked ? span('revoked', 'warn') : k.usable ? span(`${keyLabel(k)}${k.testing ? ' t=y' : ''}`) : span('unusable', 'bad')
+        : muted(k.state === 'dangling-cname' ? 'dangling CNAME' : k.state === 'failed' ? 'lookup failed' : 'no key'),
+      ...(k.cname.length ? [muted(` → ${k.cname.join(' → ')}`)] : []),
+      ...(k.source === 'guessed' ? [muted(' (guessed)')] : []),
+    ]),
+  }],
+  headline: (r) => {
+    const keys = ((r.data?.keys as DkimKeyEntry[] | undefined) ?? []).filter((k) => k.found);
+    return keys.length ? keys.map((k) => `${k.selector} ${k.keyType ?? ''}${k.bits ? `/${k.bits}` : ''}`).join(', ') : undefined;
   },
 };
 export default check;

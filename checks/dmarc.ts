@@ -2,13 +2,14 @@
 // protect the domain? Discovery by the RFC 9989 DNS Tree Walk (as mailauth 7 does),
 // compared with the RFC 7489 Public Suffix List method; report destinations
 // checked for their RFC 9990 §4 authorization.
-import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, Evidence, Finding, Rich } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { evidenceOf } from '../src/dns/resolver.ts';
 import { sharedDiscovery } from '../src/dmarc/discover.ts';
 import { DMARC_LOOKALIKE_RE, parseDmarc, RANK, type ParsedDmarc, type PolicyValue } from '../src/dmarc/record.ts';
 import { checkDestinations, type ReportDestination } from '../src/dmarc/report-auth.ts';
 import { DMARC_FINDINGS } from '../src/catalog/dmarc.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('dmarc');
 const REF = 'RFC 9989 §4.7';
@@ -194,19 +195,23 @@ const check: Check = {
   title: 'DMARC',
   needs: ['dns'],
   run,
-  view: (r, s) => {
+  details: (r) => {
     const d = r.data as DmarcData | undefined;
     if (!d) return [];
-    const lines: string[] = [];
-    if (d.record) lines.push(`${s.dim(`_dmarc.${d.recordDomain}`)} ${d.record}`);
-    if (d.effectivePolicy) lines.push(`policy for ${r.target}: ${d.effectivePolicy === 'none' ? s.yellow('none') : s.green(d.effectivePolicy)}${d.inherited ? s.dim(' (inherited)') : ''}`);
+    const items: Rich[] = [];
+    if (d.record) items.push([muted(`_dmarc.${d.recordDomain}`), span(` ${d.record}`)]);
+    if (d.effectivePolicy) items.push([span(`policy for ${r.target}: `), d.effectivePolicy === 'none' ? span('none', 'warn') : span(d.effectivePolicy, 'good'), ...(d.inherited ? [muted(' (inherited)')] : [])]);
     if (d.organizationalDomain) {
-      lines.push(`organizational domain: ${d.organizationalDomain}${d.pslOrganizationalDomain !== d.organizationalDomain ? s.yellow(` (PSL: ${d.pslOrganizationalDomain ?? 'none'})`) : ''}`);
+      items.push([span(`organizational domain: ${d.organizationalDomain}`), ...(d.pslOrganizationalDomain !== d.organizationalDomain ? [span(` (PSL: ${d.pslOrganizationalDomain ?? 'none'})`, 'warn')] : [])]);
     }
-    for (const x of d.reportDestinations) {
-      if (x.external) lines.push(`${x.kind} ${x.uri} ${x.authorized ? s.green('authorized') : x.authorized === false ? s.red('not authorized') : s.dim('unknown')}`);
+    for (const x of d.reportDestinations ?? []) {
+      if (x.external) items.push([span(`${x.kind} ${x.uri} `), x.authorized ? span('authorized', 'good') : x.authorized === false ? span('not authorized', 'bad') : muted('unknown')]);
     }
-    return lines;
+    return [{ kind: 'list', items }];
+  },
+  headline: (r) => {
+    const p = (r.data as DmarcData | undefined)?.policy;
+    return p ? `p=${p.p}${p.sp ? ` sp=${p.sp}` : ''}${p.rua?.length ? ' rua' : ''}` : undefined;
   },
 };
 export default check;

@@ -6,8 +6,9 @@ import { createRequire } from 'node:module';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { describe, evidenceOf, isFailure, mxRecords, txtRecords } from '../src/dns/resolver.ts';
-import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult } from '../src/net/https.ts';
+import { httpsCliOptions, httpsGet, httpsSettings, type HttpsResult, type HttpsSettings } from '../src/net/https.ts';
 import { MTASTS_FINDINGS } from '../src/catalog/mta-sts.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const require = createRequire(import.meta.url);
 // mailauth's RFC 8461 policy-file parser and MX pattern matcher
@@ -76,7 +77,7 @@ function policyLines(url: string, body: string): Evidence {
   return { query: url, type: 'policy', answers: body.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).slice(0, 50) };
 }
 
-async function run(ctx: CheckContext): Promise<CheckOutput> {
+async function run(ctx: CheckContext<HttpsSettings>): Promise<CheckOutput> {
   const domain = ctx.target;
   const findings: Finding[] = [];
   const policyHost = `mta-sts.${domain}`;
@@ -120,7 +121,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     return { findings, data: { record, policyUrl } };
   }
 
-  const fetched = await httpsGet(policyUrl, { dns: ctx.dns, settings: httpsSettings(ctx.opts), maxBytes: MAX_POLICY_BYTES, signal: ctx.signal });
+  const fetched = await httpsGet(policyUrl, { dns: ctx.dns, settings: ctx.settings, maxBytes: MAX_POLICY_BYTES, signal: ctx.signal });
   const data: Record<string, unknown> = { record, id: parsed.id, policyUrl };
   const fetchInfo = fetched.ok
     ? { ok: true, status: fetched.status, mediaType: fetched.mediaType, address: fetched.address, bytes: fetched.body.length, ms: fetched.ms }
@@ -233,23 +234,25 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   return { findings, data };
 }
 
-const check: Check = {
+const check: Check<HttpsSettings> = {
   findings: MTASTS_FINDINGS,
   docs: 'docs/checks/mta-sts.md',
   id: 'mta-sts',
   title: 'MTA-STS',
   needs: ['dns', 'https'],
   cliOptions: { ...httpsCliOptions },
-  prepare: (opts) => {
-    httpsSettings(opts);
-  },
+  parse: httpsSettings,
   run,
-  view: (r, s) => {
+  details: (r) => {
     const p = r.data?.policy as StsPolicy | undefined;
     if (!p) return [];
-    const lines = [`mode ${p.mode}, max_age ${p.maxAge}, mx ${p.mx.join(', ') || '(none)'}`];
-    for (const h of (r.data?.mx as StsMx[] | undefined) ?? []) lines.push(`${h.covered ? s.green('✓') : s.red('✗')} ${h.exchange}${h.match ? s.dim(` (${h.match})`) : ''}`);
-    return lines;
+    return [{
+      kind: 'list',
+      items: [
+        `mode ${p.mode}, max_age ${p.maxAge}, mx ${p.mx.join(', ') || '(none)'}`,
+        ...((r.data?.mx as StsMx[] | undefined) ?? []).map((h) => [h.covered ? span('✓', 'good') : span('✗', 'bad'), span(` ${h.exchange}`), ...(h.match ? [muted(` (${h.match})`)] : [])]),
+      ],
+    }];
   },
 };
 export default check;

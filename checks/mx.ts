@@ -5,6 +5,7 @@ import type { Check, CheckContext, CheckOutput, Finding } from '../src/types.ts'
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, evidenceOf, isFailure, mxRecords, describe } from '../src/dns/resolver.ts';
 import { MX_FINDINGS } from '../src/catalog/mx.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('mx');
 
@@ -85,6 +86,7 @@ const check: Check = {
   title: 'MX',
   needs: ['dns'],
   run,
-  view: (r, s) => ((r.data?.hosts as MxHost[] | undefined) ?? []).map((h) => `${String(h.priority).padStart(3)} ${h.exchange} ${s.dim(h.addresses.join(', ') || h.status)}`),
+  details: (r) => [{ kind: 'list', items: ((r.data?.hosts as MxHost[] | undefined) ?? []).map((h) => [span(`${String(h.priority).padStart(3)} ${h.exchange} `), muted(h.addresses.join(', ') || h.status)]) }],
+  headline: (r) => ((r.data?.hosts as MxHost[] | undefined) ?? []).map((h) => h.exchange).join(', ') || undefined,
 };
 export default check;

@@ -3,7 +3,8 @@
 // spam, other folder, bounced, missing) with what the receiver said about it.
 // Opt-in: it talks to real mail servers, so it runs only with --only placement
 // (or through `inboxlens placement send|collect|run`).
-import type { Check, CheckContext, CheckOutput, CheckResult, ViewStyle } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, CheckResult, Detail, Rich, Tone } from '../src/types.ts';
+import { muted, span } from '../src/report/details.ts';
 import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
@@ -57,8 +58,8 @@ function sendFindings(sent: SendResult[], withRows: boolean) {
   return out;
 }
 
-async function run(ctx: CheckContext): Promise<CheckOutput> {
-  const plan = ctx.opts[PLAN_KEY] as PlacementPlan | undefined;
+async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckOutput> {
+  const plan = ctx.settings;
   if (!plan) return { status: 'unknown', reason: 'no seeds: give --seeds FILE (and --token, or --match-subject/--match-header/--match-from)', findings: [] };
   const data: Record<string, unknown> = {
     phase: plan.phase,
@@ -174,47 +175,58 @@ function authCell(r: PlacementRow): string {
   return parts.filter(Boolean).join(' ');
 }
 
-function colorPlacement(p: string, s: ViewStyle): string {
-  if (p === 'inbox' || p === 'not-spam') return s.green(p);
-  if (p.startsWith('tab:')) return s.cyan(p);
-  if (p === 'spam' || p === 'bounced') return s.red(p);
-  if (p === 'missing' || p === 'not-in-inbox' || p === 'error') return s.yellow(p);
-  return p;
+/** How a placement reads: inbox good, a tab informative, spam and bounces bad, the unknowns in between. */
+export function placementTone(p: string): Tone | undefined {
+  if (p === 'inbox' || p === 'not-spam') return 'good';
+  if (p.startsWith('tab:')) return 'info';
+  if (p === 'spam' || p === 'bounced') return 'bad';
+  if (p === 'missing' || p === 'not-in-inbox' || p === 'error') return 'warn';
+  return undefined;
 }
 
-/** The per-seed table and the summary line, for the human output. */
-function view(r: CheckResult, s: ViewStyle): string[] {
-  const d = r.data as { phase?: string; token?: string; rows?: PlacementRow[]; send?: SendResult[]; summary?: PlacementSummary; cleanup?: { deleted: number } } | undefined;
+type PlacementData = { phase?: string; token?: string; rows?: PlacementRow[]; send?: SendResult[]; summary?: PlacementSummary; cleanup?: { deleted: number } };
+
+/** The per-seed table and the summary line; live rows (partial data) draw the same way. */
+function details(r: Pick<CheckResult, 'data'>): Detail[] {
+  const d = r.data as PlacementData | undefined;
   if (!d) return [];
-  const lines: string[] = [];
-  if (d.token) lines.push(s.dim(`run token ${d.token}`));
+  const out: Detail[] = [];
+  if (d.token) out.push({ kind: 'list', items: [[muted(`run token ${d.token}`)]] });
   if (d.phase === 'send' && d.send) {
-    const w = Math.max(4, ...d.send.map((x) => x.seed.length));
-    lines.push(s.bold(`${'seed'.padEnd(w)}  smtp`));
-    for (const x of d.send) lines.push(`${x.seed.padEnd(w)}  ${x.status === 'accepted' ? s.green(x.status) : s.red(x.status)} ${s.dim(`${x.code ?? ''} ${x.response ?? x.error ?? ''}`.trim().slice(0, 80))}`);
-    return lines;
+    out.push({
+      kind: 'table',
+      columns: ['seed', 'smtp'],
+      rows: d.send.map((x) => [x.seed, [span(x.status, x.status === 'accepted' ? 'good' : 'bad'), span(' '), muted(`${x.code ?? ''} ${x.response ?? x.error ?? ''}`.trim().slice(0, 80))]]),
+    });
+    return out;
   }
   const rows = d.rows ?? [];
-  if (!rows.length) return lines;
-  const w = Math.max(4, ...rows.map((x) => x.seed.length));
-  const pw = Math.max(9, ...rows.map((x) => x.placement.length));
-  lines.push(s.bold(`${'seed'.padEnd(w)}  ${'provider'.padEnd(8)}  ${'placement'.padEnd(pw)}  ${'arrival'.padStart(8)}  receiver`));
-  for (const x of rows) {
-    const extra = x.placement === 'error' ? s.dim(x.error ?? '') : x.placement === 'bounced' ? s.dim(`${x.bounce?.status ?? ''} ${x.bounce?.diagnostic ?? ''}`.trim().slice(0, 90)) : authCell(x);
-    lines.push(`${x.seed.padEnd(w)}  ${x.provider.padEnd(8)}  ${colorPlacement(x.placement, s)}${' '.repeat(Math.max(0, pw - x.placement.length))}  ${fmtMs(x.timeToArrivalMs).padStart(8)}  ${extra}`);
-  }
+  if (!rows.length) return out;
+  out.push({
+    kind: 'table',
+    columns: ['seed', 'provider', 'placement', 'arrival', 'receiver'],
+    align: ['left', 'left', 'left', 'right', 'left'],
+    rows: rows.map((x) => [
+      x.seed,
+      x.provider,
+      [span(x.placement, placementTone(x.placement))],
+      fmtMs(x.timeToArrivalMs),
+      x.placement === 'error' ? [muted(x.error ?? '')] : x.placement === 'bounced' ? [muted(`${x.bounce?.status ?? ''} ${x.bounce?.diagnostic ?? ''}`.trim().slice(0, 90))] : authCell(x),
+    ]),
+  });
   const sm = d.summary;
   if (sm) {
     const pct = (x: number) => `${Math.round(x * 100)}%`;
-    lines.push(`inbox ${pct(sm.rates.inbox)}, tabs ${pct(sm.rates.tab)}, spam ${pct(sm.rates.spam)}, missing/not delivered ${pct(sm.rates.missing)}${sm.timeToInbox ? `; time to inbox median ${fmtMs(sm.timeToInbox.medianMs)}, max ${fmtMs(sm.timeToInbox.maxMs)}` : ''}`);
+    const items: Rich[] = [`inbox ${pct(sm.rates.inbox)}, tabs ${pct(sm.rates.tab)}, spam ${pct(sm.rates.spam)}, missing/not delivered ${pct(sm.rates.missing)}${sm.timeToInbox ? `; time to inbox median ${fmtMs(sm.timeToInbox.medianMs)}, max ${fmtMs(sm.timeToInbox.maxMs)}` : ''}`];
     const provs = Object.entries(sm.providers);
     const parts = (v: PlacementSummary['providers'][string]) => (['inbox', 'tab', 'spam', 'missing'] as const).filter((k, i) => i === 0 || v.rates[k] > 0).map((k) => `${k} ${pct(v.rates[k])}`).join(' ');
-    if (provs.length > 1) lines.push(s.dim(provs.map(([p, v]) => `${p}: ${parts(v)}`).join(' · ')));
+    if (provs.length > 1) items.push([muted(provs.map(([p, v]) => `${p}: ${parts(v)}`).join(' · '))]);
+    out.push({ kind: 'list', items });
   }
-  return lines;
+  return out;
 }
 
-const check: Check = {
+const check: Check<PlacementPlan | undefined> = {
   findings: PLACEMENT_FINDINGS,
   docs: 'docs/checks/placement.md',
   id: 'placement',
@@ -222,7 +234,7 @@ const check: Check = {
   needs: ['seeds', 'smtp', 'dns'],
   optIn: true,
   run,
-  view,
+  details,
   cliOptions: {
     seeds: { type: 'string', describe: 'placement: the seeds file (YAML) of mailboxes to read' },
     token: { type: 'string', describe: 'placement: find the copies carrying this run token' },
@@ -235,9 +247,11 @@ const check: Check = {
     bounces: { type: 'string', describe: 'placement: YAML of the IMAP mailbox receiving bounces (DSNs)' },
   },
   applies: (opts) => (opts.seeds || opts[PLAN_KEY] ? true : 'no --seeds file'),
-  async prepare(opts) {
-    if (opts[PLAN_KEY] || !opts.seeds) return;
-    opts[PLAN_KEY] = await buildPlan({
+  async parse(opts) {
+    // a command (placement, demo) hands over the plan it built for its own phase
+    if (opts[PLAN_KEY]) return opts[PLAN_KEY] as PlacementPlan;
+    if (!opts.seeds) return undefined;
+    return buildPlan({
       seeds: String(opts.seeds),
       ...(opts.token ? { token: String(opts.token) } : {}),
       ...(opts.matchSubject ? { 'match-subject': String(opts.matchSubject) } : {}),

@@ -8,6 +8,7 @@ import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure } from '../src/dns/resolver.ts';
 import { registrableDomain } from '../src/dns/orgdomain.ts';
 import { PTR_FINDINGS } from '../src/catalog/ptr.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('ptr');
 const GMAIL_REF = 'https://support.google.com/a/answer/81126 (Gmail sender guidelines: PTR records)';
@@ -187,10 +188,14 @@ const check: Check = {
   needs: ['dns'],
   applies: (opts) => (opts.ips.length ? true : 'no --ip given: reverse DNS is checked for the sending IPs you name with --ip'),
   run,
-  view: (r, s) =>
-    ((r.data?.ips as PtrIp[] | undefined) ?? []).map((x) => {
-      const mark = x.status === 'ok' ? s.green('✓') : x.status === 'unknown' ? s.yellow('?') : s.red('✗');
-      return `${mark} ${x.ip} → ${x.names.join(', ') || s.dim('(no PTR)')}${x.generic ? s.yellow(' generic') : ''}`;
-    }),
+  details: (r) => [{
+    kind: 'list',
+    items: ((r.data?.ips as PtrIp[] | undefined) ?? []).map((x) => [
+      x.status === 'ok' ? span('✓', 'good') : x.status === 'unknown' ? span('?', 'unknown') : span('✗', 'bad'),
+      span(` ${x.ip} → `),
+      x.names.length ? span(x.names.join(', ')) : muted('(no PTR)'),
+      ...(x.generic ? [span(' generic', 'warn')] : []),
+    ]),
+  }],
 };
 export default check;

@@ -4,7 +4,7 @@
 // server (--smtp URL). It talks to remote servers, so it is opt-in: it runs with
 // --only smtp, --smtp-probe, --rcpt or --smtp, and as `inboxlens smtp <domain>`.
 import { readInputFile, INPUT_LIMITS } from '../src/util/read-input.ts';
-import type { Check, CheckContext, CheckOutput, Evidence, Finding, RunOptions, Severity } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, Evidence, Finding, Rich, RunOptions, Severity, Span } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, resolverValidates, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
 import { UsageError } from '../src/util/errors.ts';
@@ -16,6 +16,7 @@ import { probeSubmission, parseSubmissionUrl, PASSWORD_ENV, type SubmissionProbe
 import { DEFAULT_NET_CANARIES, DEFAULT_SMTP_CANARIES, parseCanary, port25Status, type Canary, type Port25Status } from '../src/smtp/port25.ts';
 import { daneMatch, isOldTls, judgeCert, type TlsInfo, type TlsaRecord } from '../src/smtp/tls.ts';
 import { SMTP_FINDINGS } from '../src/catalog/smtp.ts';
+import { muted, span } from '../src/report/details.ts';
 
 const f = finder('smtp');
 
@@ -65,9 +66,8 @@ export function domainOf(addr: string): string {
   return addr.slice(addr.lastIndexOf('@') + 1);
 }
 
-/** Validate and normalise the smtp options once per run (stored as opts.smtpConfig). */
+/** Validate and normalise the smtp options (the check's `parse`: the engine calls it once per run). */
 export function smtpConfig(opts: RunOptions): SmtpConfig {
-  if (opts.smtpConfig) return opts.smtpConfig as SmtpConfig;
   const rcpts = [...new Set(list(opts.rcpt).map((r) => parseMailbox(r, '--rcpt')))];
   if (rcpts.length > MAX_RCPTS) throw new UsageError(`--rcpt: ${rcpts.length} addresses given, at most ${MAX_RCPTS}: recipient probing is a spot check (many RCPTs from one IP get it listed); use a list-cleaning service for bulk verification`);
   let submission: SubmissionTarget | undefined;
@@ -109,7 +109,6 @@ export function smtpConfig(opts: RunOptions): SmtpConfig {
     probe: Boolean(opts.smtpProbe), rcpts, ...(submission ? { submission } : {}), ...(password ? { password } : {}), ...(opts.smtpInsecureAuth ? { insecureAuth: true } : {}),
     port, timeoutMs, concurrency, intervalMs, mailFrom, ...(helo ? { helo } : {}), ...(ca ? { ca } : {}), smtpCanaries, netCanaries,
   };
-  opts.smtpConfig = cfg;
   return cfg;
 }
 
@@ -737,8 +736,8 @@ async function submission(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[
   return { probe: p, ...(port25 ? { port25 } : {}) };
 }
 
-async function run(ctx: CheckContext): Promise<CheckOutput> {
-  const cfg = smtpConfig(ctx.opts);
+async function run(ctx: CheckContext<SmtpConfig>): Promise<CheckOutput> {
+  const cfg = ctx.settings;
   const findings: Finding[] = [];
   const unknowns: string[] = [];
   const data: Record<string, unknown> = {};
@@ -764,7 +763,7 @@ function ms(n: number | undefined): string {
   return n === undefined ? '–' : `${n} ms`;
 }
 
-const check: Check = {
+const check: Check<SmtpConfig> = {
   findings: SMTP_FINDINGS,
   docs: 'docs/checks/smtp.md',
   id: 'smtp',
@@ -788,37 +787,41 @@ const check: Check = {
     'smtp-canary': { type: 'string', array: true, describe: 'mail hosts (HOST[:PORT]) that show whether outbound port 25 works from here [default: Gmail, Yahoo, Outlook MX]' },
     'net-canary': { type: 'string', array: true, describe: 'web hosts (HOST[:PORT]) that show the network works at all [default: Google, Microsoft, Yahoo on 443]' },
   },
-  prepare(opts) {
-    smtpConfig(opts);
-  },
+  parse: smtpConfig,
   run,
-  view(r, s) {
-    const out: string[] = [];
+  details(r) {
+    const out: Rich[] = [];
     const recv = r.data?.receive as ReceiveData | undefined;
     for (const p of recv?.probes ?? []) {
       const t = p.tls;
-      const tlsPart = t ? `${t.protocol} ${t.cipher.name}` : p.starttls.offered ? s.red(`TLS failed`) : p.status === 'ok' ? s.yellow('no STARTTLS') : '';
-      const cert = t?.cert ? (judgeCert(t).problems.length ? s.red('cert invalid') : `cert ok, ${t.cert.daysLeft} d left`) : '';
-      const status = p.status === 'ok' ? s.green('ok') : s.yellow(p.status);
-      out.push(`${String(p.priority).padStart(3)} ${p.host} ${s.dim(`${p.ip}:${p.port}`)}  ${status}  ${[tlsPart, cert].filter(Boolean).join('  ')}`);
+      const tlsPart: Span[] = t ? [span(`${t.protocol} ${t.cipher.name}`)] : p.starttls.offered ? [span('TLS failed', 'bad')] : p.status === 'ok' ? [span('no STARTTLS', 'warn')] : [];
+      const cert: Span[] = t?.cert ? [judgeCert(t).problems.length ? span('cert invalid', 'bad') : span(`cert ok, ${t.cert.daysLeft} d left`)] : [];
+      out.push([
+        span(`${String(p.priority).padStart(3)} ${p.host} `), muted(`${p.ip}:${p.port}`), span('  '),
+        p.status === 'ok' ? span('ok', 'good') : span(p.status, 'warn'), span('  '),
+        ...tlsPart, ...(tlsPart.length && cert.length ? [span('  ')] : []), ...cert,
+      ]);
       const timing = ['connect', 'banner', 'ehlo', 'starttls', 'handshake'].filter((k) => p.timings[k] !== undefined).map((k) => `${k} ${ms(p.timings[k])}`).join(' · ');
       const caps = Object.entries(p.extensionsTls ?? p.extensions ?? {}).map(([k, v]) => (v ? `${k} ${v}` : k)).join(' ');
-      out.push(`      ${s.dim([p.bannerHost ? `banner ${p.bannerHost}` : p.banner ? `banner "${p.banner.slice(0, 40)}"` : '', timing].filter(Boolean).join('  '))}`);
-      if (caps) out.push(`      ${s.dim(`EHLO: ${caps}`)}`);
+      out.push([span('      '), muted([p.bannerHost ? `banner ${p.bannerHost}` : p.banner ? `banner "${p.banner.slice(0, 40)}"` : '', timing].filter(Boolean).join('  '))]);
+      if (caps) out.push([span('      '), muted(`EHLO: ${caps}`)]);
     }
     const rc = recv?.rcpt;
     if (rc) {
       for (const x of [...rc.results, ...(rc.catchAll ? [rc.catchAll] : [])]) {
-        const col = x.status === 'accepted' ? s.green : x.status === 'rejected' ? s.red : s.yellow;
-        out.push(`    RCPT ${x.address}: ${col(x.status)} ${s.dim(x.code ? `${x.code}${x.enhanced ? ` ${x.enhanced}` : ''} ${x.text ?? ''}` : x.reason ?? '')}`);
+        out.push([span(`    RCPT ${x.address}: `), span(x.status, x.status === 'accepted' ? 'good' : x.status === 'rejected' ? 'bad' : 'warn'), span(' '), muted(x.code ? `${x.code}${x.enhanced ? ` ${x.enhanced}` : ''} ${x.text ?? ''}` : x.reason ?? '')]);
       }
     }
     const sub = r.data?.submission as SubmissionProbe | undefined;
     if (sub) {
       const t = sub.tls;
-      out.push(`submit ${sub.url} ${s.dim(sub.ip ?? '')}  ${sub.status === 'ok' ? s.green('ok') : s.yellow(sub.status)}  ${t ? `${t.protocol} ${t.cipher.name}` : ''}  ${sub.authMechanisms.length ? `AUTH ${sub.authMechanisms.join(' ')}` : ''}${sub.auth.attempted ? `  login ${sub.auth.ok ? s.green('accepted') : sub.auth.ok === false ? s.red('refused') : s.yellow('unknown')}` : ''}`);
+      out.push([
+        span(`submit ${sub.url} `), muted(sub.ip ?? ''), span('  '), sub.status === 'ok' ? span('ok', 'good') : span(sub.status, 'warn'),
+        span(`  ${t ? `${t.protocol} ${t.cipher.name}` : ''}  ${sub.authMechanisms.length ? `AUTH ${sub.authMechanisms.join(' ')}` : ''}`),
+        ...(sub.auth.attempted ? [span('  login '), sub.auth.ok ? span('accepted', 'good') : sub.auth.ok === false ? span('refused', 'bad') : span('unknown', 'warn')] : []),
+      ]);
     }
-    return out;
+    return [{ kind: 'list', items: out }];
   },
 };
 export default check;

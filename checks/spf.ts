@@ -5,11 +5,12 @@
 // the SPF result of each IP after the parallel walk has filled the DNS cache.
 import ipaddr from 'ipaddr.js';
 import { spf as mailauthSpf } from 'mailauth/lib/spf/index.js';
-import type { Check, CheckContext, CheckOutput, Evidence, Finding, Severity } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, Evidence, Finding, Severity, Detail } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { LOOKUP_LIMIT, VOID_LIMIT, MX_ADDRESS_LIMIT, walkSpf, type SpfNode, type SpfTree } from '../src/spf/walker.ts';
 import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, toCidr, type AuthorizedRange } from '../src/spf/analyze.ts';
-import { drawTree } from '../src/spf/view.ts';
+import { spfTreeDetail } from '../src/spf/view.ts';
+import { muted, span } from '../src/report/details.ts';
 import { SPF_FINDINGS } from '../src/catalog/spf.ts';
 
 const f = finder('spf');
@@ -322,20 +323,23 @@ const check: Check = {
   title: 'SPF',
   needs: ['dns'],
   run,
-  view: (r, s) => {
+  details: (r) => {
     const data = r.data as { domains?: Record<string, SpfDomainData>; evaluations?: SpfEvaluation[] } | undefined;
     if (!data?.domains) return [];
-    const lines: string[] = [];
+    const out: Detail[] = [];
     const entries = Object.entries(data.domains);
     for (const [d, x] of entries) {
-      if (entries.length > 1) lines.push(s.dim(`${x.roles.includes('envelope') ? 'envelope (MAIL FROM) domain' : 'From domain'} ${d}:`));
-      lines.push(...drawTree({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, s));
+      const title = entries.length > 1 ? [muted(`${x.roles.includes('envelope') ? 'envelope (MAIL FROM) domain' : 'From domain'} ${d}:`)] : undefined;
+      out.push(spfTreeDetail({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, title));
     }
-    for (const e of data.evaluations ?? []) {
-      const colour = e.result === 'pass' ? s.green : e.result === 'fail' || e.result === 'permerror' ? s.red : s.yellow;
-      lines.push(`${e.ip} → ${colour(e.result)} ${s.dim(`(SPF of ${e.domain})`)}`);
-    }
-    return lines;
+    const evals = data.evaluations ?? [];
+    if (evals.length) out.push({ kind: 'list', items: evals.map((e) => [span(`${e.ip} → `), span(e.result, e.result === 'pass' ? 'good' : e.result === 'fail' || e.result === 'permerror' ? 'bad' : 'warn'), span(' '), muted(`(SPF of ${e.domain})`)]) });
+    return out;
   },
+  headline: (r) => {
+    const d = r.data as { lookups?: number; record?: string } | undefined;
+    return `${d?.lookups !== undefined ? `${d.lookups}/10 lookups` : ''}${d?.record ? `  ${d.record}` : ''}`.trim() || undefined;
+  },
+
 };
 export default check;

@@ -49,6 +49,23 @@ export interface RunTargetOptions {
  * Run the selected checks of one target, all at once. Dependencies named in
  * `dependsOn` run too (once), but only the selected checks are reported.
  */
+const parsedSettings = new WeakMap<RunOptions, Map<string, Promise<unknown>>>();
+
+/**
+ * A check's settings for a run: its `parse` of these options, called once per
+ * RunOptions object whoever asks first (prepareChecks before any work, or the run).
+ */
+export function checkSettings<S>(check: Pick<Check<S>, 'id' | 'parse'>, opts: RunOptions): Promise<S> {
+  let byCheck = parsedSettings.get(opts);
+  if (!byCheck) parsedSettings.set(opts, (byCheck = new Map()));
+  let p = byCheck.get(check.id) as Promise<S> | undefined;
+  if (!p) {
+    p = check.parse ? Promise.resolve().then(() => check.parse!(opts)) : Promise.resolve(undefined as S);
+    byCheck.set(check.id, p);
+  }
+  return p;
+}
+
 export async function runTarget(o: RunTargetOptions): Promise<TargetResult> {
   const started = performance.now();
   const memo = new Map<string, Promise<unknown>>();
@@ -62,7 +79,7 @@ export async function runTarget(o: RunTargetOptions): Promise<TargetResult> {
     p = (async () => {
       const t0 = performance.now();
       if (selected.has(check.id)) o.stream?.emitEvent({ type: 'check-start', target: o.target, check: check.id });
-      const ctx: CheckContext = {
+      const ctx: Omit<CheckContext, 'settings'> = {
         target: o.target,
         opts: o.opts,
         dns: o.dns,
@@ -91,7 +108,7 @@ export async function runTarget(o: RunTargetOptions): Promise<TargetResult> {
         out = { status: 'unknown', reason: `not run: ${applies}`, findings: [] };
       } else {
         try {
-          out = await check.run(ctx);
+          out = await check.run({ ...ctx, settings: await checkSettings(check, o.opts) });
         } catch (e) {
           // a bug or an unexpected failure is reported, never turned into a pass
           out = { status: 'unknown', reason: `internal error in ${check.id}: ${(e as Error).message}`, findings: [] };

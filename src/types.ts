@@ -64,10 +64,12 @@ export type EngineEvent =
   | { type: 'log'; target: string; check: string; message: string }
   | { type: 'partial'; target: string; check: string; data: Record<string, unknown> };
 
-export interface CheckContext {
+export interface CheckContext<S = unknown> {
   /** the domain (or other target) this run is about */
   target: string;
   opts: RunOptions;
+  /** what this check's `parse` made of the options, once per run (undefined for a check without one) */
+  settings: S;
   dns: DnsClient;
   /** Share a gathered fact between checks of the same target: computed once. */
   memo<T>(key: string, fn: () => Promise<T>): Promise<T>;
@@ -93,7 +95,7 @@ export interface FindingSpec {
 /** Every finding code a check may emit, by code. */
 export type FindingCatalog = Record<string, FindingSpec>;
 
-export interface Check {
+export interface Check<S = unknown> {
   /** stable id, the prefix of every finding code */
   id: string;
   title: string;
@@ -110,32 +112,60 @@ export interface Check {
   optIn?: boolean;
   /** an opt-in check also joins a plain `check` run when one of these options (yargs names, e.g. 'rcpt') is given */
   optInWith?: string[];
-  /** extra human-readable lines for this check's data (the SPF tree, a grid); pure, no I/O */
-  view?(result: CheckResult, style: ViewStyle): string[];
-  run(ctx: CheckContext): Promise<CheckOutput>;
+  /**
+   * What this check's data shows beyond its findings (the SPF tree, the blacklist
+   * grid, the seed table), as generic detail blocks every renderer draws: the text
+   * report, the dashboard, Markdown. Pure, no I/O; it may be given live partial
+   * data (placement rows as copies arrive), so it must cope with fields missing.
+   */
+  details?(result: Pick<CheckResult, 'check' | 'target' | 'status' | 'data'>): Detail[];
+  /** One short line that sums the result up where space is tight (the dashboard): "3/10 lookups", "p=reject". Pure. */
+  headline?(result: CheckResult): string | undefined;
+  run(ctx: CheckContext<S>): Promise<CheckOutput>;
   /**
    * Command-line options this check adds to `inboxlens check` (yargs option
    * specs; values arrive in RunOptions under their camelCase name).
    */
   cliOptions?: Record<string, OptionSpec>;
   /**
-   * Validate and normalise this check's options once per run, before any target:
-   * throw UsageError (src/util/errors.ts) for bad input.
+   * Parse this check's options once per run, before any target: the typed settings
+   * its `run` reads as `ctx.settings`. Throw UsageError (src/util/errors.ts) for bad
+   * input, naming the option and the value. Nothing is stored on RunOptions.
    */
-  prepare?(opts: RunOptions): Promise<void> | void;
+  parse?(opts: RunOptions): S | Promise<S>;
 }
 
-/** What a check's view may use to colour its lines; plain strings when colour is off. */
-export interface ViewStyle {
-  color: boolean;
-  red(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  dim(s: string): string;
-  bold(s: string): string;
-  cyan(s: string): string;
-  status(s: Status): string;
+/**
+ * How a piece of detail text reads. Renderers choose what each looks like (colours
+ * on a terminal, a class in HTML, nothing in plain text): checks never pick colours.
+ */
+export type Tone = 'good' | 'bad' | 'alarm' | 'warn' | 'unknown' | 'info' | 'muted' | 'strong';
+export interface Span {
+  text: string;
+  tone?: Tone;
 }
+/** Text with parts in tones: a plain string, or spans in order. */
+export type Rich = string | Span[];
+
+export interface TreeNode {
+  label: Rich;
+  /** lines under the label, before the children (an SPF record under its include) */
+  lines?: Rich[];
+  children?: TreeNode[];
+}
+
+/**
+ * The generic kinds of detail a check fills and renderers draw:
+ * - list: one line an item;
+ * - table: aligned columns under a header row (the seed table);
+ * - grid: a ruled matrix of row labels × columns (targets × blacklists);
+ * - tree: nested nodes (the SPF include tree).
+ */
+export type Detail =
+  | { kind: 'list'; title?: Rich; items: Rich[] }
+  | { kind: 'table'; title?: Rich; columns: string[]; rows: Rich[][]; align?: ('left' | 'right')[]; note?: Rich }
+  | { kind: 'grid'; title?: Rich; columns: Rich[]; rows: Rich[][]; note?: Rich }
+  | { kind: 'tree'; title?: Rich; root: TreeNode };
 
 /**
  * An option a check adds to `inboxlens check`: plain data (the CLI hands it to its

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../src/dns/fixture-server.ts';
 import { DnsClient } from '../src/dns/resolver.ts';
-import { runTarget } from '../src/engine.ts';
+import { checkSettings, runTarget } from '../src/engine.ts';
 import type { Check, RunOptions } from '../src/types.ts';
 import blacklist from '../checks/blacklist.ts';
 import { startDns } from './helpers/dns.ts';
@@ -36,7 +36,7 @@ async function run(opts: Partial<RunOptions>, spf?: Check) {
   const o: RunOptions = { ips: [], selectors: [], ...opts };
   const registry = new Map<string, Check>([['blacklist', blacklist]]);
   if (spf) registry.set('spf', spf);
-  await blacklist.prepare!(o);
+  await checkSettings(blacklist, o);
   const client = new DnsClient({ resolvers: [{ host: '127.0.0.1', port: dns.port }], timeoutMs: 500, retries: 1 });
   const res = await runTarget({ target: 'gather-dnsbl-lab.example', checks: [blacklist], registry, opts: o, dns: client });
   const c = res.checks[0]!;

@@ -12,7 +12,8 @@ import { DnsClient } from '../src/dns/resolver.ts';
 import { isSpfRecord, parseSpf } from '../src/spf/parser.ts';
 import { walkSpf } from '../src/spf/walker.ts';
 import { authorizedRanges } from '../src/spf/analyze.ts';
-import { drawTree } from '../src/spf/view.ts';
+import { spfTreeDetail } from '../src/spf/view.ts';
+import { drawDetails } from '../src/report/details.ts';
 import { makeStyle } from '../src/report/style.ts';
 import { treeFindings } from '../checks/spf.ts';
 import { startDns } from './helpers/dns.ts';
@@ -101,7 +102,7 @@ describe('spf walker and findings (fuzz, against the fixture DNS)', () => {
         expect(validNode(tree.root), JSON.stringify(validNode.errors)).toBe(true);
         const findings = treeFindings(tree, true);
         for (const f of findings) expect(f.code).toMatch(/^spf\.[a-z-]+$/);
-        drawTree(tree, style);
+        drawDetails([spfTreeDetail(tree)], style);
         authorizedRanges(tree);
         if (!isSpfRecord(r)) {
           expect(findings.map((f) => f.code)).toEqual(['spf.missing']);

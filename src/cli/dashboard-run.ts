@@ -36,6 +36,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
   const dash = openDashboard({
     target: r.domain,
     title: r.title,
+    views: r.registry,
     onRerun: () => void runOnce(),
     onExport: async () => {
       if (!last) throw new Error('no finished run to export yet');

@@ -2,7 +2,7 @@
 // document `--json` prints, valid against schema/report.schema.json). No stdout,
 // no process.exit, no argv, no colour: errors in the options are UsageError
 // naming the option; `stream` carries the engine's live events.
-import { combineExit, exitCodeFor, ResultStream, runTarget, type TargetResult } from '../engine.ts';
+import { checkSettings, combineExit, exitCodeFor, ResultStream, runTarget, type TargetResult } from '../engine.ts';
 import { buildReport, type Report } from '../report/json.ts';
 import { checkMetadata, loadChecksById } from '../check-registry.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -87,7 +87,7 @@ export interface BlacklistOptions extends RunCommon {
 export async function blacklist(targets: string | string[], o: BlacklistOptions = {}): Promise<Report> {
   const list = (Array.isArray(targets) ? targets : [targets]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
   if (!list.length) throw new UsageError('blacklist: give an IP, a CIDR range or a domain');
-  const { default: blacklistCheck, prepareBlacklist } = await import('../../checks/blacklist.ts');
+  const { default: blacklistCheck } = await import('../../checks/blacklist.ts');
   const opts: RunOptions = {
     ips: [],
     selectors: [],
@@ -96,7 +96,7 @@ export async function blacklist(targets: string | string[], o: BlacklistOptions 
     ...(o.zonesFile ? { zonesFile: o.zonesFile } : {}),
     ...(o.maxQueries !== undefined ? { maxQueries: o.maxQueries } : {}),
   };
-  await prepareBlacklist(opts);
+  await checkSettings(blacklistCheck, opts);
   const setup = await createDnsSetup(o);
   const dns = makeDns(setup);
   const registry = new Map<string, Check>([[blacklistCheck.id, blacklistCheck]]);

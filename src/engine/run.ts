@@ -2,7 +2,7 @@
 // with a fresh per-run cache. The `check` command, the dashboard, the demo, the
 // benchmarks and the library (src/engine/api.ts) all run checks through here;
 // nothing in this file knows argv, the terminal or exit codes.
-import { runTarget, type ResultStream } from '../engine.ts';
+import { checkSettings, runTarget, type ResultStream } from '../engine.ts';
 import type { Check, RunOptions } from '../types.ts';
 import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
 import { Semaphore } from '../util/semaphore.ts';
@@ -53,7 +53,7 @@ export async function prepareChecks(checks: Check[], registry: Map<string, Check
     }
   };
   checks.forEach(add);
-  for (const c of withDeps) await c.prepare?.(opts);
+  for (const c of withDeps) await checkSettings(c, opts);
 }
 
 /** How the DNS of a run is set up: resolvers, per-query timeout, retries, one global cap. */

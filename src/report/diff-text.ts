@@ -1,5 +1,5 @@
 // Human rendering of a ReportDiff (`inboxlens diff`, `--against`, `--baseline`).
-import type { ViewStyle } from '../types.ts';
+import type { ViewStyle } from './style.ts';
 import type { ReportDiff } from '../history/diff.ts';
 
 function pct(n: number | null): string {

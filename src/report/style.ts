@@ -1,6 +1,33 @@
 // Colour only on a TTY and never when NO_COLOR is set (no-color.org) or TERM=dumb.
 import pc from 'picocolors';
-import type { Status, ViewStyle } from '../types.ts';
+import type { Status, Tone } from '../types.ts';
+
+/** What the text renderers colour with; plain strings when colour is off. */
+export interface ViewStyle {
+  color: boolean;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  cyan(s: string): string;
+  status(s: Status): string;
+}
+
+/** A detail tone as this terminal style draws it (readable on dark and light backgrounds). */
+export function toneStyle(s: ViewStyle, tone: Tone | undefined, text: string): string {
+  switch (tone) {
+    case 'good': return s.green(text);
+    case 'bad': return s.red(text);
+    case 'alarm': return s.red(s.bold(text));
+    case 'warn':
+    case 'unknown': return s.yellow(text);
+    case 'info': return s.cyan(text);
+    case 'muted': return s.dim(text);
+    case 'strong': return s.bold(text);
+    default: return text;
+  }
+}
 
 export function wantColor(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;

@@ -1,5 +1,7 @@
 // Human output: grouped by target and check, each finding with its evidence and fix.
-import type { Check, CheckResult, Finding, Severity, ViewStyle } from '../types.ts';
+import type { Check, CheckResult, Finding, Severity } from '../types.ts';
+import { drawDetails } from './details.ts';
+import type { ViewStyle } from './style.ts';
 import type { Report } from './json.ts';
 
 const SEV_LABEL: Record<Severity, string> = { error: 'ERROR', warn: 'WARN', info: 'info', pass: 'ok' };
@@ -23,11 +25,11 @@ export function renderFinding(f: Finding, s: ViewStyle, indent = '    '): string
   return out;
 }
 
-export function renderCheck(r: CheckResult, s: ViewStyle, check?: Check, verbose = false): string[] {
+export function renderCheck(r: CheckResult, s: ViewStyle, check?: Pick<Check, 'details'>, verbose = false): string[] {
   const out = [`  ${s.status(r.status)} ${s.bold(r.title)}${r.reason ? s.dim(` — ${r.reason}`) : ''} ${s.dim(`(${r.ms} ms)`)}`];
-  if (check?.view) {
+  if (check?.details) {
     try {
-      out.push(...check.view(r, s).map((l) => `    ${l}`));
+      out.push(...drawDetails(check.details(r), s).map((l) => `    ${l}`));
     } catch (e) {
       out.push(`    ${s.dim(`(could not draw this check's details: ${(e as Error).message})`)}`);
     }
@@ -39,7 +41,7 @@ export function renderCheck(r: CheckResult, s: ViewStyle, check?: Check, verbose
   return out;
 }
 
-export function renderReport(report: Report, s: ViewStyle, registry: Map<string, Check>, verbose = false): string {
+export function renderReport(report: Report, s: ViewStyle, registry: Map<string, Pick<Check, 'details'>>, verbose = false): string {
   const lines: string[] = [];
   for (const t of report.targets) {
     lines.push(`${s.bold(t.target)}  ${s.status(t.status)}${(t as any).error ? ` ${s.red((t as any).error)}` : ''}`);

@@ -1,7 +1,8 @@
-// Draws an SPF tree for the human output: one line per record with its lookup
-// counts, the record under it, and a leaf for every term that costs a lookup.
-// Pure: reads the tree from the check's data, no I/O.
-import type { ViewStyle } from '../types.ts';
+// The SPF tree as a generic detail block (src/types.ts Detail): one node per record
+// with its lookup counts, the record under it, and a leaf for every term that
+// costs a lookup. Pure: reads the tree from the check's data, no I/O.
+import type { Detail, Rich, TreeNode } from '../types.ts';
+import { muted, span } from '../report/details.ts';
 import { LOOKUP_LIMIT, VOID_LIMIT, type SpfNode, type SpfTree, type TermInfo } from './walker.ts';
 
 function plural(n: number, w: string): string {
@@ -29,53 +30,41 @@ function leaf(t: TermInfo): string {
   return '';
 }
 
-function nodeErrors(n: SpfNode, s: ViewStyle): string[] {
+function nodeErrors(n: SpfNode): Rich[] {
   // why a node has no record or no children; term-level problems are in the findings
-  return n.errors.filter((e) => e.kind === 'missing' || e.kind === 'multiple-records' || (e.kind === 'dns' && !e.term)).map((e) => s.red(`${e.kind}: ${e.message}`));
+  return n.errors.filter((e) => e.kind === 'missing' || e.kind === 'multiple-records' || (e.kind === 'dns' && !e.term)).map((e) => [span(`${e.kind}: ${e.message}`, 'bad')]);
 }
 
-function drawChildren(n: SpfNode, prefix: string, s: ViewStyle, out: string[]): void {
-  const children = [...n.children];
-  type Item = { kind: 'node'; node: SpfNode } | { kind: 'term'; term: TermInfo };
-  const items: Item[] = [];
+function nodeLines(n: SpfNode): Rich[] {
+  return [...(n.record !== null ? [[muted(JSON.stringify(n.record))]] : []), ...nodeErrors(n)];
+}
+
+function children(n: SpfNode): TreeNode[] {
+  const kids = [...n.children];
+  const out: TreeNode[] = [];
   for (const t of n.terms) {
     if (t.name === 'include' || t.name === 'redirect') {
-      const i = children.findIndex((c) => c.term === t.term);
+      const i = kids.findIndex((c) => c.term === t.term);
       if (i >= 0) {
-        items.push({ kind: 'node', node: children.splice(i, 1)[0]! });
+        const c = kids.splice(i, 1)[0]!;
+        out.push({ label: [span(c.term ?? c.domain), span(' '), muted(`(${counts(c)})`)], lines: nodeLines(c), children: children(c) });
         continue;
       }
     }
-    if (t.lookups > 0 || t.status === 'loop' || t.status === 'not-walked' || (t.name === 'redirect' && t.status === 'ignored')) items.push({ kind: 'term', term: t });
-  }
-  items.forEach((it, i) => {
-    const last = i === items.length - 1;
-    const branch = prefix + (last ? '└─ ' : '├─ ');
-    const cont = prefix + (last ? '   ' : '│  ');
-    if (it.kind === 'term') {
-      const t = it.term;
+    if (t.lookups > 0 || t.status === 'loop' || t.status === 'not-walked' || (t.name === 'redirect' && t.status === 'ignored')) {
       const text = leaf(t);
-      const colour = t.status === 'loop' || t.status === 'unknown' ? s.red : s.dim;
-      out.push(`${branch}${t.term} ${s.dim(`(${plural(t.lookups, 'lookup')})`)}${text ? ` ${colour(text)}` : ''}`);
-      return;
+      out.push({ label: [span(`${t.term} `), muted(`(${plural(t.lookups, 'lookup')})`), ...(text ? [span(' '), span(text, t.status === 'loop' || t.status === 'unknown' ? 'bad' : 'muted')] : [])] });
     }
-    const c = it.node;
-    out.push(`${branch}${c.term ?? c.domain} ${s.dim(`(${counts(c)})`)}`);
-    if (c.record !== null) out.push(`${cont}${s.dim(JSON.stringify(c.record))}`);
-    for (const e of nodeErrors(c, s)) out.push(`${cont}${e}`);
-    drawChildren(c, cont, s, out);
-  });
+  }
+  return out;
 }
 
-/** The tree as lines, headed by the domain and its totals against the RFC 7208 §4.6.4 limits. */
-export function drawTree(tree: Pick<SpfTree, 'root' | 'lookups' | 'voidLookups' | 'truncated'>, s: ViewStyle): string[] {
+/** The tree as a detail block, headed by the domain and its totals against the RFC 7208 §4.6.4 limits. */
+export function spfTreeDetail(tree: Pick<SpfTree, 'root' | 'lookups' | 'voidLookups' | 'truncated'>, title?: Rich): Detail {
   const r = tree.root;
   const over = tree.lookups > LOOKUP_LIMIT;
   const total = `${tree.truncated ? '≥' : ''}${tree.lookups}/${LOOKUP_LIMIT} lookups`;
   const voids = `${tree.voidLookups}/${VOID_LIMIT} void`;
-  const out = [`${s.bold(r.domain)} ${over ? s.red(total) : s.dim(total)}${s.dim(',')} ${tree.voidLookups > VOID_LIMIT ? s.red(voids) : s.dim(voids)}`];
-  if (r.record !== null) out.push(s.dim(JSON.stringify(r.record)));
-  for (const e of nodeErrors(r, s)) out.push(e);
-  drawChildren(r, '', s, out);
-  return out;
+  const label: Rich = [span(r.domain, 'strong'), span(' '), span(total, over ? 'bad' : 'muted'), muted(','), span(' '), span(voids, tree.voidLookups > VOID_LIMIT ? 'bad' : 'muted')];
+  return { kind: 'tree', ...(title !== undefined ? { title } : {}), root: { label, lines: nodeLines(r), children: children(r) } };
 }

@@ -2,7 +2,7 @@
 // stream. Only used on a TTY with a capable TERM; everything else gets plain text.
 import { createRequire } from 'node:module';
 import type { EngineEvent, Finding } from '../types.ts';
-import { applyEvent, authLines, blacklistLines, findingList, newModel, placementColor, placementRows, progressText, verdict, type DashboardModel, type PanelLine } from './model.ts';
+import { applyEvent, authLines, blacklistLines, findingList, newModel, placementLines, progressText, verdict, type CheckViews, type DashboardModel, type PanelLine } from './model.ts';
 import { redact } from '../util/redact.ts';
 
 const require = createRequire(import.meta.url);
@@ -31,6 +31,8 @@ export interface DashboardOptions {
   title?: string;
   onRerun?: () => void;
   onExport?: () => Promise<string>;
+  /** the checks' details and headlines, for drawing their panels */
+  views?: CheckViews;
 }
 
 function esc(s: string): string {
@@ -71,16 +73,11 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     const v = verdict(model);
     const elapsed = (((model.finishedAt ?? Date.now()) - model.startedAt) / 1000).toFixed(1);
     header.setContent(` {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}   ${elapsed} s   verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}`);
-    auth.setContent(authLines(model).map((l) => colored(l, inner(auth))).join('\n'));
-    bl.setContent(blacklistLines(model).map((l) => colored(l, inner(bl))).join('\n'));
-    const rows = placementRows(model);
+    auth.setContent(authLines(model, opts.views).map((l) => colored(l, inner(auth))).join('\n'));
+    bl.setContent(blacklistLines(model, opts.views).map((l) => colored(l, inner(bl))).join('\n'));
+    const rows = placementLines(model, opts.views);
     if (rows.length) {
-      const head = `{bold}${'seed'.padEnd(30)} ${'provider'.padEnd(9)} ${'placement'.padEnd(16)} ${'time'.padStart(7)}  receiver auth{/bold}`;
-      place.setContent([head, ...rows.map((r) => {
-        // arrival times come from INTERNALDATE / Received: whole seconds
-        const t = r.timeToInboxMs === undefined ? '' : r.timeToInboxMs < 1000 ? '<1 s' : `${Math.round(r.timeToInboxMs / 1000)} s`;
-        return colored({ text: `${r.seed.slice(0, 30).padEnd(30)} ${r.provider.slice(0, 9).padEnd(9)} ${r.placement.slice(0, 16).padEnd(16)} ${t.padStart(7)}  ${r.auth ?? ''}`, color: placementColor(r.placement) }, inner(place));
-      })].join('\n'));
+      place.setContent(rows.map((l) => colored(l, inner(place))).join('\n'));
     } else {
       const p = model.checks.get('placement');
       place.setContent(esc(p ? `${p.status}: ${p.reason ?? 'no seeds'}` : model.running.has('placement') ? 'sending and collecting…' : 'no seeds given (--seeds FILE)'));

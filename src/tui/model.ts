@@ -1,7 +1,8 @@
 // The dashboard's state, fed by the engine's result stream, and the pure functions
 // that turn it into panel lines. No blessed here: the same lines are testable and
 // could feed another front end.
-import type { CheckResult, EngineEvent, Finding, Status } from '../types.ts';
+import type { Check, CheckResult, Detail, EngineEvent, Finding, Status, Tone } from '../types.ts';
+import { layoutDetails, lineTone, plain } from '../report/details.ts';
 import { SEVERITY_RANK } from '../engine.ts';
 
 export interface PanelLine {
@@ -69,107 +70,80 @@ function worst(c: CheckResult): Finding | undefined {
   return problem ?? c.findings.find((f) => f.severity === 'pass') ?? sorted[0];
 }
 
-function statusLine(id: string, label: string, m: DashboardModel, detail: (c: CheckResult) => string): PanelLine {
+/** What the model reads of each check to draw it: its generic details and headline, never its private data. */
+export type CheckViews = Map<string, Pick<Check, 'details' | 'headline'>>;
+
+const TONE_COLOR: Record<Tone, PanelLine['color']> = { alarm: 'red', bad: 'red', warn: 'yellow', unknown: 'magenta', info: 'cyan', good: 'green', strong: undefined, muted: 'gray' };
+
+/** Detail blocks as panel lines, each coloured by its most serious part. */
+export function detailPanelLines(ds: Detail[]): PanelLine[] {
+  return layoutDetails(ds).map((l) => {
+    const t = lineTone(l);
+    const color = t ? TONE_COLOR[t] : undefined;
+    return color ? { text: plain(l), color } : { text: plain(l) };
+  });
+}
+
+function safeDetails(views: CheckViews | undefined, id: string, r: Pick<CheckResult, 'check' | 'target' | 'status' | 'data'>): Detail[] {
+  try {
+    return views?.get(id)?.details?.(r) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+function statusLine(id: string, label: string, m: DashboardModel, views?: CheckViews): PanelLine {
   const c = m.checks.get(id);
   if (!c) return { text: `${label.padEnd(9)} ${m.running.has(id) ? '… running' : '·'}`, color: 'gray' };
-  const d = c.status === 'unknown' ? c.reason ?? 'unknown' : detail(c);
+  let head: string | undefined;
+  try {
+    head = views?.get(id)?.headline?.(c);
+  } catch {
+    head = undefined;
+  }
+  const d = c.status === 'unknown' ? c.reason ?? 'unknown' : head ?? worst(c)?.summary ?? '';
   return { text: `${label.padEnd(9)} ${c.status.toUpperCase().padEnd(7)} ${d}`, color: STATUS_COLOR[c.status] };
 }
 
-/** The authentication panel: SPF (lookups, tree), DKIM keys, DMARC policy, MX/PTR/MTA-STS/TLS-RPT/BIMI. */
-export function authLines(m: DashboardModel): PanelLine[] {
+const AUTH_PANEL: [string, string][] = [
+  ['spf', 'SPF'], ['dkim', 'DKIM'], ['dmarc', 'DMARC'], ['alignment', 'Align'], ['mx', 'MX'], ['ptr', 'PTR'],
+  ['mta-sts', 'MTA-STS'], ['tls-rpt', 'TLS-RPT'], ['bimi', 'BIMI'], ['bulk-sender', 'Bulk'],
+];
+
+/** The authentication panel: one line per check with its headline, the SPF tree under SPF. */
+export function authLines(m: DashboardModel, views?: CheckViews): PanelLine[] {
   const lines: PanelLine[] = [];
-  const sum = (c: CheckResult) => worst(c)?.summary ?? '';
-  lines.push(statusLine('spf', 'SPF', m, (c) => {
-    const d = c.data as any;
-    return `${d?.lookups !== undefined ? `${d.lookups}/10 lookups` : ''}${d?.record ? `  ${d.record}` : ''}`.trim() || sum(c);
-  }));
-  const spf = m.checks.get('spf')?.data as any;
-  const tree = spf?.tree;
-  if (tree) {
-    const walk = (n: any, depth: number) => {
-      if (depth > 3 || lines.length > 14) return;
-      for (const ch of n.children ?? []) {
-        lines.push({ text: `${'  '.repeat(depth + 1)}└ ${ch.mechanism ?? ch.via ?? ''} ${ch.domain ?? ''} ${ch.lookups !== undefined ? `(${ch.subtreeLookups ?? ch.lookups})` : ''}`.replace(/\s+/g, ' '), color: 'gray' });
-        walk(ch, depth + 1);
-      }
-    };
-    walk(tree, 0);
+  for (const [id, label] of AUTH_PANEL) {
+    lines.push(statusLine(id, label, m, views));
+    const c = m.checks.get(id);
+    if (id === 'spf' && c) {
+      // the include tree, as the check draws it (its first tree block), indented under its line
+      const tree = safeDetails(views, id, c).find((d) => d.kind === 'tree');
+      if (tree) for (const l of detailPanelLines([tree]).slice(1, 14)) lines.push({ text: `  ${l.text}`, color: 'gray' });
+    }
   }
-  lines.push(statusLine('dkim', 'DKIM', m, (c) => {
-    const keys = ((c.data as any)?.keys ?? []).filter((k: any) => k.found);
-    return keys.length ? keys.map((k: any) => `${k.selector} ${k.keyType ?? ''}${k.bits ? `/${k.bits}` : ''}`).join(', ') : sum(c);
-  }));
-  lines.push(statusLine('dmarc', 'DMARC', m, (c) => {
-    const p = (c.data as any)?.policy;
-    return p ? `p=${p.p}${p.sp ? ` sp=${p.sp}` : ''}${p.rua?.length ? ' rua' : ''}` : sum(c);
-  }));
-  lines.push(statusLine('alignment', 'Align', m, sum));
-  lines.push(statusLine('mx', 'MX', m, (c) => ((c.data as any)?.hosts ?? []).map((h: any) => h.exchange).join(', ') || sum(c)));
-  lines.push(statusLine('ptr', 'PTR', m, sum));
-  lines.push(statusLine('mta-sts', 'MTA-STS', m, sum));
-  lines.push(statusLine('tls-rpt', 'TLS-RPT', m, sum));
-  lines.push(statusLine('bimi', 'BIMI', m, sum));
-  lines.push(statusLine('bulk-sender', 'Bulk', m, sum));
-  for (const id of ['smtp', 'content']) if (m.checks.has(id) || m.running.has(id)) lines.push(statusLine(id, id === 'smtp' ? 'SMTP' : 'Content', m, sum));
+  for (const id of ['smtp', 'content']) if (m.checks.has(id) || m.running.has(id)) lines.push(statusLine(id, id === 'smtp' ? 'SMTP' : 'Content', m, views));
   return lines;
 }
 
-/** The blacklist grid: one line per target with its listings; errors kept apart from listings. */
-export function blacklistLines(m: DashboardModel): PanelLine[] {
+/** The blacklist panel: the blacklist check's own grid, listings apart from lists that gave no answer. */
+export function blacklistLines(m: DashboardModel, views?: CheckViews): PanelLine[] {
   const c = m.checks.get('blacklist');
   if (!c) return [{ text: m.running.has('blacklist') ? '… querying lists' : 'not run (add --ip, or the domain has no SPF ranges)', color: 'gray' }];
-  if (c.status === 'unknown' && !(c.data as any)?.rows) return [{ text: c.reason ?? 'unknown', color: 'magenta' }];
-  const rows: any[] = Array.isArray((c.data as any)?.targets) ? (c.data as any).targets : [];
-  const lines: PanelLine[] = [];
-  const ERR = new Set(['error', 'refused', 'rate-limited', 'unknown', 'unreliable']);
-  for (const r of rows) {
-    const results: any[] = r.results ?? [];
-    const listed = results.filter((z) => z.status === 'listed');
-    const errs = results.filter((z) => ERR.has(z.status));
-    const allow = results.filter((z) => z.status === 'allowlisted');
-    const head = `${String(r.target).padEnd(18)} listed on ${r.listedOn ?? listed.length} of ${r.answering ?? '?'} answering`;
-    lines.push({ text: `${head}${errs.length ? `  · ${errs.length} not answering` : ''}${allow.length ? '  · allow-listed' : ''}`, color: listed.length ? 'red' : errs.length ? 'magenta' : 'green' });
-    for (const z of listed) lines.push({ text: `   ✗ ${z.zone}${z.meanings?.length ? ` — ${z.meanings.join('; ')}` : ''}`, color: 'red' });
-    for (const z of errs.slice(0, 3)) lines.push({ text: `   ? ${z.zone}: ${z.status}${z.reason ? ` — ${z.reason}` : ''}`, color: 'magenta' });
-    if (errs.length > 3) lines.push({ text: `   ? … and ${errs.length - 3} more`, color: 'magenta' });
-  }
+  const lines = detailPanelLines(safeDetails(views, 'blacklist', c));
   if (!lines.length) {
+    if (c.status === 'unknown') return [{ text: c.reason ?? 'unknown', color: 'magenta' }];
     for (const f of c.findings.filter((x) => x.code.startsWith('dnsbl.'))) lines.push({ text: f.summary, color: f.severity === 'error' ? 'red' : f.severity === 'pass' ? 'green' : 'yellow' });
   }
   return lines.length ? lines : [{ text: `${c.status}: no targets`, color: 'gray' }];
 }
 
-export interface PlacementRow {
-  seed: string;
-  provider: string;
-  placement: string;
-  folder?: string;
-  timeToInboxMs?: number;
-  auth?: string;
-}
-
-/** Placement rows: live partial rows while collecting, then the final ones. */
-export function placementRows(m: DashboardModel): PlacementRow[] {
-  const data = (m.checks.get('placement')?.data ?? m.partial.get('placement')) as any;
-  const rows: any[] = Array.isArray(data?.rows) ? data.rows : [];
-  const result = (v: any) => (Array.isArray(v) ? v.map((x) => x?.result).join('/') || 'none' : v?.result ?? 'none');
-  return rows.map((r) => ({
-    seed: String(r.seed ?? '?'),
-    provider: String(r.provider ?? ''),
-    placement: String(r.placement ?? 'waiting'),
-    folder: r.folder,
-    timeToInboxMs: typeof r.timeToArrivalMs === 'number' ? r.timeToArrivalMs : undefined,
-    auth: r.receiverAuth ? ['spf', 'dkim', 'dmarc'].map((k) => `${k}=${result(r.receiverAuth[k])}`).join(' ') : r.error ?? '',
-  }));
-}
-
-export function placementColor(p: string): PanelLine['color'] {
-  if (p === 'inbox' || p === 'not-spam') return 'green';
-  if (p.startsWith('tab:')) return 'cyan';
-  if (p === 'spam' || p === 'bounced' || p === 'missing') return 'red';
-  if (p === 'error' || p === 'not-in-inbox') return 'magenta';
-  return 'gray';
+/** The placement panel: the check's seed table, from live partial rows while collecting, then the final ones. */
+export function placementLines(m: DashboardModel, views?: CheckViews): PanelLine[] {
+  const done = m.checks.get('placement');
+  const data = done?.data ?? m.partial.get('placement');
+  if (!data) return [];
+  return detailPanelLines(safeDetails(views, 'placement', { check: 'placement', target: m.target, status: done?.status ?? 'unknown', data }));
 }
 
 /** Every non-pass finding, worst first: the navigable list. */

@@ -2,8 +2,8 @@
 // It runs the `blacklist` check (checks/blacklist.ts) through the engine, so the
 // command and `inboxlens check` share one implementation, one JSON schema and one grid.
 import type { Argv } from 'yargs';
-import blacklistCheck, { prepareBlacklist } from '../../../checks/blacklist.ts';
-import { runTarget, ResultStream } from '../../engine.ts';
+import blacklistCheck from '../../../checks/blacklist.ts';
+import { checkSettings, runTarget, ResultStream } from '../../engine.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
@@ -54,7 +54,7 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
     ...(argv['max-queries'] !== undefined ? { maxQueries: argv['max-queries'] } : {}),
     ...(argv.message ? { message: argv.message } : {}),
   };
-  await prepareBlacklist(opts);
+  await checkSettings(blacklistCheck, opts);
   const setup = await dnsSetup(argv);
   const dns = makeDns(setup);
   const label = targets.length ? targets.join(' ') : `links of ${argv.message}`;

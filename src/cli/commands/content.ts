@@ -5,7 +5,7 @@
 // implementation, one JSON schema and one view.
 import type { Argv } from 'yargs';
 import contentCheck from '../../../checks/content.ts';
-import { runTarget, ResultStream } from '../../engine.ts';
+import { checkSettings, runTarget, ResultStream } from '../../engine.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
@@ -62,7 +62,7 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
     ...(argv['ca-file'] !== undefined ? { caFile: argv['ca-file'] } : {}),
     ...(argv['https-timeout'] !== undefined ? { httpsTimeout: argv['https-timeout'] } : {}),
   };
-  await contentCheck.prepare!(opts);
+  await checkSettings(contentCheck, opts);
   const setup = await dnsSetup(argv);
   const publisher = await openPublisher(argv, 'content', [file]);
   const dns = makeDns(setup);

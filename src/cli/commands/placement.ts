@@ -3,7 +3,7 @@
 // `watch` is `collect` for the user's own campaign (match by header, subject or sender).
 import type { Argv } from 'yargs';
 import placementCheck, { PLAN_KEY } from '../../../checks/placement.ts';
-import { runTarget, ResultStream } from '../../engine.ts';
+import { checkSettings, runTarget, ResultStream } from '../../engine.ts';
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
@@ -102,7 +102,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
     opts.messageRaw = await composeCopy(plan.send.spec, plan.seeds[0]!, plan.token!);
     if (argv.spamd !== undefined) opts.spamd = argv.spamd;
     if (argv.rspamd !== undefined) opts.rspamd = argv.rspamd;
-    await contentCheck.prepare?.(opts);
+    await checkSettings(contentCheck, opts);
     registry.set(contentCheck.id, contentCheck);
     checks.unshift(contentCheck);
   }

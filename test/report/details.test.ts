@@ -1,0 +1,57 @@
+// The generic detail blocks (list, table, grid, tree) every renderer draws: laid
+// out once, styled per front end. In-process, through the library's renderers.
+import { describe, expect, it } from 'vitest';
+import { drawDetails, layoutDetails, lineTone, plain, width } from '../../src/report/details.ts';
+import { makeStyle } from '../../src/report/style.ts';
+import type { Detail } from '../../src/types.ts';
+
+const plainStyle = makeStyle(false);
+const colour = makeStyle(true);
+
+describe('detail blocks', () => {
+  it('a table aligns its columns by display width (wide and combining characters included), the last column unpadded', () => {
+    const d: Detail = { kind: 'table', columns: ['seed', 'placement', 'time'], align: ['left', 'left', 'right'], rows: [['a@x', 'inbox', '3 s'], ['受信@例え', [{ text: 'spam', tone: 'bad' }], '12 s'], ['e\u0301@x', 'tab:promotions', '']] };
+    const lines = drawDetails([d], plainStyle);
+    expect(lines[0]).toBe('seed       placement       time');
+    expect(lines[1]).toBe('a@x        inbox            3 s');
+    // 受信@例え is 9 columns wide: two blanks after it make the 11 of the column
+    expect(lines[2]).toBe('受信@例え  spam            12 s');
+    expect(lines[3]).toBe('e\u0301@x        tab:promotions      ');
+    expect(width('受信@例え')).toBe(9);
+    expect(width('e\u0301')).toBe(1);
+  });
+
+  it('a grid is ruled, its cells padded to the widest in the column', () => {
+    const lines = drawDetails([{ kind: 'grid', title: 'IPs', columns: ['zone', '192.0.2.1'], rows: [['zen', [{ text: 'LISTED', tone: 'alarm' }]], ['spamcop', 'ok']], note: 'legend' }], plainStyle);
+    expect(lines).toEqual([
+      'IPs',
+      '┌─────────┬───────────┐',
+      '│ zone    │ 192.0.2.1 │',
+      '├─────────┼───────────┤',
+      '│ zen     │ LISTED    │',
+      '│ spamcop │ ok        │',
+      '└─────────┴───────────┘',
+      'legend',
+    ]);
+  });
+
+  it('a tree draws branches, continuation lines under a node, and nesting', () => {
+    const lines = drawDetails([{ kind: 'tree', root: { label: 'root', lines: ['"v=spf1 …"'], children: [{ label: 'include:a', lines: ['"rec a"'], children: [{ label: 'ip4:1' }] }, { label: 'mx' }] } }], plainStyle);
+    expect(lines).toEqual(['root', '"v=spf1 …"', '├─ include:a', '│  "rec a"', '│  └─ ip4:1', '└─ mx']);
+  });
+
+  it('tones become colours only when the style has colour, and a line reads with its most serious tone', () => {
+    const d: Detail = { kind: 'list', items: [[{ text: 'ok ', tone: 'good' }, { text: 'listed', tone: 'bad' }, { text: ' (note)', tone: 'muted' }]] };
+    expect(drawDetails([d], plainStyle)).toEqual(['ok listed (note)']);
+    const [c] = drawDetails([d], colour);
+    expect(c).toContain('\x1b[31mlisted');
+    expect(c).toContain('\x1b[32mok ');
+    const [l] = layoutDetails([d]);
+    expect(lineTone(l!)).toBe('bad');
+    expect(plain(l)).toBe('ok listed (note)');
+  });
+
+  it('an empty table or grid draws nothing but its title', () => {
+    expect(drawDetails([{ kind: 'table', title: 'none', columns: ['a'], rows: [] }, { kind: 'grid', columns: ['a'], rows: [] }], plainStyle)).toEqual(['none']);
+  });
+});
