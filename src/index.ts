@@ -7,7 +7,11 @@
 //   const report = await check('example.com', { only: ['spf', 'dmarc'] });
 //   if (report.summary.status === 'fail') …
 export type * from './types.ts';
-export { check, blacklist, type CheckOptions, type BlacklistOptions, type RunCommon } from './engine/api.ts';
+export { check, blacklist, placement, type CheckOptions, type BlacklistOptions, type PlacementOptions, type RunCommon } from './engine/api.ts';
+export type { PlacementAction } from './placement/plan.ts';
+export { drawDetails, layoutDetails, lineTone, plain } from './report/details.ts';
+export { renderReport } from './report/text.ts';
+export { makeStyle, type ViewStyle } from './report/style.ts';
 export { EXIT, ResultStream, combineExit, exitCodeFor, overallStatus, runTarget, statusFromFindings, type RunTargetOptions, type TargetResult } from './engine.ts';
 export { SCHEMA_VERSION, buildReport, type Report } from './report/json.ts';
 export { validateReport } from './report/validate.ts';

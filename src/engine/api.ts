@@ -8,6 +8,7 @@ import { checkMetadata, loadChecksById } from '../check-registry.ts';
 import type { Check, RunOptions } from '../types.ts';
 import { UsageError } from '../util/errors.ts';
 import { parseDomain } from '../util/validate.ts';
+import { buildPlan, checkActionArgs, phaseOf, placementTarget, type PlacementAction, type PlanArgs } from '../placement/plan.ts';
 import { baseRunOptions, checkDomain, createDnsSetup, makeDns, prepareChecks, selectChecks, type BaseRunInput, type DnsSetupOptions } from './run.ts';
 
 export interface RunCommon extends DnsSetupOptions {
@@ -103,6 +104,104 @@ export async function blacklist(targets: string | string[], o: BlacklistOptions 
   const t0 = performance.now();
   const result = await runTarget({ target: list.join(' '), checks: [blacklistCheck], registry, opts, dns, ...(o.stream ? { stream: o.stream } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   return buildReport({ command: 'blacklist', targets: [result], durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(result.checks, o.failOn ?? 'error'), ...(setup.trace ? { trace: dns.trace } : {}) });
+}
+
+export interface PlacementOptions extends RunCommon {
+  /** the seeds file (YAML): the mailboxes to read, which you own */
+  seeds: string;
+  /** collect: this run's token (il-…, as send printed it) */
+  token?: string;
+  /** watch: match a real campaign's copies */
+  matchSubject?: string;
+  matchHeader?: string;
+  matchFrom?: string;
+  /** watch: only mail since this ISO time or duration ago ('2h') */
+  since?: string;
+  /** how long to wait for copies (a duration: '90s', '10m'; default 5m) */
+  timeout?: string;
+  pollInterval?: string;
+  /** IMAP IDLE on INBOX and spam (default true) */
+  idle?: boolean;
+  /** connections open at once to one IMAP/POP3 host:port (default 16) */
+  maxConnections?: number;
+  /** a YAML file of the mailbox receiving bounces (DSNs) */
+  bounces?: string;
+  /** afterwards delete this run's copies (only those, proven by token); never for watch */
+  cleanup?: boolean;
+  /** send, run: the test message and how it is sent */
+  from?: string;
+  envelopeFrom?: string;
+  /** smtp://user@host:587 or smtps://user@host:465; the password from INBOXLENS_SMTP_PASS */
+  smtp?: string;
+  smtpCa?: string;
+  smtpInsecure?: boolean;
+  smtpPlaintext?: boolean;
+  dkimKey?: string;
+  dkimSelector?: string;
+  dkimDomain?: string;
+  message?: string;
+  subject?: string;
+  html?: string;
+  text?: string;
+  listUnsubscribe?: string[];
+  tokenSubject?: boolean;
+  /** warnings about the seeds file (unknown keys, …); default: sent to `stream` as log events */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Seed-inbox placement, as `inboxlens placement <action>` runs it: send a test to
+ * seed mailboxes, find each copy over IMAP/POP3, or watch a real campaign's copies.
+ * Mailboxes are only read (EXAMINE, BODY.PEEK) unless `cleanup` is asked for.
+ *
+ *   const report = await placement('collect', { seeds: 'seeds.yaml', token: 'il-mabc12-0123456789', timeout: '2m' });
+ *   report.targets[0].checks[0].data.rows; // one row per seed: inbox, tab:…, spam, missing, bounced, error
+ */
+export async function placement(action: PlacementAction, o: PlacementOptions): Promise<Report> {
+  const a: PlanArgs = {
+    seeds: o.seeds,
+    ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(o.matchSubject !== undefined ? { 'match-subject': o.matchSubject } : {}),
+    ...(o.matchHeader !== undefined ? { 'match-header': o.matchHeader } : {}),
+    ...(o.matchFrom !== undefined ? { 'match-from': o.matchFrom } : {}),
+    ...(o.since !== undefined ? { since: o.since } : {}),
+    deadline: o.timeout ?? '5m',
+    'poll-interval': o.pollInterval ?? '2s',
+    idle: o.idle ?? true,
+    ...(o.maxConnections !== undefined ? { 'max-connections': o.maxConnections } : {}),
+    ...(o.bounces !== undefined ? { bounces: o.bounces } : {}),
+    cleanup: o.cleanup ?? false,
+    ...(o.from !== undefined ? { from: o.from } : {}),
+    ...(o.envelopeFrom !== undefined ? { 'envelope-from': o.envelopeFrom } : {}),
+    ...(o.smtp !== undefined ? { smtp: o.smtp } : {}),
+    ...(o.smtpCa !== undefined ? { 'smtp-ca': o.smtpCa } : {}),
+    ...(o.smtpInsecure !== undefined ? { 'smtp-insecure': o.smtpInsecure } : {}),
+    ...(o.smtpPlaintext !== undefined ? { 'smtp-plaintext': o.smtpPlaintext } : {}),
+    ...(o.dkimKey !== undefined ? { 'dkim-key': o.dkimKey } : {}),
+    ...(o.dkimSelector !== undefined ? { 'dkim-selector': o.dkimSelector } : {}),
+    ...(o.dkimDomain !== undefined ? { 'dkim-domain': o.dkimDomain } : {}),
+    ...(o.message !== undefined ? { message: o.message } : {}),
+    ...(o.subject !== undefined ? { subject: o.subject } : {}),
+    ...(o.html !== undefined ? { html: o.html } : {}),
+    ...(o.text !== undefined ? { text: o.text } : {}),
+    ...(o.listUnsubscribe !== undefined ? { 'list-unsubscribe': o.listUnsubscribe } : {}),
+    'token-subject': o.tokenSubject ?? true,
+  };
+  checkActionArgs(action, a);
+  const plan = await buildPlan(a, phaseOf(action));
+  const { default: placementCheck, PLAN_KEY } = await import('../../checks/placement.ts');
+  const setup = await createDnsSetup(o);
+  for (const w of plan.seedsFile.warnings) {
+    if (o.onWarning) o.onWarning(w);
+    else o.stream?.emitEvent({ type: 'log', target: 'placement', check: 'placement', message: `warning: ${w}` });
+  }
+  const opts: RunOptions = { ips: [], selectors: [], [PLAN_KEY]: plan };
+  const registry = new Map<string, Check>([[placementCheck.id, placementCheck]]);
+  const target = placementTarget(plan);
+  const dns = makeDns(setup);
+  const t0 = performance.now();
+  const result = await runTarget({ target, checks: [placementCheck], registry, opts, dns, ...(o.stream ? { stream: o.stream } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  return buildReport({ command: `placement ${action}`, targets: [result], durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(result.checks, o.failOn ?? 'error'), ...(setup.trace ? { trace: dns.trace } : {}) });
 }
 
 export { ResultStream };

@@ -11,6 +11,35 @@ import { RUN_TOKEN } from './token.ts';
 
 export type Phase = 'send' | 'collect' | 'run';
 
+/** What `placement` does: send copies, collect them by token, watch a real campaign, or send then collect. */
+export const PLACEMENT_ACTIONS = ['send', 'collect', 'watch', 'run'] as const;
+export type PlacementAction = (typeof PLACEMENT_ACTIONS)[number];
+
+export function phaseOf(action: PlacementAction): Phase {
+  return action === 'watch' ? 'collect' : action;
+}
+
+/** What a placement run's report is about: the From domain of what is sent, else how copies are matched. */
+export function placementTarget(plan: PlacementPlan): string {
+  const fromDomain = plan.send ? (/<([^>]+)>/.exec(plan.send.spec.from)?.[1] ?? plan.send.spec.from).split('@')[1]!.toLowerCase() : undefined;
+  return fromDomain ?? plan.token ?? plan.matcher.from ?? plan.matcher.subject ?? plan.matcher.header?.value ?? 'placement';
+}
+
+/** Options that do not belong to the action are refused before anything is read or sent. */
+export function checkActionArgs(action: PlacementAction, a: PlanArgs): void {
+  if (!PLACEMENT_ACTIONS.includes(action)) throw new UsageError(`placement: '${action}' is not an action (choose one of ${PLACEMENT_ACTIONS.join(', ')})`);
+  if (action === 'watch' && a.cleanup) throw new UsageError('placement watch never deletes: the copies of a real campaign are your own mail (--cleanup is for inboxlens test sends, with placement collect --token or placement run)');
+  if (action === 'watch' && a.token) throw new UsageError('placement watch matches your own campaign by --match-header, --match-subject or --match-from; for inboxlens test sends use placement collect --token');
+  if (action === 'collect' || action === 'watch') {
+    for (const k of ['from', 'smtp', 'message', 'subject', 'html', 'text', 'dkim-key'] as const) {
+      if (a[k]) throw new UsageError(`--${k} is for sending (placement send / run), not placement ${action}`);
+    }
+  }
+  if (action === 'send' && (a.token || a['match-subject'] || a['match-header'] || a['match-from'] || a.cleanup)) {
+    throw new UsageError('placement send only sends: collect the copies afterwards with placement collect --token T (or use placement run)');
+  }
+}
+
 export interface PlacementPlan {
   phase: Phase;
   seedsFile: SeedsFile;

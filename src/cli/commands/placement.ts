@@ -11,14 +11,14 @@ import type { Check, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { withCommonOptions, dnsSetup, makeDns, exitCode, progressLine, type CommonArgs } from '../common.ts';
-import { buildPlan, type Phase, type PlanArgs } from '../../placement/plan.ts';
+import { buildPlan, checkActionArgs, phaseOf, placementTarget, PLACEMENT_ACTIONS, type PlanArgs } from '../../placement/plan.ts';
 import { composeCopy } from '../../placement/send.ts';
 import { redact } from '../../util/redact.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import { canUseDashboard } from '../../tui/dashboard.ts';
 import { runWithDashboard } from '../dashboard-run.ts';
 
-const ACTIONS = ['send', 'collect', 'watch', 'run'] as const;
+const ACTIONS = PLACEMENT_ACTIONS;
 
 export interface PlacementArgs extends CommonArgs, Omit<PlanArgs, 'deadline'>, Omit<PublishArgs, 'json' | 'fail-on'> {
   dashboard?: boolean;
@@ -71,22 +71,9 @@ function builder(y: Argv): Argv<PlacementArgs> {
     .option('dns-timeout', { type: 'string', default: '2500ms', describe: 'per-query DNS timeout (for the local DKIM/ARC re-verification)', group: 'DNS:' }) as unknown as Argv<PlacementArgs>;
 }
 
-function phaseOf(action: PlacementArgs['action']): Phase {
-  return action === 'watch' ? 'collect' : action;
-}
-
 export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const phase = phaseOf(argv.action);
-  if (argv.action === 'watch' && argv.cleanup) throw new UsageError('placement watch never deletes: the copies of a real campaign are your own mail (--cleanup is for inboxlens test sends, with placement collect --token or placement run)');
-  if (argv.action === 'watch' && argv.token) throw new UsageError('placement watch matches your own campaign by --match-header, --match-subject or --match-from; for inboxlens test sends use placement collect --token');
-  if (argv.action === 'collect' || argv.action === 'watch') {
-    for (const k of ['from', 'smtp', 'message', 'subject', 'html', 'text', 'dkim-key'] as const) {
-      if (argv[k]) throw new UsageError(`--${k} is for sending (placement send / run), not placement ${argv.action}`);
-    }
-  }
-  if (argv.action === 'send' && (argv.token || argv['match-subject'] || argv['match-header'] || argv['match-from'] || argv.cleanup)) {
-    throw new UsageError('placement send only sends: collect the copies afterwards with placement collect --token T (or use placement run)');
-  }
+  checkActionArgs(argv.action, argv);
   const plan = await buildPlan({ ...argv, deadline: argv.timeout }, phase);
   for (const w of plan.seedsFile.warnings) process.stderr.write(redact(`inboxlens: warning: ${w}\n`));
   const setup = await dnsSetup({ ...argv, timeout: argv['dns-timeout'] });
@@ -106,8 +93,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
     registry.set(contentCheck.id, contentCheck);
     checks.unshift(contentCheck);
   }
-  const fromDomain = plan.send ? (/<([^>]+)>/.exec(plan.send.spec.from)?.[1] ?? plan.send.spec.from).split('@')[1]!.toLowerCase() : undefined;
-  const target = fromDomain ?? plan.token ?? plan.matcher.from ?? plan.matcher.subject ?? plan.matcher.header?.value ?? 'placement';
+  const target = placementTarget(plan);
 
   const publisher = await openPublisher(argv, `placement ${argv.action}`, [target]);
   if (argv.dashboard && !argv.json && canUseDashboard()) {
