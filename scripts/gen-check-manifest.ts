@@ -1,7 +1,7 @@
 // Writes src/check-manifest.ts: each check's static metadata (id, file, title,
 // opt-in, dependencies, command-line options), so `inboxlens check` can parse its
 // arguments, pick the checks and print its help without loading every check module
-// (and its libraries). Run by `npm run build`; test/check-manifest.test.ts fails
+// (and its libraries). Run by `npm run build`; test/cli/commands.test.ts fails
 // when the file is stale. `node scripts/gen-check-manifest.ts --check` only compares.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

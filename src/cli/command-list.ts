@@ -1,7 +1,7 @@
 // The commands' static metadata: what the top-level --help, an unknown word and
 // shell completion need, without loading any command module (each pulls in its
 // own libraries). One entry per file in src/cli/commands/, named after it;
-// test/cli-commands.test.ts fails when an entry differs from its module.
+// test/cli/commands.test.ts fails when an entry differs from its module.
 export interface CommandMeta {
   /** the file in src/cli/commands/ (and the command's first word) */
   name: string;

@@ -1,4 +1,4 @@
-// The dashboard's model in-process (beside the tmux tests in test/dashboard.test.ts):
+// The dashboard's model in-process (beside the tmux tests in test/tui/dashboard.test.ts):
 // fed by the engine's real result stream from library runs against the fixture DNS,
 // it draws each panel from the checks' generic details and headlines only.
 import { readFileSync } from 'node:fs';

@@ -1,0 +1,52 @@
+// The demo end to end on the embedded lab: non-interactive JSON (what CI checks),
+// and the dashboard under tmux with placement rows filling in.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, ROOT, runCli } from '../helpers/cli.ts';
+import { Tmux } from '../helpers/tmux.ts';
+
+describe('inboxlens demo', () => {
+  it('runs the whole job on the lab and prints valid JSON that scripts/check-demo.ts accepts', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-demo-'));
+    try {
+      const db = path.join(dir, 'h.db');
+      const r = await runCli(['demo', '--json', '--db', db], { timeoutMs: 180_000 });
+      expect(r.code).toBe(0);
+      const doc = r.json();
+      expect(doc.command).toBe('demo');
+      expect(doc.demo.runs.map((x: any) => x.label)).toEqual(['demo-good', 'before', 'after']);
+      const file = path.join(dir, 'demo.json');
+      await writeFile(file, r.stdout);
+      const verdict = await new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(process.execPath, [path.join(ROOT, 'scripts/check-demo.ts'), file], (e, so, se) => resolve({ code: e ? Number((e as any).code) : 0, out: so + se })),
+      );
+      expect(verdict.out).toMatch(/demo JSON ok/);
+      expect(verdict.code).toBe(0);
+      // the runs are in history, and diff reproduces the demo's before/after
+      const d = await runCli(['diff', 'last:before', 'last:after', '--db', db, '--json']);
+      expect(d.json().targets[0].listed.length).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('fills the dashboard with placement rows as copies arrive, then shows the before/after diff', async () => {
+    const term = new Tmux();
+    try {
+      await term.start(`cd ${ROOT} && ${process.execPath} ${BIN} demo --no-save; echo "EXIT=$?"; sleep 60`, 130, 50);
+      // rows appear as copies arrive, in arrival order, before the run is over
+      await term.waitFor(/seed1@gmail\.lab\.test\s+gmail\s+tab:promotions/, 90_000);
+      const screen = await term.waitFor(/verdict: PASS/, 60_000);
+      expect(screen).toMatch(/seed1@outlook\.lab\.test\s+outlook\s+inbox/);
+      expect(screen).toMatch(/spf=pass dkim=pass dmarc=pass/);
+      await term.keys('q');
+      const after = await term.waitFor(/EXIT=0/, 120_000);
+      expect(after).toMatch(/newly listed/);
+    } finally {
+      await term.kill();
+    }
+  }, 300_000);
+});
