@@ -111,7 +111,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('every wait of a collect is bounded by --timeout', () => {
+describe.concurrent('every wait of a collect is bounded by --timeout', () => {
   it('IMAP: a server that never answers the login, and one that answers it and then nothing: unknown with the step, not a hang', async () => {
     for (const mode of ['imap-silent-login', 'imap-silent-after-login'] as const) {
       const { r, c, row } = await collect(await seedsFile(mode, 'imap', await hostile(mode)));
@@ -139,7 +139,7 @@ describe('every wait of a collect is bounded by --timeout', () => {
   }, 150_000);
 });
 
-describe('a server that floods one line is refused at a cap real servers never reach', () => {
+describe.concurrent('a server that floods one line is refused at a cap real servers never reach', () => {
   it('IMAP: an endless greeting line ends the seed with the reason after a few hundred KB', async () => {
     const { row } = await collect(await seedsFile('imap-flood', 'imap', await hostile('imap-endless-line')));
     expect(row.placement).toBe('error');
