@@ -26,6 +26,10 @@ export interface DashboardRun {
   verbose?: boolean;
   /** options for each run (a re-run may need fresh ones, e.g. a new placement token) */
   freshOpts?: () => Promise<RunOptions>;
+  /** --export-dir: where `e` writes without asking */
+  exportDir?: string;
+  /** what `d` shows when the run itself is compared with nothing (the demo's before/after pair) */
+  diffText?: string;
   /** print the last run's text report once the dashboard is closed (default true) */
   printAfter?: boolean;
 }
@@ -38,11 +42,14 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
     title: r.title,
     views: r.registry,
     onRerun: () => void runOnce(),
-    onExport: async () => {
+    ...(r.exportDir ? { exportDir: r.exportDir } : {}),
+    exportPath: () => path.join(r.exportDir ?? process.cwd(), `inboxlens-${r.domain}-${last?.runId ?? Date.now()}.json`),
+    onExport: async (file: string) => {
       if (!last) throw new Error('no finished run to export yet');
-      const file = path.resolve(`inboxlens-${r.domain}-${last.runId ?? Date.now()}.json`);
-      await writeFile(file, redact(JSON.stringify(last.report, null, 2)));
-      return file;
+      const target = path.resolve(file);
+      // never overwrite: a file that exists is the user's
+      await writeFile(target, redact(JSON.stringify(last.report, null, 2)), { flag: 'wx' });
+      return target;
     },
   });
   const runOnce = async () => {
@@ -61,7 +68,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
       const rec = await r.publisher.record(report);
       if (gen !== generation) return;
       last = { report: rec.doc, code: rec.code, runId: rec.runId };
-      dash.finished({ runId: rec.runId, diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : undefined, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
+      dash.finished({ runId: rec.runId, diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : r.diffText, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
     } catch (e) {
       dash.log(`run failed: ${(e as Error).message}`);
     }

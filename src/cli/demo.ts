@@ -21,7 +21,7 @@ import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
 import { dnsSetup, out, type DnsSetup } from './common.ts';
-import { openPublisher, type Publisher } from './publish.ts';
+import { checkExportDir, openPublisher, type Publisher } from './publish.ts';
 import { canUseDashboard } from '../tui/dashboard.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -37,6 +37,7 @@ export interface DemoArgs {
   db?: string;
   verbose: boolean;
   timeout: string;
+  'export-dir'?: string;
 }
 
 function say(args: DemoArgs, line: string): void {
@@ -135,8 +136,27 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     const good = lab.senders.good.domain;
     const broken = lab.senders.broken.domain;
 
+    // the broken domain before and after a blacklisting: run first, so that the dashboard's `d` can show the pair
+    const brokenPair = async () => {
+      say(args, `▶ ${broken} (no DKIM; its SPF names an old server, not the IP it now sends from): the run before …`);
+      const before = await runStep('before', broken, 'broken');
+      say(args, `▶ simulating a listing: ${BROKEN_IP} is added to zen.spamhaus.org (SBL) and bl.spamcop.net in the lab DNS`);
+      const rev = BROKEN_IP.split('.').reverse().join('.');
+      lab.dns.set(`${rev}.zen.spamhaus.org`, 'A', ['127.0.0.2']);
+      lab.dns.set(`${rev}.zen.spamhaus.org`, 'TXT', ['https://check.spamhaus.org/sbl/query/SBL-LAB-1 (lab listing after the campaign)']);
+      lab.dns.set(`${rev}.bl.spamcop.net`, 'A', ['127.0.0.2']);
+      lab.dns.set(`${rev}.bl.spamcop.net`, 'TXT', ['Blocked - see https://www.spamcop.net/bl.shtml?' + BROKEN_IP]);
+      say(args, `▶ ${broken}: the run after …`);
+      const after = await runStep('after', broken, 'broken');
+      const diff: ReportDiff = diffReports(before.report, after.report, { before: { id: before.runId, label: 'before' }, after: { id: after.runId, label: 'after' } });
+      return { before, after, diff };
+    };
+    let pair: Awaited<ReturnType<typeof brokenPair>>;
+
     // 1. the well-configured domain: pre-flight + campaign, live in the dashboard on a terminal
     if (args.dashboard && !args.json && canUseDashboard()) {
+      if (args['export-dir'] !== undefined) checkExportDir('--export-dir', args['export-dir']);
+      pair = await brokenPair();
       const pub = await publisherFor('demo-good', good);
       const first = await optionsFor(good, 'good');
       let reuse: RunOptions | undefined = first;
@@ -149,30 +169,23 @@ export async function runDemo(args: DemoArgs): Promise<number> {
           reuse = undefined;
           return o;
         },
-        printAfter: false,
+        // d: what changed for the broken domain after the campaign; q leaves the plain report behind
+        diffText: `What changed for ${broken} after the campaign (inboxlens diff ${pair.before.runId ?? 'before'} ${pair.after.runId ?? 'after'}):\n\n${renderDiff(pair.diff, makeStyle(false))}`,
+        ...(args['export-dir'] ? { exportDir: path.resolve(args['export-dir']) } : {}),
       });
       if (code === 3) return 3;
+      steps.push(pair.before, pair.after);
     } else {
       say(args, `▶ pre-flight and seed campaign for ${good} (well configured) …`);
       const s = await runStep('demo-good', good, 'good');
       steps.push(s);
       if (!args.json) await out(renderReport(s.report, makeStyle(wantColor()), registry, args.verbose));
+      // 2. the broken domain, before and after a blacklisting
+      pair = await brokenPair();
+      steps.push(pair.before, pair.after);
     }
-
-    // 2. the broken domain, before and after a blacklisting
-    say(args, `▶ ${broken} (no DKIM; its SPF names an old server, not the IP it now sends from): the run before …`);
-    const before = await runStep('before', broken, 'broken');
-    steps.push(before);
-    say(args, `▶ simulating a listing: ${BROKEN_IP} is added to zen.spamhaus.org (SBL) and bl.spamcop.net in the lab DNS`);
-    const rev = BROKEN_IP.split('.').reverse().join('.');
-    lab.dns.set(`${rev}.zen.spamhaus.org`, 'A', ['127.0.0.2']);
-    lab.dns.set(`${rev}.zen.spamhaus.org`, 'TXT', ['https://check.spamhaus.org/sbl/query/SBL-LAB-1 (lab listing after the campaign)']);
-    lab.dns.set(`${rev}.bl.spamcop.net`, 'A', ['127.0.0.2']);
-    lab.dns.set(`${rev}.bl.spamcop.net`, 'TXT', ['Blocked - see https://www.spamcop.net/bl.shtml?' + BROKEN_IP]);
-    say(args, `▶ ${broken}: the run after …`);
-    const after = await runStep('after', broken, 'broken');
-    steps.push(after);
-    const diff: ReportDiff = diffReports(before.report, after.report, { before: { id: before.runId, label: 'before' }, after: { id: after.runId, label: 'after' } });
+    const { after, diff } = pair;
+    const before = pair.before;
 
     const s = makeStyle(wantColor());
     if (args.json) {

@@ -29,6 +29,7 @@ export interface PublishArgs {
   baseline?: string;
   against?: string;
   'fail-on'?: 'error' | 'warn';
+  'export-dir'?: string;
 }
 
 export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
@@ -39,7 +40,8 @@ export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
     .option('against', { type: 'string', describe: 'compare with a saved run: an id, "last", or "last:LABEL"', group: 'History and CI:' })
     .option('baseline', { type: 'string', describe: 'a saved run id or a JSON report file: exit 1 only on regressions against it', group: 'History and CI:' })
     .option('junit', { type: 'string', describe: 'also write JUnit XML to FILE', group: 'History and CI:' })
-    .option('markdown', { type: 'string', describe: 'also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
+    .option('markdown', { type: 'string', describe: 'also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' })
+    .option('export-dir', { type: 'string', describe: 'dashboard: `e` writes the JSON report into DIR without asking (otherwise it asks for a path)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
 }
 
 export interface Publisher {
@@ -82,6 +84,20 @@ export function checkOutputPath(flag: string, file: string): void {
   }
 }
 
+/** --export-dir: an existing folder this user can create files in, checked before any work. */
+export function checkExportDir(flag: string, dir: string): string {
+  const abs = path.resolve(dir);
+  let st: Stats;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new UsageError(`${flag}: the folder '${dir}' does not exist; create it or give another`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${flag}: '${dir}' is not a folder`);
+  checkOutputPath(flag, path.join(abs, `.inboxlens-write-test-${process.pid}`));
+  return abs;
+}
+
 async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref) || ref.includes('/')) {
     const text = readInputFile(ref, { what: '--baseline', maxBytes: INPUT_LIMITS.report, encoding: 'utf8', hint: 'a saved run id or a JSON report written with --json' });
@@ -99,6 +115,7 @@ async function loadBaseline(ref: string, store: HistoryStore | undefined, target
 }
 
 export async function openPublisher(argv: PublishArgs, command: string, targets: string[] = []): Promise<Publisher> {
+  if (argv['export-dir'] !== undefined) checkExportDir('--export-dir', argv['export-dir']);
   const comparing = Boolean(argv.against) || (argv.baseline !== undefined && !/\.json$/i.test(argv.baseline));
   let store: HistoryStore | undefined;
   if (argv.save || comparing) {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { EngineEvent, Finding } from '../types.ts';
 import { applyEvent, authLines, blacklistLines, findingList, newModel, placementLines, progressText, verdict, type CheckViews, type DashboardModel, type PanelLine } from './model.ts';
 import { redact } from '../util/redact.ts';
+import { width as displayWidth } from '../report/details.ts';
 
 const require = createRequire(import.meta.url);
 // blessed is loaded when a dashboard opens, not when a command that might show one starts
@@ -30,7 +31,12 @@ export interface DashboardOptions {
   target: string;
   title?: string;
   onRerun?: () => void;
-  onExport?: () => Promise<string>;
+  /** write the last run's JSON report to this path; resolves with the path written */
+  onExport?: (file: string) => Promise<string>;
+  /** the path `e` suggests (or writes to at once when exportDir is set) */
+  exportPath?: () => string;
+  /** --export-dir was given: `e` writes there without asking */
+  exportDir?: string;
   /** the checks' details and headlines, for drawing their panels */
   views?: CheckViews;
 }
@@ -38,14 +44,66 @@ export interface DashboardOptions {
 function esc(s: string): string {
   return loadBlessed().escape(redact(s));
 }
-/** One panel line, cut to the panel's inner width (long lines would wrap and push the rest out of view). */
+
+/** Cut text to `width` display columns (wide characters count two), ending in … when cut. */
+function fit(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  let out = '';
+  let w = 0;
+  for (const ch of text) {
+    const cw = displayWidth(ch);
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return `${out}…`;
+}
+
+/** Wrap at word boundaries to `width` columns; a word longer than a line is cut across lines. */
+export function wordWrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(/ +/)) {
+      const candidate = line ? `${line} ${word}` : word;
+      if (displayWidth(candidate) <= width) {
+        line = candidate;
+        continue;
+      }
+      if (line) out.push(line);
+      let rest = word;
+      while (displayWidth(rest) > width) {
+        let cut = '';
+        for (const ch of rest) {
+          if (displayWidth(cut + ch) > width) break;
+          cut += ch;
+        }
+        out.push(cut);
+        rest = rest.slice(cut.length);
+      }
+      line = rest;
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+/**
+ * One panel line, cut to the panel's inner width (long lines would wrap and push
+ * the rest out of view). Muted lines use the terminal's own foreground: 8-colour
+ * terminals (tmux's default TERM) draw blessed's "gray" as black, invisible on dark.
+ */
 function colored(l: PanelLine, width = 1000): string {
-  const text = l.text.length > width ? `${l.text.slice(0, Math.max(1, width - 1))}…` : l.text;
-  return l.color ? `{${l.color}-fg}${esc(text)}{/${l.color}-fg}` : esc(text);
+  const text = fit(l.text, width);
+  return l.color && l.color !== 'gray' ? `{${l.color}-fg}${esc(text)}{/${l.color}-fg}` : esc(text);
 }
 function inner(box: any): number {
   return Math.max(10, Number(box.width) - 3);
 }
+
+/** Below this the panels cannot show what they are for: say so instead of drawing a mess. */
+export const MIN_COLS = 80;
+export const MIN_ROWS = 20;
 
 export function openDashboard(opts: DashboardOptions): DashboardHandle {
   const blessed = loadBlessed();
@@ -57,30 +115,56 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
 
+  // header: the verdict first, so a narrow terminal still shows it; footer: progress, then the keys
   const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: true, style: { fg: 'white', bg: 'blue' } });
-  const auth = blessed.box({ parent: screen, label: ' Authentication ', top: 1, left: 0, width: '50%', height: '40%-1', border: 'line', tags: true, scrollable: true, alwaysScroll: true });
-  const bl = blessed.box({ parent: screen, label: ' Blacklists ', top: 1, left: '50%', width: '50%', height: '40%-1', border: 'line', tags: true, scrollable: true, alwaysScroll: true });
-  const place = blessed.box({ parent: screen, label: ' Placement ', top: '40%', left: 0, width: '100%', height: '25%', border: 'line', tags: true, scrollable: true, alwaysScroll: true });
-  const findings = blessed.list({ parent: screen, label: ' Findings (↑/↓ j/k, Enter: detail) ', top: '65%', left: 0, width: '60%', height: '35%-1', border: 'line', tags: true, keys: true, vi: true, mouse: false, style: { selected: { bg: 'blue', fg: 'white' } } });
-  const log = blessed.log({ parent: screen, label: ' Log ', top: '65%', left: '60%', width: '40%', height: '35%-1', border: 'line', tags: true, scrollback: 500 });
-  const footer = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { fg: 'black', bg: 'white' } });
+  const panel = (label: string, pos: Record<string, string | number>) =>
+    blessed.box({ parent: screen, label: ` ${label} `, ...pos, border: 'line', tags: true, scrollable: true, alwaysScroll: true, style: { border: {}, focus: { border: { fg: 'cyan' } } } });
+  const auth = panel('Authentication', { top: 1, left: 0, width: '50%', height: '40%-1' });
+  const bl = panel('Blacklists', { top: 1, left: '50%', width: '50%', height: '40%-1' });
+  const place = panel('Placement', { top: '40%', left: 0, width: '100%', height: '25%' });
+  const findings = blessed.list({ parent: screen, label: ' Findings ', top: '65%', left: 0, width: '60%', height: '35%-2', border: 'line', tags: true, keys: true, vi: true, mouse: false, style: { selected: { bg: 'blue', fg: 'white' }, focus: { border: { fg: 'cyan' } } } });
+  const log = blessed.log({ parent: screen, label: ' Log ', top: '65%', left: '60%', width: '40%', height: '35%-2', border: 'line', tags: true, scrollback: 500, scrollable: true, style: { focus: { border: { fg: 'cyan' } } } });
+  const status = blessed.box({ parent: screen, bottom: 1, left: 0, width: '100%', height: 1, tags: true });
+  const footer = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { inverse: true } });
+  const tooSmall = blessed.box({ parent: screen, top: 'center', left: 'center', width: '100%', height: 3, tags: true, align: 'center', hidden: true });
+  const labels = new Map<any, string>([[auth, 'Authentication'], [bl, 'Blacklists'], [place, 'Placement'], [findings, 'Findings'], [log, 'Log']]);
+  const order = [findings, auth, bl, place, log];
   let detail: any;
+  let prompt: any;
   let diffText: string | undefined;
   let current: Finding[] = [];
   let logged = 0;
 
+  /** Set a panel's lines; its label says how many are out of view, and how to reach them. */
+  const fill = (box: any, lines: PanelLine[]) => {
+    box.setContent(lines.map((l) => colored(l, inner(box))).join('\n'));
+    const visible = Math.max(1, Number(box.height) - 2);
+    const below = Math.max(0, lines.length - (Number(box.childBase ?? 0) + visible));
+    const above = Math.max(0, Number(box.childBase ?? 0));
+    const more = [above ? `${above} above` : '', below ? `+${below} more` : ''].filter(Boolean).join(', ');
+    box.setLabel(` ${labels.get(box)}${more ? ` (${more}${screen.focused === box ? '' : ', Tab'})` : ''} `);
+  };
+
   const render = () => {
+    const small = Number(screen.width) < MIN_COLS || Number(screen.height) < MIN_ROWS;
+    for (const b of [header, auth, bl, place, findings, log, status, footer]) small ? b.hide() : b.show();
+    if (small) {
+      tooSmall.setContent(`terminal too small (need ${MIN_COLS}×${MIN_ROWS}, have ${screen.width}×${screen.height})\nq: quit`);
+      tooSmall.show();
+      screen.render();
+      return;
+    }
+    tooSmall.hide();
     const v = verdict(model);
     const elapsed = (((model.finishedAt ?? Date.now()) - model.startedAt) / 1000).toFixed(1);
-    header.setContent(` {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}   ${elapsed} s   verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}`);
-    auth.setContent(authLines(model, opts.views).map((l) => colored(l, inner(auth))).join('\n'));
-    bl.setContent(blacklistLines(model, opts.views).map((l) => colored(l, inner(bl))).join('\n'));
+    header.setContent(` verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}  {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   ${elapsed} s   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}`);
+    fill(auth, authLines(model, opts.views));
+    fill(bl, blacklistLines(model, opts.views));
     const rows = placementLines(model, opts.views);
-    if (rows.length) {
-      place.setContent(rows.map((l) => colored(l, inner(place))).join('\n'));
-    } else {
+    if (rows.length) fill(place, rows);
+    else {
       const p = model.checks.get('placement');
-      place.setContent(esc(p ? `${p.status}: ${p.reason ?? 'no seeds'}` : model.running.has('placement') ? 'sending and collecting…' : 'no seeds given (--seeds FILE)'));
+      fill(place, [{ text: p ? `${p.status}: ${p.reason ?? 'no seeds'}` : model.running.has('placement') ? 'sending and collecting…' : 'no seeds given (--seeds FILE)' }]);
     }
     const list = findingList(model);
     const changed = list.length !== current.length || list.some((f, i) => f !== current[i]);
@@ -88,24 +172,29 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       const sel = (findings as any).selected ?? 0;
       current = list;
       findings.setItems(list.map((f) => {
-        const c = f.severity === 'error' ? 'red' : f.severity === 'warn' ? 'yellow' : 'gray';
-        return `{${c}-fg}${f.severity.toUpperCase().padEnd(5)}{/${c}-fg} ${esc(f.summary)} {gray-fg}[${esc(f.code)}]{/gray-fg}`;
+        const sev = f.severity.toUpperCase().padEnd(5);
+        const label = f.severity === 'error' ? `{red-fg}${sev}{/red-fg}` : f.severity === 'warn' ? `{yellow-fg}${sev}{/yellow-fg}` : sev;
+        return `${label} ${esc(fit(f.summary, Math.max(10, inner(findings) - 8 - f.code.length)))} [${esc(f.code)}]`;
       }));
       if (list.length) findings.select(Math.min(sel, list.length - 1));
     }
+    findings.setLabel(` Findings${list.length ? ` ${Math.min(((findings as any).selected ?? 0) + 1, list.length)}/${list.length}` : ''} (Enter: detail) `);
     for (; logged < model.logs.length; logged++) log.log(esc(model.logs[logged]!));
-    footer.setContent(` ${esc(progressText(model))}`);
+    status.setContent(` ${esc(fit(progressText(model), Number(screen.width) - 2))}`);
+    footer.setContent(` ${esc(fit('q: quit · Tab: panel · ↑↓ PgUp PgDn Home End: scroll · Enter: detail · d: what changed · r: re-run · e: export', Number(screen.width) - 2))}`);
     screen.render();
   };
 
-  const popup = (label: string, body: string) => {
+  const popup = (label: string, lines: string[]) => {
+    const width = Math.max(20, Math.floor(Number(screen.width) * 0.8) - 4);
+    const body = lines.flatMap((l) => (l.startsWith('\u0000') ? [l.slice(1)] : wordWrap(l, width).map(esc))).join('\n');
     detail = blessed.box({ parent: screen, label: ` ${label} `, top: 'center', left: 'center', width: '80%', height: '70%', border: 'line', tags: true, scrollable: true, alwaysScroll: true, keys: true, vi: true, content: body, style: { border: { fg: 'cyan' } } });
     detail.focus();
     detail.key(['escape', 'enter', 'q'], () => {
       detail.destroy();
       detail = undefined;
       findings.focus();
-      screen.render();
+      render();
     });
     screen.render();
   };
@@ -113,46 +202,97 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
   const showDetail = () => {
     const f = current[(findings as any).selected ?? 0];
     if (!f) return;
-    const body = [
-      `{bold}${esc(f.summary)}{/bold}`,
-      `${f.severity.toUpperCase()}  ${esc(f.code)}${f.subject ? `  (${esc(f.subject)})` : ''}`,
+    const raw = (s: string) => `\u0000${s}`;
+    popup('Finding', [
+      raw(`{bold}${esc(f.summary)}{/bold}`),
+      `${f.severity.toUpperCase()}  ${f.code}${f.subject ? `  (${f.subject})` : ''}`,
       '',
-      ...(f.detail ? [esc(f.detail), ''] : []),
-      ...(f.evidence ?? []).map((e) => `{gray-fg}${esc(e.query ? `${e.type ?? ''} ${e.query} → ${e.rcode && e.rcode !== 'NOERROR' ? e.rcode : (e.answers ?? []).join(' | ') || 'no records'}` : e.record ?? e.note ?? '')}{/gray-fg}`),
+      ...(f.detail ? [f.detail, ''] : []),
+      ...(f.evidence ?? []).map((e) => (e.query ? `${e.type ?? ''} ${e.query} → ${e.rcode && e.rcode !== 'NOERROR' ? e.rcode : (e.answers ?? []).join(' | ') || 'no records'}` : e.record ?? e.note ?? '')),
       '',
-      ...(f.fix ? [`{cyan-fg}fix:{/cyan-fg} ${esc(f.fix)}`] : []),
-      ...(f.ref ? [`{gray-fg}ref: ${esc(f.ref)}{/gray-fg}`] : []),
+      ...(f.fix ? [`fix: ${f.fix}`] : []),
+      ...(f.ref ? [`ref: ${f.ref}`] : []),
       '',
-      '{gray-fg}Esc or Enter to close{/gray-fg}',
-    ].join('\n');
-    popup('Finding', body);
+      'Esc or Enter to close',
+    ]);
   };
 
   findings.key(['enter'], () => showDetail());
   findings.on('select', () => {}); // blessed emits select on Enter too; the key handler owns it
+  findings.on('select item', () => render());
+  const busy = () => Boolean(detail || prompt);
   screen.key(['q', 'C-c'], () => {
-    if (detail) return;
+    if (busy()) return;
     screen.destroy();
     clearInterval(tick);
     resolveClosed();
   });
+  // Tab moves the focus between panels; the focused one scrolls (the findings list moves its selection)
+  screen.key(['tab', 'S-tab'], (_ch: unknown, key: { shift?: boolean }) => {
+    if (busy()) return;
+    const i = order.indexOf(screen.focused);
+    order[(i + (key.shift ? order.length - 1 : 1) + order.length) % order.length]!.focus();
+    render();
+  });
+  const scroll = (how: 'up' | 'down' | 'pgup' | 'pgdn' | 'home' | 'end') => {
+    const box = screen.focused;
+    if (busy() || box === findings || !labels.has(box)) return;
+    const page = Math.max(1, Number(box.height) - 3);
+    if (how === 'home') box.setScroll(0);
+    else if (how === 'end') box.setScrollPerc(100);
+    else box.scroll(how === 'up' ? -1 : how === 'down' ? 1 : how === 'pgup' ? -page : page);
+    render();
+  };
+  screen.key(['up', 'k'], () => scroll('up'));
+  screen.key(['down', 'j'], () => scroll('down'));
+  screen.key(['pageup'], () => (screen.focused === findings ? undefined : scroll('pgup')));
+  screen.key(['pagedown'], () => (screen.focused === findings ? undefined : scroll('pgdn')));
+  screen.key(['home'], () => scroll('home'));
+  screen.key(['end'], () => scroll('end'));
+  findings.key(['pageup'], () => { findings.up(Math.max(1, Number(findings.height) - 3)); render(); });
+  findings.key(['pagedown'], () => { findings.down(Math.max(1, Number(findings.height) - 3)); render(); });
+  findings.key(['home'], () => { findings.select(0); render(); });
+  findings.key(['end'], () => { findings.select(Math.max(0, current.length - 1)); render(); });
   screen.key(['d'], () => {
-    if (detail) return;
-    popup('What changed', diffText ? `${esc(diffText)}\n\n{gray-fg}Esc or Enter to close{/gray-fg}` : 'No comparison for this run: start it with --against RUN (e.g. --against last) or --baseline RUN|FILE.\n\n{gray-fg}Esc or Enter to close{/gray-fg}');
+    if (busy()) return;
+    popup('What changed', diffText ? [...diffText.split('\n').map((l) => `\u0000${esc(l)}`), '', 'Esc or Enter to close'] : ['No comparison for this run: start it with --against RUN (e.g. --against last) or --baseline RUN|FILE.', '', 'Esc or Enter to close']);
   });
   screen.key(['r'], () => {
-    if (detail || !opts.onRerun) return;
+    if (busy() || !opts.onRerun) return;
     opts.onRerun();
   });
-  screen.key(['e'], async () => {
-    if (detail || !opts.onExport) return;
+  // e: export where the user says: --export-dir, or a path asked for here (Esc cancels), never silently
+  const exportTo = async (file: string) => {
     try {
-      const file = await opts.onExport();
-      model.logs.push(`exported JSON to ${file}`);
+      const written = await opts.onExport!(file);
+      model.logs.push(`exported JSON to ${written}`);
     } catch (e) {
       model.logs.push(`export failed: ${(e as Error).message}`);
     }
     render();
+  };
+  screen.key(['e'], () => {
+    if (busy() || !opts.onExport) return;
+    const suggested = opts.exportPath?.() ?? '';
+    if (opts.exportDir) return void exportTo(suggested);
+    prompt = blessed.textbox({ parent: screen, label: ' Export the JSON report to (Enter: write, Esc: cancel, Ctrl-U: clear) ', top: 'center', left: 'center', width: '80%', height: 3, border: 'line', value: suggested, style: { border: { fg: 'cyan' } } });
+    prompt.key(['C-u'], () => {
+      prompt?.clearValue();
+      screen.render();
+    });
+    prompt.focus();
+    prompt.readInput((err: unknown, value: string | undefined) => {
+      prompt.destroy();
+      prompt = undefined;
+      findings.focus();
+      if (err || value === undefined || value === null || !String(value).trim()) {
+        model.logs.push('export cancelled');
+        render();
+        return;
+      }
+      void exportTo(String(value).trim());
+    });
+    screen.render();
   });
   screen.on('resize', () => render());
   findings.focus();

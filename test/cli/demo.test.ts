@@ -42,9 +42,17 @@ describe('inboxlens demo', () => {
       const screen = await term.waitFor(/verdict: PASS/, 60_000);
       expect(screen).toMatch(/seed1@outlook\.lab\.test\s+outlook\s+inbox/);
       expect(screen).toMatch(/spf=pass dkim=pass dmarc=pass/);
+      // d: the demo has its before/after pair (the broken domain, listed after the campaign)
+      await term.keys('d');
+      const changed = await term.waitFor(/What changed for brokensender\.test after the campaign/);
+      expect(changed).toMatch(/newly listed/);
+      await term.keys('Escape');
+      await term.waitFor(/verdict: PASS/);
+      // q leaves the plain report behind, as `dashboard` does, then the broken domain's pair
       await term.keys('q');
       const after = await term.waitFor(/EXIT=0/, 120_000);
       expect(after).toMatch(/newly listed/);
+      expect(after).not.toMatch(/┌─ Authentication/);
     } finally {
       await term.kill();
     }

@@ -20,6 +20,11 @@ export class Tmux {
     return (await this.tmux('capture-pane', '-p', '-t', this.session)).stdout;
   }
 
+  /** The screen with its colour escapes (SGR), to see what colours were drawn. */
+  async captureEscapes(): Promise<string> {
+    return (await this.tmux('capture-pane', '-e', '-p', '-t', this.session)).stdout;
+  }
+
   async keys(...keys: string[]): Promise<void> {
     await this.tmux('send-keys', '-t', this.session, ...keys);
   }

@@ -1,6 +1,6 @@
 // The dashboard, for real: under tmux at a fixed size, driven with send-keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
@@ -78,6 +78,54 @@ describe('dashboard', () => {
       const screen = await t2.waitFor(/verdict: FAIL/);
       expect(screen).toMatch(/192\.0\.2\.99\s+listed on [1-9]\d* of \d+ answering/);
       expect(screen).toMatch(/✗ zen\.spamhaus\.org/);
+      await t2.keys('q');
+    } finally {
+      await t2.kill();
+    }
+  });
+
+  it('at 80×24 keeps the verdict and the keys, says what is out of view, scrolls the focused panel, and never draws in black', async () => {
+    const t2 = new Tmux();
+    try {
+      // tmux's default TERM (screen: 8 colours), where blessed draws "gray" as SGR 30, black
+      await t2.start(`cd ${ROOT} && TERM=screen ${process.execPath} ${BIN} dashboard dash.example --ip 192.0.2.99 --only blacklist,mx,dkim --resolver ${dns.address} --timeout 500ms --no-save; sleep 30`, 80, 24);
+      const screen = await t2.waitFor(/verdict: FAIL[\s\S]*q: quit/);
+      const lines = screen.split('\n');
+      expect(lines[0]).toMatch(/^ verdict: FAIL/);
+      expect(screen).toMatch(/q: quit · Tab: panel/);
+      // the blacklist panel holds the grid of 20-odd lists: more than it shows, and it says so
+      expect(screen).toMatch(/Blacklists \(\+\d+ more, Tab\)/);
+      expect(await t2.captureEscapes()).not.toMatch(/\x1b\[(?:\d+;)*30m/);
+      // Tab to the blacklist panel (findings → authentication → blacklists), End scrolls it to the bottom
+      await t2.keys('Tab');
+      await t2.keys('Tab');
+      await t2.keys('End');
+      const scrolled = await t2.waitFor(/Blacklists \(\d+ above\)/);
+      expect(scrolled).toMatch(/LISTED = on the list/);
+      await t2.keys('Home');
+      await t2.waitFor(/Blacklists \(\+\d+ more\)/);
+      // too small to be of use: say so, with the size needed
+      await t2.resize(60, 15);
+      await t2.waitFor(/terminal too small \(need 80×20, have 60×15\)/);
+      await t2.resize(80, 24);
+      await t2.waitFor(/verdict: FAIL/);
+      // e asks where to write (never silently into the working directory); the file is written there once
+      const file = path.join(dir, 'export.json');
+      await t2.keys('e');
+      await t2.waitFor(/Export the JSON report to/);
+      await t2.keys('C-u');
+      await t2.keys('-l', file);
+      await t2.keys('Enter');
+      await t2.waitFor(/exported JSON to/);
+      const doc = JSON.parse(await readFile(file, 'utf8'));
+      expect(doc.schemaVersion).toBe('1.0');
+      // a second export to the same path leaves the first alone
+      await t2.keys('e');
+      await t2.waitFor(/Export the JSON report to/);
+      await t2.keys('C-u');
+      await t2.keys('-l', file);
+      await t2.keys('Enter');
+      await t2.waitFor(/export failed: .*EEXIST/);
       await t2.keys('q');
     } finally {
       await t2.kill();

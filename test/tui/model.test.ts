@@ -93,3 +93,13 @@ describe('dashboard model', () => {
     expect(src).not.toMatch(/\.data as|data\?\.\w+\?\./);
   });
 });
+
+describe('dashboard popups', () => {
+  it('wrap at word boundaries by display width; a word longer than the line is cut', async () => {
+    const { wordWrap } = await import('../../src/tui/dashboard.ts');
+    expect(wordWrap('fix: Publish a TXT record at _dmarc.example.com', 20)).toEqual(['fix: Publish a TXT', 'record at', '_dmarc.example.com']);
+    expect(wordWrap('受信箱 受信箱 受信箱', 14)).toEqual(['受信箱 受信箱', '受信箱']);
+    expect(wordWrap('x'.repeat(25), 10)).toEqual(['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5)]);
+    expect(wordWrap('a\nb', 10)).toEqual(['a', 'b']);
+  });
+});

@@ -1,4 +1,5 @@
 // `inboxlens check <domain…>`: the pre-flight of one or many sending domains.
+import path from 'node:path';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import readline from 'node:readline';
@@ -192,7 +193,7 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
     const bad = await Promise.race([probe, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500).unref())]);
     if (bad) throw new UsageError(bad);
     const { runWithDashboard } = await import('../dashboard-run.ts');
-    return runWithDashboard({ domain: domains[0]!, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose });
+    return runWithDashboard({ domain: domains[0]!, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose, ...(argv['export-dir'] ? { exportDir: path.resolve(argv['export-dir']) } : {}) });
   }
 
   const t0 = performance.now();

@@ -1,6 +1,7 @@
 // `inboxlens placement send|collect|watch|run`: send a test message to seed
 // mailboxes, find where each copy landed over IMAP/POP3, or both in one go.
 // `watch` is `collect` for the user's own campaign (match by header, subject or sender).
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import placementCheck, { PLAN_KEY } from '../../../checks/placement.ts';
 import { checkSettings, runTarget, ResultStream } from '../../engine.ts';
@@ -99,7 +100,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   if (argv.dashboard && !argv.json && canUseDashboard()) {
     let first: RunOptions | undefined = opts;
     return runWithDashboard({
-      domain: target, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: `placement ${argv.action}`, verbose: argv.verbose,
+      domain: target, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: `placement ${argv.action}`, verbose: argv.verbose, ...(argv['export-dir'] ? { exportDir: path.resolve(argv['export-dir']) } : {}),
       // `r` sends a fresh copy set (a new token) rather than collecting the old one again
       freshOpts: async () => {
         const o = first ?? { ips: [], selectors: [], [PLAN_KEY]: await buildPlan({ ...argv, deadline: argv.timeout }, phase) };
