@@ -222,6 +222,35 @@ function details(r: Pick<CheckResult, 'data'>): Detail[] {
     const parts = (v: PlacementSummary['providers'][string]) => (['inbox', 'tab', 'spam', 'missing'] as const).filter((k, i) => i === 0 || v.rates[k] > 0).map((k) => `${k} ${pct(v.rates[k])}`).join(' ');
     if (provs.length > 1) items.push([muted(provs.map(([p, v]) => `${p}: ${parts(v)}`).join(' · '))]);
     out.push({ kind: 'list', items });
+    // the same per provider as a picture: inbox / tab / spam / missing, stacked
+    const answered = (v: PlacementSummary['providers'][string]) => Math.round((v.rates.inbox + v.rates.tab + v.rates.spam + v.rates.missing) * 1000);
+    const bars = provs.filter(([, v]) => answered(v) > 0).map(([p, v]) => ({
+      label: p,
+      parts: [
+        { name: 'inbox', value: v.rates.inbox, tone: 'good' as const },
+        { name: 'tab', value: v.rates.tab, tone: 'info' as const },
+        { name: 'spam', value: v.rates.spam, tone: 'bad' as const },
+        { name: 'missing', value: v.rates.missing, tone: 'warn' as const },
+      ],
+    }));
+    if (bars.length) out.push({ kind: 'bars', title: [span('placement per provider', 'strong')], rows: bars });
+  }
+  const times = rows.map((x) => x.timeToArrivalMs).filter((t): t is number => typeof t === 'number');
+  if (times.length >= 2) {
+    const buckets: [string, number][] = [['< 10 s', 10_000], ['10–30 s', 30_000], ['30 s–1 min', 60_000], ['1–5 min', 300_000], ['> 5 min', Infinity]];
+    let lo = 0;
+    const counts = buckets.map(([label, hi]) => {
+      const n = times.filter((t) => t >= lo && t < hi).length;
+      lo = hi;
+      return { label, n };
+    });
+    const max = Math.max(...counts.map((c) => c.n));
+    out.push({
+      kind: 'bars',
+      title: [span('time to arrival', 'strong')],
+      legend: false,
+      rows: counts.map((c) => ({ label: c.label, of: max, parts: [{ name: 'copies', value: c.n, tone: 'info' as const }], text: `${c.n} cop${c.n === 1 ? 'y' : 'ies'}` })),
+    });
   }
   return out;
 }

@@ -159,13 +159,31 @@ export interface TreeNode {
  * - list: one line an item;
  * - table: aligned columns under a header row (the seed table);
  * - grid: a ruled matrix of row labels × columns (targets × blacklists);
- * - tree: nested nodes (the SPF include tree).
+ * - tree: nested nodes (the SPF include tree);
+ * - bars: one horizontal bar a row, in stacked parts (placement per provider, a
+ *   histogram of arrival times); each part has its own glyph as well as its tone,
+ *   so the picture reads without colour too.
  */
 export type Detail =
   | { kind: 'list'; title?: Rich; items: Rich[] }
   | { kind: 'table'; title?: Rich; columns: string[]; rows: Rich[][]; align?: ('left' | 'right')[]; note?: Rich }
   | { kind: 'grid'; title?: Rich; columns: Rich[]; rows: Rich[][]; note?: Rich }
-  | { kind: 'tree'; title?: Rich; root: TreeNode };
+  | { kind: 'tree'; title?: Rich; root: TreeNode }
+  | { kind: 'bars'; title?: Rich; rows: BarRow[]; legend?: boolean; note?: Rich };
+
+export interface BarPart {
+  name: string;
+  value: number;
+  tone?: Tone;
+}
+export interface BarRow {
+  label: string;
+  parts: BarPart[];
+  /** what the row's bar is out of (default: the sum of its parts); rows with one scale compare */
+  of?: number;
+  /** the text after the bar (default: each part's share) */
+  text?: string;
+}
 
 /**
  * An option a check adds to `inboxlens check`: plain data (the CLI hands it to its

@@ -2,7 +2,7 @@
 // grid, tree) as lines of toned spans. Every front end starts here: the text
 // report styles the spans for a terminal, the dashboard colours whole lines, and
 // a renderer that wants plain text joins them. Pure: no I/O, no colour library.
-import type { Detail, Rich, Span, Tone, TreeNode } from '../types.ts';
+import type { BarRow, Detail, Rich, Span, Tone, TreeNode } from '../types.ts';
 import { toneStyle, type ViewStyle } from './style.ts';
 
 /** One drawn line: spans in order. */
@@ -87,6 +87,36 @@ function treeLines(root: TreeNode): Line[] {
   return out;
 }
 
+/** The glyph of each part, in order: a bar reads without colour too. */
+const GLYPHS = ['█', '▓', '▒', '░', '▚', '▞'];
+const BAR_WIDTH = 30;
+
+function barLines(rows: BarRow[], legend: boolean): Line[] {
+  const lw = Math.max(0, ...rows.map((r) => width(r.label)));
+  const names: string[] = [];
+  for (const r of rows) for (const p of r.parts) if (!names.includes(p.name)) names.push(p.name);
+  const out: Line[] = rows.map((r) => {
+    const of = r.of ?? r.parts.reduce((a, p) => a + p.value, 0);
+    const line: Line = [{ text: `${r.label}${' '.repeat(lw - width(r.label))}  ` }];
+    let used = 0;
+    let acc = 0;
+    for (const p of r.parts) {
+      acc += p.value;
+      // cumulative rounding: the parts add up to the whole bar, none lost to rounding
+      const end = of > 0 ? Math.round((acc / of) * BAR_WIDTH) : 0;
+      const n = Math.max(0, end - used);
+      used += n;
+      if (n) line.push({ text: GLYPHS[names.indexOf(p.name) % GLYPHS.length]!.repeat(n), ...(p.tone ? { tone: p.tone } : {}) });
+    }
+    if (used < BAR_WIDTH) line.push({ text: ' '.repeat(BAR_WIDTH - used) });
+    const text = r.text ?? r.parts.filter((p) => p.value > 0).map((p) => `${p.name} ${of > 0 ? Math.round((p.value / of) * 100) : 0}%`).join(' · ');
+    line.push({ text: `  ${text}`, tone: 'muted' });
+    return line;
+  });
+  if (legend && names.length > 1) out.push([{ text: names.map((n, i) => `${GLYPHS[i % GLYPHS.length]} ${n}`).join('  '), tone: 'muted' }]);
+  return out;
+}
+
 /** The blocks as lines of spans, in order; each block's title above it and its note below. */
 export function layoutDetails(ds: Detail[]): Line[] {
   const out: Line[] = [];
@@ -97,6 +127,7 @@ export function layoutDetails(ds: Detail[]): Line[] {
       case 'table': if (d.rows.length) out.push(...tableLines(d.columns, d.rows, d.align)); break;
       case 'grid': if (d.rows.length) out.push(...gridLines(d.columns, d.rows)); break;
       case 'tree': out.push(...treeLines(d.root)); break;
+      case 'bars': if (d.rows.length) out.push(...barLines(d.rows, d.legend ?? true)); break;
     }
     if ('note' in d && d.note !== undefined) out.push(spans(d.note));
   }

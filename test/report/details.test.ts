@@ -55,3 +55,20 @@ describe('detail blocks', () => {
     expect(drawDetails([{ kind: 'table', title: 'none', columns: ['a'], rows: [] }, { kind: 'grid', columns: ['a'], rows: [] }], plainStyle)).toEqual(['none']);
   });
 });
+
+describe('bars', () => {
+  it('stack parts in glyphs that read without colour, add up to the whole bar, and share one scale when given', () => {
+    const lines = drawDetails([{
+      kind: 'bars',
+      rows: [
+        { label: 'gmail', parts: [{ name: 'inbox', value: 1, tone: 'good' }, { name: 'tab', value: 1, tone: 'info' }, { name: 'spam', value: 1, tone: 'bad' }] },
+        { label: 'outlook', parts: [{ name: 'inbox', value: 4, tone: 'good' }, { name: 'tab', value: 0 }, { name: 'spam', value: 0 }] },
+      ],
+    }], plainStyle);
+    expect(lines[0]).toBe(`gmail    ${'█'.repeat(10)}${'▓'.repeat(10)}${'▒'.repeat(10)}  inbox 33% · tab 33% · spam 33%`);
+    expect(lines[1]).toBe(`outlook  ${'█'.repeat(30)}  inbox 100%`);
+    expect(lines[2]).toBe('█ inbox  ▓ tab  ▒ spam');
+    const hist = drawDetails([{ kind: 'bars', legend: false, rows: [{ label: 'a', of: 4, parts: [{ name: 'n', value: 4 }], text: '4' }, { label: 'b', of: 4, parts: [{ name: 'n', value: 1 }], text: '1' }] }], plainStyle);
+    expect(hist).toEqual([`a  ${'█'.repeat(30)}  4`, `b  ${'█'.repeat(8)}${' '.repeat(22)}  1`]);
+  });
+});
