@@ -14,6 +14,7 @@ import type { Dovecot, LabUser } from './dovecot.ts';
 import { labTls } from './tls.ts';
 import { classify, providerFor, spamHeaders, LAB_PROVIDERS, type Decision, type ProviderPolicy, type Verdict } from './providers.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
+import { aggregateReports, type AggregateReport, type ReportFacts } from './dmarc-reports.ts';
 
 export type { ProviderPolicy } from './providers.ts';
 export { LAB_PROVIDERS } from './providers.ts';
@@ -42,6 +43,8 @@ export interface ReceivedRecord {
   clientIp: string;
   /** the queue id of the SMTP transaction (in the Received header) */
   queueId: string;
+  /** what this provider puts in its DMARC aggregate report about the message */
+  report: ReportFacts;
 }
 
 export interface RejectedRecord {
@@ -57,6 +60,8 @@ export interface RejectedRecord {
   mailFrom: string;
   /** for stage dsn: the lab user the DSN was delivered to, if the sender is one */
   dsnTo?: string;
+  /** a message refused for good after DATA: what the provider reports of it (disposition reject) */
+  report?: ReportFacts;
 }
 
 export interface LabMx {
@@ -74,6 +79,8 @@ export interface LabMx {
   /** resolves once `n` deliveries in total have been recorded (test and benchmark helper) */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedRecord[]>;
   stop(): Promise<void>;
+  /** each provider's DMARC aggregate reports for what it received (and refused after DATA) since the start */
+  aggregateReports(opts?: { begin?: Date; end?: Date }): AggregateReport[];
 }
 
 export interface StartLabMxOptions {
@@ -150,6 +157,25 @@ function summarize(res: AuthenticateResult, fields: string[]): Verdict & { arc: 
   };
 }
 
+/** The facts a DMARC aggregate report records of one message, from mailauth's evaluation. */
+function reportFacts(res: AuthenticateResult, sourceIp: string, mailFrom: string, at: Date): Omit<ReportFacts, 'disposition'> {
+  const d = res.dmarc as any;
+  const spfRes = res.spf as any;
+  const dkim = (res.dkim?.results ?? []).map((r: any) => ({ domain: String(r.signingDomain ?? ''), selector: String(r.selector ?? ''), result: String(r.status?.result ?? 'none') }));
+  const envelope = mailFrom || '';
+  return {
+    sourceIp,
+    headerFrom: String(d?.status?.header?.from ?? ''),
+    envelopeFrom: envelope,
+    spf: { domain: String(spfRes?.domain ?? envelope.split('@').pop() ?? ''), result: String(spfRes?.status?.result ?? 'none') },
+    dkim,
+    dkimAligned: Boolean(d?.alignment?.dkim?.result),
+    spfAligned: Boolean(d?.alignment?.spf?.result),
+    ...(d?.p ? { policy: { domain: String(d.policyDomain ?? d.domain), p: String(d.p), ...(d.sp ? { sp: String(d.sp) } : {}), ...(d.np ? { np: String(d.np) } : {}), adkim: d.alignment?.dkim?.strict ? 's' : 'r', aspf: d.alignment?.spf?.strict ? 's' : 'r', testing: Boolean(d.testMode) } } : {}),
+    at,
+  };
+}
+
 export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
   const tls = await labTls();
   const providers = opts.providers ?? LAB_PROVIDERS;
@@ -172,6 +198,21 @@ export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
     host: '127.0.0.1',
     port: 0,
     hostname,
+    aggregateReports: (o = {}) => {
+      // each simulated provider reports for itself, from its own domain
+      const byProvider = new Map<string, ReportFacts[]>();
+      const add = (provider: string | undefined, f: ReportFacts | undefined) => {
+        if (!provider || !f) return;
+        byProvider.set(provider, [...(byProvider.get(provider) ?? []), f]);
+      };
+      for (const r of received) add(r.provider, r.report);
+      for (const r of rejected) add(r.provider, r.report);
+      return [...byProvider].flatMap(([id, facts]) => {
+        const p = providers.find((x) => x.id === id);
+        const domain = p?.domains[0] ?? `${id}.lab.test`;
+        return aggregateReports({ org: `${id} (inboxlens lab)`, email: `noreply-dmarc@${domain}` }, facts, o);
+      });
+    },
     clientIp: opts.clientIp,
     received,
     rejected,
@@ -229,6 +270,7 @@ export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
     const fields = headerFields(raw);
     const v = summarize(res, fields);
     const messageId = header(fields, 'message-id');
+    const facts = reportFacts(res, clientIp, mailFrom, arrival);
 
     const plans = session.envelope.rcptTo.map((r: SMTPServerAddress) => {
       const found = lookupRcpt(r.address);
@@ -243,7 +285,7 @@ export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
       const d = (refused.find((p) => p.decision.action === 'defer') ?? refused[0]!).decision as Exclude<Decision, { action: 'deliver' }>;
       for (const p of refused) {
         const pd = p.decision as Exclude<Decision, { action: 'deliver' }>;
-        reject({ rcpt: p.rcpt, provider: p.provider.id, code: pd.code, enhanced: pd.enhanced, message: pd.message, stage: 'data', at: arrival, messageId, mailFrom });
+        reject({ rcpt: p.rcpt, provider: p.provider.id, code: pd.code, enhanced: pd.enhanced, message: pd.message, stage: 'data', at: arrival, messageId, mailFrom, ...(pd.action === 'reject' ? { report: { ...facts, disposition: 'reject' as const } } : {}) });
       }
       throw new SmtpReply(d.code, `${d.enhanced} ${d.message}`);
     }
@@ -260,6 +302,7 @@ export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
         rcpt: p.rcpt, user: p.user.user, folder: d.folder, authResults: v.authResults, spf: v.spf, dkim: v.dkim, dmarc: v.dmarc,
         at: new Date(), messageId, provider: p.provider.id, kind: d.kind, tab: d.tab, score: d.score, rules: d.rules.map((r) => r.name),
         reason: d.reason, arc: v.arc, mailFrom, clientIp, queueId,
+        report: { ...facts, disposition: d.kind === 'spam' ? 'quarantine' : 'none' },
       };
       return rec;
     })).catch((e: Error) => {
@@ -284,7 +327,7 @@ export async function startLabMx(opts: StartLabMxOptions): Promise<LabMx> {
       }
       for (const p of refused) {
         const pd = p.decision as Exclude<Decision, { action: 'deliver' }>;
-        reject({ rcpt: p.rcpt, provider: p.provider.id, code: pd.code, enhanced: pd.enhanced, message: pd.message, stage: 'dsn', at: arrival, messageId, mailFrom, dsnTo: sender?.user });
+        reject({ rcpt: p.rcpt, provider: p.provider.id, code: pd.code, enhanced: pd.enhanced, message: pd.message, stage: 'dsn', at: arrival, messageId, mailFrom, dsnTo: sender?.user, ...(pd.action === 'reject' ? { report: { ...facts, disposition: 'reject' as const } } : {}) });
       }
     }
     return `2.0.0 Ok: queued as ${queueId}`;
