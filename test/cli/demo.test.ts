@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BIN, ROOT, runCli } from '../helpers/cli.ts';
 import { Tmux } from '../helpers/tmux.ts';
 
-describe('inboxlens demo', () => {
+describe.concurrent('inboxlens demo', () => {
   it('runs the whole job on the lab and prints valid JSON that scripts/check-demo.ts accepts', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-demo-'));
     try {
