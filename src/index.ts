@@ -10,7 +10,7 @@ export type * from './types.ts';
 export { check, blacklist, type CheckOptions, type BlacklistOptions, type RunCommon } from './engine/api.ts';
 export { EXIT, ResultStream, combineExit, exitCodeFor, overallStatus, runTarget, statusFromFindings, type RunTargetOptions, type TargetResult } from './engine.ts';
 export { SCHEMA_VERSION, buildReport, type Report } from './report/json.ts';
-export { validateReport } from './report/validate.ts';
+export { validateReport, validateDocument } from './report/validate.ts';
 export { loadChecks } from '../checks/index.ts';
 export { checkMetadata, loadChecksById, type CheckMeta } from './check-registry.ts';
 export { CHECK_ORDER, baseRunOptions, checkDomain, createDnsSetup, makeDns, orderChecks, prepareChecks, selectChecks, type BaseRunInput, type DnsSetup, type DnsSetupOptions } from './engine/run.ts';
