@@ -21,7 +21,10 @@ import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
 import { dnsSetup, out, type DnsSetup } from './common.ts';
-import { openPublisher, type Publisher } from './publish.ts';
+import { checkOutputPaths, openPublisher, type Publisher } from './publish.ts';
+import { renderHtml } from '../report/html.ts';
+import { writeFile } from 'node:fs/promises';
+import { redact } from '../util/redact.ts';
 import { canUseDashboard } from '../tui/dashboard.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -37,6 +40,7 @@ export interface DemoArgs {
   db?: string;
   verbose: boolean;
   timeout: string;
+  'html-report'?: string;
 }
 
 function say(args: DemoArgs, line: string): void {
@@ -75,6 +79,8 @@ interface Step {
 }
 
 export async function runDemo(args: DemoArgs): Promise<number> {
+  // before the lab starts: an unwritable report path is exit 2 at once
+  checkOutputPaths({ '--html-report': args['html-report'] });
   const registry = await loadChecks();
   // everything a plain check runs, plus seed placement
   const checks: Check[] = orderChecks([...registry.values()].filter((c) => !c.optIn || c.id === 'placement'));
@@ -132,12 +138,20 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     };
 
     const steps: Step[] = [];
+    /** the good domain's report, for --html-report (the dashboard records it through its publisher) */
+    let goodReport: Report | undefined;
     const good = lab.senders.good.domain;
     const broken = lab.senders.broken.domain;
 
     // 1. the well-configured domain: pre-flight + campaign, live in the dashboard on a terminal
     if (args.dashboard && !args.json && canUseDashboard()) {
       const pub = await publisherFor('demo-good', good);
+      const record = pub.record.bind(pub);
+      pub.record = async (r) => {
+        const rec = await record(r);
+        goodReport = rec.doc;
+        return rec;
+      };
       const first = await optionsFor(good, 'good');
       let reuse: RunOptions | undefined = first;
       const code = await runWithDashboard({
@@ -156,6 +170,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       say(args, `▶ pre-flight and seed campaign for ${good} (well configured) …`);
       const s = await runStep('demo-good', good, 'good');
       steps.push(s);
+      goodReport = s.report;
       if (!args.json) await out(renderReport(s.report, makeStyle(wantColor()), registry, args.verbose));
     }
 
@@ -173,6 +188,15 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     const after = await runStep('after', broken, 'broken');
     steps.push(after);
     const diff: ReportDiff = diffReports(before.report, after.report, { before: { id: before.runId, label: 'before' }, after: { id: after.runId, label: 'after' } });
+
+    if (args['html-report']) {
+      // what a colleague opens: the good domain's run with its campaign, the broken domain now, and what changed for it
+      const shown = [...(goodReport ? [goodReport] : []), after.report];
+      const targets = shown.flatMap((r) => r.targets);
+      const doc = buildReport({ command: 'demo', targets, durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(targets.flatMap((t) => t.checks), 'error') });
+      await writeFile(args['html-report'], redact(renderHtml(doc, diff)));
+      say(args, `HTML report written to ${args['html-report']}`);
+    }
 
     const s = makeStyle(wantColor());
     if (args.json) {
