@@ -20,7 +20,8 @@ import { startSpamd } from '../lab/spamd.ts';
 import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
-import { dnsSetup, out, type DnsSetup } from './common.ts';
+import { dnsSetup, out, progressLine, type DnsSetup } from './common.ts';
+import { placementProgress } from './commands/placement.ts';
 import { checkOutputPaths, openPublisher, type Publisher } from './publish.ts';
 import { renderHtml } from '../report/html.ts';
 import { writeFile } from 'node:fs/promises';
@@ -126,10 +127,14 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       return opts;
     };
 
-    const runStep = async (label: string, domain: string, sender: 'good' | 'broken', stream?: ResultStream): Promise<Step> => {
+    const runStep = async (label: string, domain: string, sender: 'good' | 'broken'): Promise<Step> => {
       const opts = await optionsFor(domain, sender);
       const t = performance.now();
-      const { result, skipped } = await checkDomain(domain, checks, registry, opts, setup, stream);
+      // the wait for the seeds' copies is the long part: a moving countdown on a terminal (with --json too: it is stderr)
+      const stream = new ResultStream();
+      const progress = progressLine();
+      stream.on('progress', placementProgress(progress, (opts[PLAN_KEY] as PlacementPlan).timeoutMs, `${domain} placement: `));
+      const { result, skipped } = await checkDomain(domain, checks, registry, opts, setup, stream).finally(() => progress.done());
       const report = buildReport({ command: 'demo', targets: [result], skipped, durationMs: Math.round(performance.now() - t), exitCode: exitCodeFor(result.checks, 'error') });
       const pub = await publisherFor(label, domain);
       const rec = await pub.record(report);

@@ -197,7 +197,7 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const progress = progressLine();
   let finished = 0;
   stream.on('check-done', () => progress.update(`${++finished} check(s) done…`));
   const runs = mapLimit(domains, parsePositiveInt(argv.jobs, '--jobs', 10_000), (d) => checkDomain(d, checks, registry, opts, setup, stream));
