@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian/Ubuntu machine for inboxlens's lab and tests:
 # Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd and
-# rspamd for content scoring, tmux for the dashboard test, then the npm packages (which
+# rspamd for content scoring, tmux for the dashboard test, xmllint (libxml2-utils) for the
+# JUnit schema test, chromium for the HTML report test, then the npm packages (which
 # bring the pinned Node 24 runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: please install ${missing[*]} with your package manager (macOS: brew install dovecot spamassassin rspamd tmux)" >&2
+    echo "setup: please install ${missing[*]} with your package manager (macOS: brew install dovecot spamassassin rspamd tmux libxml2 chromium)" >&2
     exit 1
   fi
   SUDO=""

@@ -14,7 +14,7 @@ export { renderReport } from './report/text.ts';
 export { makeStyle, type ViewStyle } from './report/style.ts';
 export { EXIT, ResultStream, combineExit, exitCodeFor, overallStatus, runTarget, statusFromFindings, type RunTargetOptions, type TargetResult } from './engine.ts';
 export { SCHEMA_VERSION, buildReport, type Report } from './report/json.ts';
-export { validateReport } from './report/validate.ts';
+export { validateReport, validateDocument } from './report/validate.ts';
 export { loadChecks } from '../checks/index.ts';
 export { checkMetadata, loadChecksById, type CheckMeta } from './check-registry.ts';
 export { CHECK_ORDER, baseRunOptions, checkDomain, createDnsSetup, makeDns, orderChecks, prepareChecks, selectChecks, type BaseRunInput, type DnsSetup, type DnsSetupOptions } from './engine/run.ts';

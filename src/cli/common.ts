@@ -104,17 +104,41 @@ export function out(text: string): Promise<void> {
   return writing;
 }
 
-/** Progress for humans goes to stderr, only on a TTY, never into --json stdout. */
-export function progressLine(enabled = Boolean(process.stderr.isTTY)): { update(s: string): void; done(): void } {
+/**
+ * Progress for humans goes to stderr, only on a TTY, never into stdout (so --json
+ * still shows it on a terminal: the document goes to stdout). `update` takes a line,
+ * or a function that draws one: that is drawn again every `tickMs` until the next
+ * update or done(), so a countdown moves while nothing else happens.
+ */
+export function progressLine(enabled = Boolean(process.stderr.isTTY), tickMs = 1000): { update(s: string | (() => string)): void; done(): void } {
   let last = '';
+  let timer: NodeJS.Timeout | undefined;
+  let source: (() => string) | undefined;
+  const draw = (s: string) => {
+    const line = s.slice(0, (process.stderr.columns || 80) - 1);
+    if (line === last) return;
+    process.stderr.write(`\r${line.padEnd(last.length)}`);
+    last = line;
+  };
   return {
-    update(s: string) {
+    update(s) {
       if (!enabled) return;
-      const line = s.slice(0, (process.stderr.columns || 80) - 1);
-      process.stderr.write(`\r${line.padEnd(last.length)}`);
-      last = line;
+      if (typeof s === 'function') {
+        source = s;
+        if (!timer) {
+          timer = setInterval(() => source && draw(source()), tickMs);
+          timer.unref();
+        }
+        draw(s());
+      } else {
+        source = undefined;
+        draw(s);
+      }
     },
     done() {
+      clearInterval(timer);
+      timer = undefined;
+      source = undefined;
       if (enabled && last) process.stderr.write(`\r${' '.repeat(last.length)}\r`);
       last = '';
     },

@@ -20,8 +20,12 @@ import { startSpamd } from '../lab/spamd.ts';
 import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
-import { dnsSetup, out, type DnsSetup } from './common.ts';
-import { checkExportDir, openPublisher, type Publisher } from './publish.ts';
+import { dnsSetup, out, progressLine, type DnsSetup } from './common.ts';
+import { placementProgress } from './commands/placement.ts';
+import { checkExportDir, checkOutputPaths, openPublisher, type Publisher } from './publish.ts';
+import { renderHtml } from '../report/html.ts';
+import { writeFile } from 'node:fs/promises';
+import { redact } from '../util/redact.ts';
 import { canUseDashboard } from '../tui/dashboard.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -38,6 +42,7 @@ export interface DemoArgs {
   verbose: boolean;
   timeout: string;
   'export-dir'?: string;
+  'html-report'?: string;
 }
 
 function say(args: DemoArgs, line: string): void {
@@ -76,6 +81,8 @@ interface Step {
 }
 
 export async function runDemo(args: DemoArgs): Promise<number> {
+  // before the lab starts: an unwritable report path is exit 2 at once
+  checkOutputPaths({ '--html-report': args['html-report'] });
   const registry = await loadChecks();
   // everything a plain check runs, plus seed placement
   const checks: Check[] = orderChecks([...registry.values()].filter((c) => !c.optIn || c.id === 'placement'));
@@ -121,10 +128,14 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       return opts;
     };
 
-    const runStep = async (label: string, domain: string, sender: 'good' | 'broken', stream?: ResultStream): Promise<Step> => {
+    const runStep = async (label: string, domain: string, sender: 'good' | 'broken'): Promise<Step> => {
       const opts = await optionsFor(domain, sender);
       const t = performance.now();
-      const { result, skipped } = await checkDomain(domain, checks, registry, opts, setup, stream);
+      // the wait for the seeds' copies is the long part: a moving countdown on a terminal (with --json too: it is stderr)
+      const stream = new ResultStream();
+      const progress = progressLine();
+      stream.on('progress', placementProgress(progress, (opts[PLAN_KEY] as PlacementPlan).timeoutMs, `${domain} placement: `));
+      const { result, skipped } = await checkDomain(domain, checks, registry, opts, setup, stream).finally(() => progress.done());
       const report = buildReport({ command: 'demo', targets: [result], skipped, durationMs: Math.round(performance.now() - t), exitCode: exitCodeFor(result.checks, 'error') });
       const pub = await publisherFor(label, domain);
       const rec = await pub.record(report);
@@ -133,6 +144,8 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     };
 
     const steps: Step[] = [];
+    /** the good domain's report, for --html-report (the dashboard records it through its publisher) */
+    let goodReport: Report | undefined;
     const good = lab.senders.good.domain;
     const broken = lab.senders.broken.domain;
 
@@ -158,6 +171,12 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       if (args['export-dir'] !== undefined) checkExportDir('--export-dir', args['export-dir']);
       pair = await brokenPair();
       const pub = await publisherFor('demo-good', good);
+      const record = pub.record.bind(pub);
+      pub.record = async (r) => {
+        const rec = await record(r);
+        goodReport = rec.doc;
+        return rec;
+      };
       const first = await optionsFor(good, 'good');
       let reuse: RunOptions | undefined = first;
       const code = await runWithDashboard({
@@ -179,6 +198,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       say(args, `▶ pre-flight and seed campaign for ${good} (well configured) …`);
       const s = await runStep('demo-good', good, 'good');
       steps.push(s);
+      goodReport = s.report;
       if (!args.json) await out(renderReport(s.report, makeStyle(wantColor()), registry, args.verbose));
       // 2. the broken domain, before and after a blacklisting
       pair = await brokenPair();
@@ -186,6 +206,15 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     }
     const { after, diff } = pair;
     const before = pair.before;
+
+    if (args['html-report']) {
+      // what a colleague opens: the good domain's run with its campaign, the broken domain now, and what changed for it
+      const shown = [...(goodReport ? [goodReport] : []), after.report];
+      const targets = shown.flatMap((r) => r.targets);
+      const doc = buildReport({ command: 'demo', targets, durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(targets.flatMap((t) => t.checks), 'error') });
+      await writeFile(args['html-report'], redact(renderHtml(doc, diff)));
+      say(args, `HTML report written to ${args['html-report']}`);
+    }
 
     const s = makeStyle(wantColor());
     if (args.json) {

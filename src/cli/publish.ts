@@ -12,6 +12,7 @@ import { diffReports, type ReportDiff } from '../history/diff.ts';
 import type { Report } from '../report/json.ts';
 import { renderJunit } from '../report/junit.ts';
 import { renderMarkdown } from '../report/markdown.ts';
+import { renderHtml } from '../report/html.ts';
 import { renderDiff } from '../report/diff-text.ts';
 import { makeStyle, wantColor } from '../report/style.ts';
 import { UsageError } from './errors.ts';
@@ -26,6 +27,7 @@ export interface PublishArgs {
   label?: string;
   junit?: string;
   markdown?: string;
+  'html-report'?: string;
   baseline?: string;
   against?: string;
   'fail-on'?: 'error' | 'warn';
@@ -41,6 +43,7 @@ export function withPublishOptions<T>(y: Argv<T>): Argv<T & PublishArgs> {
     .option('baseline', { type: 'string', describe: 'a saved run id or a JSON report file: exit 1 only on regressions against it', group: 'History and CI:' })
     .option('junit', { type: 'string', describe: 'also write JUnit XML to FILE', group: 'History and CI:' })
     .option('markdown', { type: 'string', describe: 'also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)', group: 'History and CI:' })
+    .option('html-report', { type: 'string', describe: 'also write a self-contained HTML report to FILE (verdict, fixes, placement chart, before/after)', group: 'History and CI:' })
     .option('export-dir', { type: 'string', describe: 'dashboard: `e` writes the JSON report into DIR without asking (otherwise it asks for a path)', group: 'History and CI:' }) as unknown as Argv<T & PublishArgs>;
 }
 
@@ -98,6 +101,14 @@ export function checkExportDir(flag: string, dir: string): string {
   return abs;
 }
 
+/** Every report file named on the command line, checked before any work (placement sends copies): a path that cannot be written fails now, not at the end. */
+export function checkOutputPaths(files: Record<string, string | undefined>): void {
+  for (const [flag, file] of Object.entries(files)) {
+    if (file !== undefined && !String(file).trim()) throw new UsageError(`${flag}: give a file name`);
+    if (file) checkOutputPath(flag, String(file));
+  }
+}
+
 async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref) || ref.includes('/')) {
     const text = readInputFile(ref, { what: '--baseline', maxBytes: INPUT_LIMITS.report, encoding: 'utf8', hint: 'a saved run id or a JSON report written with --json' });
@@ -134,11 +145,7 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
     return { report: r.report, id: r.id, label: r.label };
   })() : undefined;
   const baseline = argv.baseline ? await loadBaseline(argv.baseline, store, target) : undefined;
-  for (const [flag, file] of [['--junit', argv.junit], ['--markdown', argv.markdown]] as const) {
-    if (file !== undefined && !String(file).trim()) throw new UsageError(`${flag}: give a file name`);
-    // before any work (placement sends copies): a path that cannot be written fails now, not at the end
-    if (file) checkOutputPath(flag, String(file));
-  }
+  checkOutputPaths({ '--junit': argv.junit, '--markdown': argv.markdown, '--html-report': argv['html-report'] });
 
   /** Compare, save, write CI files; no printing. */
   const record = async (report: Report): Promise<{ doc: Report; code: number; diff?: ReportDiff; runId?: string }> => {
@@ -167,6 +174,7 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
       if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
       // appended, as to $GITHUB_STEP_SUMMARY, where every command of a step writes with >>
       if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: 'a' });
+      if (argv['html-report']) await writeFile(argv['html-report'], redact(renderHtml(doc, diff)));
     } catch (e) {
       throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
     }

@@ -1,10 +1,20 @@
-// JUnit XML for CI systems: one testsuite per target and check, one testcase per
-// finding. Errors are failures (so every CI shows them), warnings and info pass
-// with their text in system-out, an unknown check is an <error> (not a pass).
+// JUnit XML for CI systems, in the dialect Jenkins and GitLab read (the Jenkins
+// xUnit plugin's junit-10.xsd, fixtures/junit/: test/report/junit-xsd.test.ts
+// validates against it): one testsuite per target and check, one testcase per
+// finding, each with a time. Errors are failures (so every CI shows them),
+// warnings and info pass with their text in system-out, an unknown check is an
+// <error> (not a pass), a check that did not apply is <skipped> with the reason.
 import type { Report } from './json.ts';
 
+/**
+ * Attribute and text content: markup escaped, and what XML 1.0 cannot carry at all
+ * (C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF) replaced
+ * by U+FFFD: a DNS record with such a byte made the whole file unreadable to Jenkins.
+ */
 function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  return s
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+    .replace(/[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '\ufffd');
 }
 
 export function renderJunit(report: Report): string {
@@ -42,8 +52,14 @@ export function renderJunit(report: Report): string {
       tests += cases.length;
       failures += sf;
       errors += se;
-      suites.push(`  <testsuite name="${esc(`${t.target} ${c.title}`)}" tests="${cases.length}" failures="${sf}" errors="${se}" time="${(c.ms / 1000).toFixed(3)}" timestamp="${esc(report.generatedAt)}">\n${cases.join('\n')}\n  </testsuite>`);
+      suites.push(`  <testsuite name="${esc(`${t.target} ${c.title}`)}" tests="${cases.length}" failures="${sf}" errors="${se}" skipped="0" time="${(c.ms / 1000).toFixed(3)}" timestamp="${esc(report.generatedAt)}">\n${cases.join('\n')}\n  </testsuite>`);
     }
+  }
+  const skipped = report.skipped ?? [];
+  if (skipped.length) {
+    const cases = skipped.map((sk) => `    <testcase classname="${esc(`inboxlens.${sk.check}`)}" name="${esc(`${sk.check}: skipped`)}" time="0.000">\n      <skipped message="${esc(sk.reason)}"/>\n    </testcase>`);
+    tests += cases.length;
+    suites.push(`  <testsuite name="skipped checks" tests="${cases.length}" failures="0" errors="0" skipped="${cases.length}" time="0.000" timestamp="${esc(report.generatedAt)}">\n${cases.join('\n')}\n  </testsuite>`);
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="inboxlens ${esc(report.command)}" tests="${tests}" failures="${failures}" errors="${errors}" time="${(report.durationMs / 1000).toFixed(3)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

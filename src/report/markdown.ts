@@ -2,6 +2,7 @@
 // --markdown appends it, as every step writing a job summary does (`>>`).
 import type { Report } from './json.ts';
 import type { ReportDiff } from '../history/diff.ts';
+import { BUCKETS, BUCKET_COLOUR, BUCKET_LABEL, fmtArrival, placementView, share, type PlacementView, type ProviderBar } from './placement-view.ts';
 
 const ICON: Record<string, string> = { pass: '✅', warn: '⚠️', fail: '❌', unknown: '❔' };
 
@@ -17,6 +18,56 @@ function text(s: string): string {
 /** Text for a table cell: also no pipes or line breaks. */
 function cell(s: string): string {
   return text(s).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** A job summary is capped (GitHub: 1 MiB per step): past this many seeds the table says how many more. */
+export const MAX_SEED_ROWS = 200;
+
+const SWATCH: Record<(typeof BUCKETS)[number], string> = { inbox: '🟩', tab: '🟦', spam: '🟥', other: '🟪', missing: '🟨' };
+
+function providerRow(b: ProviderBar, name: string): string {
+  const n = (k: (typeof BUCKETS)[number]) => (b.counts[k] ? `${b.counts[k]} (${share(b.counts[k], b.answered)})` : '0');
+  return `| ${name} | ${b.seeds} | ${BUCKETS.map(n).join(' | ')} | ${b.notChecked} | ${fmtArrival(b.medianMs) || '—'} |`;
+}
+
+/**
+ * Per-provider placement as a Mermaid xychart (GitHub renders ```mermaid blocks).
+ * xychart has no stacked bars: each bucket is a bar series of its cumulative share,
+ * tallest first, so every later (shorter) bar is drawn over the one before and the
+ * column reads as a stack, inbox at the bottom. The legend is the line under it.
+ */
+function mermaidChart(v: PlacementView): string[] {
+  const label = (p: string) => JSON.stringify(p.replace(/["\\\n\r]/g, ''));
+  const series = BUCKETS.map((_, i) => v.providers.map((b) => (b.answered ? Math.round((BUCKETS.slice(0, i + 1).reduce((n, k) => n + b.counts[k], 0) / b.answered) * 100) : 0))).reverse();
+  const palette = [...BUCKETS].reverse().map((k) => BUCKET_COLOUR[k]).join(', ');
+  return [
+    '```mermaid',
+    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
+    'xychart-beta',
+    '    title "Where the copies landed, per provider (% of seeds checked)"',
+    `    x-axis [${v.providers.map((b) => label(b.provider)).join(', ')}]`,
+    '    y-axis "% of seeds" 0 --> 100',
+    ...series.map((s) => `    bar [${s.join(', ')}]`),
+    '```',
+    '',
+    BUCKETS.map((k) => `${SWATCH[k]} ${BUCKET_LABEL[k]}`).join(' · '),
+  ];
+}
+
+function placementSection(v: PlacementView): string[] {
+  const out: string[] = ['', '#### Placement per provider', ''];
+  out.push(`| provider | seeds | ${BUCKETS.map((k) => BUCKET_LABEL[k]).join(' | ')} | not checked | median time to inbox |`);
+  out.push(`|---|---:|${BUCKETS.map(() => '---:').join('|')}|---:|---:|`);
+  for (const b of v.providers) out.push(providerRow(b, cell(b.provider)));
+  if (v.providers.length > 1) out.push(providerRow(v.overall, '**all**'));
+  // no chart of nothing: when no seed could be checked the table says so
+  if (v.overall.answered) out.push('', 'Shares are of the seeds that could be checked.', '', ...mermaidChart(v));
+  out.push('', '#### Placement per seed', '', '| seed | provider | via | placement | folder | arrival | receiver / reason |', '|---|---|---|---|---|---:|---|');
+  for (const s of v.seeds.slice(0, MAX_SEED_ROWS)) {
+    out.push(`| ${cell(s.seed)} | ${cell(s.provider)} | ${cell(s.protocol)} | ${cell(s.placement)} | ${cell(s.folder ?? '')} | ${fmtArrival(s.timeToArrivalMs)} | ${cell(s.note ?? '')} |`);
+  }
+  if (v.seeds.length > MAX_SEED_ROWS) out.push('', `… and ${v.seeds.length - MAX_SEED_ROWS} more seeds (every row is in --json).`);
+  return out;
 }
 
 export function renderMarkdown(report: Report, diff?: ReportDiff): string {
@@ -36,6 +87,8 @@ export function renderMarkdown(report: Report, diff?: ReportDiff): string {
       out.push('', '| | finding | fix |', '|---|---|---|');
       for (const p of problems) out.push(`| ${p.severity === 'error' ? '❌' : '⚠️'} | **${cell(p.summary)}** \`${p.code}\` | ${cell(p.fix ?? '')} |`);
     }
+    const placement = placementView(t.checks.find((c) => c.check === 'placement'));
+    if (placement) out.push(...placementSection(placement));
   }
   if (diff) {
     out.push('', `### Compared with ${text(diff.before.id ?? 'the baseline')}${diff.before.label ? ` (${text(diff.before.label)})` : ''}`, '');

@@ -2,7 +2,7 @@
 // and the dashboard under tmux with placement rows filling in.
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, writeFile, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT, runCli } from '../helpers/cli.ts';
@@ -13,8 +13,15 @@ describe.concurrent('inboxlens demo', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-demo-'));
     try {
       const db = path.join(dir, 'h.db');
-      const r = await runCli(['demo', '--json', '--db', db], { timeoutMs: 180_000 });
+      const html = path.join(dir, 'demo.html');
+      const r = await runCli(['demo', '--json', '--db', db, '--html-report', html], { timeoutMs: 180_000 });
       expect(r.code).toBe(0);
+      // the HTML report: the good domain's campaign as a chart, the broken domain now, and its before/after
+      const page = await readFile(html, 'utf8');
+      expect(page).toMatch(/<h2>goodsender\.test /);
+      expect(page).toMatch(/<rect class="seg" data-provider="gmail" data-bucket="tab"/);
+      expect(page).toMatch(/<h2>brokensender\.test /);
+      expect(page).toMatch(/<section class="diff">[\s\S]*newly listed/);
       const doc = r.json();
       expect(doc.command).toBe('demo');
       expect(doc.demo.runs.map((x: any) => x.label)).toEqual(['demo-good', 'before', 'after']);

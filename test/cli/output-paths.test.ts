@@ -36,12 +36,28 @@ describe('report file paths are checked before anything is sent', () => {
     ['--junit', () => path.join(tmp, 'no-such-dir', 'junit.xml'), /--junit: cannot write '.*no-such-dir\/junit\.xml': the folder '.*no-such-dir' does not exist; nothing was done/],
     ['--markdown', () => path.join(seeds, 'summary.md'), /--markdown: cannot write '.*s\.yaml\/summary\.md': '.*s\.yaml' is not a folder/],
     ['--junit', () => tmp, /--junit: cannot write '.*': it is a directory/],
+    ['--html-report', () => path.join(tmp, 'no-such-dir', 'r.html'), /--html-report: cannot write '.*no-such-dir\/r\.html': the folder '.*no-such-dir' does not exist; nothing was done/],
   ])('%s unwritable: exit 2 naming the flag, no connection to the sending server', async (flag, p, re) => {
     const before = connections;
     const r = await run(flag, p());
     expect(r.stderr).toMatch(re);
     expect(r.code).toBe(2);
     expect(connections).toBe(before);
+  }, 40_000);
+
+  it('demo --html-report: an unwritable path is exit 2 before the lab starts', async () => {
+    const r = await runCli(['demo', '--no-dashboard', '--no-save', '--html-report', path.join(tmp, 'no-such-dir', 'demo.html')], { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--html-report: cannot write '.*demo\.html': the folder '.*no-such-dir' does not exist; nothing was done/);
+    expect(r.stderr).not.toMatch(/starting the lab/);
+  }, 40_000);
+
+  it('check --domains-file refuses --html-report (one document per domain)', async () => {
+    const list = path.join(tmp, 'domains.txt');
+    writeFileSync(list, 'example.com\n');
+    const r = await runCli(['check', '--domains-file', list, '--html-report', path.join(tmp, 'x.html'), '--resolver', '127.0.0.1:1', '--no-save'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--html-report does not combine with --domains-file/);
   }, 40_000);
 
   it('the check leaves nothing behind and does not change an existing file', () => {

@@ -64,7 +64,7 @@ export async function runBlacklistCommand(argv: BlacklistArgs): Promise<number> 
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const progress = progressLine();
   stream.on('progress', (ev: { message: string }) => progress.update(ev.message));
   const run = runTarget({ target: label, checks: [blacklistCheck], registry, opts, dns, stream });
   const result = await guardResolver(run, probe, (t) => t.checks);

@@ -174,7 +174,7 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
 
   const probe = probeResolvers(setup);
   if (argv['domains-file']) {
-    for (const flag of ['junit', 'markdown', 'baseline', 'against'] as const) {
+    for (const flag of ['junit', 'markdown', 'html-report', 'baseline', 'against'] as const) {
       if (argv[flag]) throw new UsageError(`--${flag} does not combine with --domains-file (which prints one JSON document per domain); check the domains one by one, or drop --${flag}`);
     }
     if (domains.length) throw new UsageError('give domains either as arguments or with --domains-file, not both');
@@ -198,7 +198,7 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const progress = progressLine();
   let finished = 0;
   stream.on('check-done', () => progress.update(`${++finished} check(s) done…`));
   const runs = mapLimit(domains, parsePositiveInt(argv.jobs, '--jobs', 10_000), (d) => checkDomain(d, checks, registry, opts, setup, stream));

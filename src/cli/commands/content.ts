@@ -71,7 +71,7 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const progress = progressLine();
   stream.on('progress', (ev: { message: string }) => progress.update(ev.message));
   const result = await guardResolver(runTarget({ target: file, checks: [contentCheck], registry, opts, dns, stream }), probe, (t) => t.checks);
   progress.done();

@@ -72,6 +72,21 @@ function builder(y: Argv): Argv<PlacementArgs> {
     .option('dns-timeout', { type: 'string', default: '2500ms', describe: 'per-query DNS timeout (for the local DKIM/ARC re-verification)', group: 'DNS:' }) as unknown as Argv<PlacementArgs>;
 }
 
+/**
+ * The progress line of a placement: what is happening, and while copies are awaited
+ * a countdown to the deadline, redrawn every second so it moves while no seed answers.
+ * The wait (--timeout) starts once sending is over (placement run sends first).
+ */
+export function placementProgress(progress: ReturnType<typeof progressLine>, timeoutMs: number, prefix = 'placement: '): (ev: { check?: string; message: string }) => void {
+  let deadline: number | undefined;
+  return (ev) => {
+    if (ev.check && ev.check !== 'placement') return progress.update(`${ev.check}: ${ev.message}`);
+    if (/^(sending|sent) /.test(ev.message)) return progress.update(`${prefix}${ev.message}`);
+    const end = (deadline ??= Date.now() + timeoutMs);
+    progress.update(() => `${prefix}${ev.message} · ${Math.max(0, Math.ceil((end - Date.now()) / 1000))}s left at most`);
+  };
+}
+
 export async function runPlacement(argv: PlacementArgs): Promise<number> {
   const phase = phaseOf(argv.action);
   checkActionArgs(argv.action, argv);
@@ -112,12 +127,9 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
-  const deadline = Date.now() + plan.timeoutMs;
-  stream.on('progress', (ev: { message: string }) => {
-    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    progress.update(`placement: ${ev.message}${phase !== 'send' ? ` · ${left}s left at most` : ''}`);
-  });
+  // on a terminal, with --json too (the document goes to stdout, progress to stderr)
+  const progress = progressLine();
+  stream.on('progress', placementProgress(progress, plan.timeoutMs));
   if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
   const dns = makeDns(setup);
   const result = await runTarget({ target, checks, registry, opts, dns, stream });

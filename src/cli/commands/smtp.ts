@@ -98,7 +98,7 @@ export async function runSmtp(argv: SmtpArgs): Promise<number> {
 
   const t0 = performance.now();
   const stream = new ResultStream();
-  const progress = progressLine(Boolean(process.stderr.isTTY) && !argv.json);
+  const progress = progressLine();
   stream.on('progress', (ev: { target: string; message: string }) => progress.update(`${ev.target}: ${ev.message}`));
   const runs = mapLimit(targets, 8, (t) => checkDomain(t.name, [check], registry, t.opts, setup, stream));
   const all = await guardResolver(runs, probe, (rs) => rs.flatMap((r) => r.result.checks));
