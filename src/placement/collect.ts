@@ -22,6 +22,8 @@ export interface CollectOptions {
   matcher: Matcher;
   timeoutMs: number;
   pollMs: number;
+  /** a folder watched with IDLE is searched anyway this often (default 10 s) */
+  idleRecheckMs?: number;
   idle: boolean;
   /** what `send` recorded, by seed address: send times, SMTP outcomes */
   sent?: Map<string, SendResult>;
@@ -152,7 +154,7 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     perSeed.set(seed.address, ac);
     if (deadline.signal.aborted) ac.abort();
     // a step (login, SELECT, SEARCH) gets at most the whole deadline, and never more than 30 s
-    const wo = { matcher: o.matcher, pollMs: o.pollMs, idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), slots, ...(o.log ? { log: o.log } : {}) };
+    const wo = { matcher: o.matcher, pollMs: o.pollMs, ...(o.idleRecheckMs ? { idleRecheckMs: o.idleRecheckMs } : {}), idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), slots, ...(o.log ? { log: o.log } : {}) };
     let out: WatchOutcome;
     try {
       out = seed.access.protocol === 'imap' ? await watchImapSeed(seed, wo) : await watchPop3Seed(seed, wo);

@@ -8,6 +8,7 @@ import { loadMailboxSpec, loadSeeds, type SeedsFile } from './seeds.ts';
 import { loadDkim, makeToken, messageFromEml, parseSmtpUrl, validateUnsubscribe, type MessageSpec, type SmtpTarget } from './send.ts';
 import type { Matcher, Seed, SendResult } from './types.ts';
 import { RUN_TOKEN } from './token.ts';
+import { IDLE_RECHECK_MS } from './types.ts';
 
 export type Phase = 'send' | 'collect' | 'run';
 
@@ -48,6 +49,8 @@ export interface PlacementPlan {
   token?: string;
   timeoutMs: number;
   pollMs: number;
+  /** a folder watched with IDLE is searched anyway this often: --poll-interval when given, else 10 s */
+  idleRecheckMs: number;
   idle: boolean;
   /** connections open at once to one IMAP/POP3 host:port (--max-connections, default 16) */
   maxConnections: number;
@@ -157,6 +160,7 @@ export async function buildPlan(a: PlanArgs, phase: Phase, env: NodeJS.ProcessEn
     ...(matcher.token ? { token: matcher.token } : {}),
     timeoutMs,
     pollMs,
+    idleRecheckMs: a['poll-interval'] === undefined ? IDLE_RECHECK_MS : pollMs,
     idle: a.idle !== false,
     maxConnections,
     ...(bounces ? { bounces } : {}),

@@ -4,6 +4,9 @@
 export const PROVIDERS = ['gmail', 'outlook', 'yahoo', 'icloud', 'generic'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+/** How often a folder watched with IDLE is searched anyway, unless --poll-interval says otherwise. */
+export const IDLE_RECHECK_MS = 10_000;
+
 export const GMAIL_TABS = ['primary', 'promotions', 'social', 'updates', 'forums'] as const;
 
 /** How to reach one mailbox: imapflow's option names (secure: true = implicit TLS, false = STARTTLS). */

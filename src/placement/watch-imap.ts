@@ -2,14 +2,18 @@
 // locks (imapflow only idles when none is held): one EXAMINEs INBOX and IDLEs
 // there; the other searches every other folder at an interval (INBOX too while
 // its watcher is down) and IDLEs on the spam folder in between, so a copy filed
-// into INBOX or spam is seen the moment the server announces it. A dropped connection is reopened until the deadline; a login
-// or TLS failure ends the seed at once with the reason.
+// into INBOX or spam is seen the moment the server announces it. IDLE alone is not
+// trusted: some servers announce new mail during IDLE late or never (Cyrus without
+// idled only every 60 s; a proxy may hold the untagged responses until the next
+// command), so a folder watched with IDLE is also searched every idleRecheckMs.
+// A dropped connection is reopened until the deadline; a login or TLS failure ends
+// the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
 import { accessTokenFor, AuthError } from './oauth.ts';
 import { registerCredentials } from '../util/redact.ts';
 import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
 import { SlotKind, slotKey, type HostSlots } from './host-slots.ts';
-import type { Matcher, Seed } from './types.ts';
+import { IDLE_RECHECK_MS, type Matcher, type Seed } from './types.ts';
 
 export interface WatchOptions {
   matcher: Matcher;
@@ -17,6 +21,11 @@ export interface WatchOptions {
   pollMs: number;
   /** use IDLE on INBOX and spam (false: the polling fallback for every folder) */
   idle: boolean;
+  /**
+   * a folder watched with IDLE is searched anyway this often (leaving IDLE for it),
+   * whatever the server's IDLE announces; default IDLE_RECHECK_MS
+   */
+  idleRecheckMs?: number;
   /** stops the watch (deadline reached, bounce found, user abort) */
   signal: AbortSignal;
   /** the longest any one protocol step (login, SELECT, SEARCH, FETCH) may take; default 30 s */
@@ -199,10 +208,12 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     finish({ found: { folder: where, ...(tab ? { tab } : {}), message: msg, seenAt }, location: { path: where.path, uid: msg.uid } });
   };
 
+  const recheckMs = Math.max(200, o.idleRecheckMs ?? IDLE_RECHECK_MS);
   const idleWatch = async (folder: SeedFolder, folders: FolderMap) => {
     let failures = 0;
     while (!stop.signal.aborted) {
       let c: ImapFlow | undefined;
+      let recheck: NodeJS.Timeout | undefined;
       try {
         c = await open(SlotKind.Extra);
         await step(c, `EXAMINE ${folder.path}`, examine(c, folder.path));
@@ -218,17 +229,27 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
             return;
           }
           running = true;
+          clearTimeout(recheck);
           try {
             while (dirty && !stop.signal.aborted) {
               dirty = false;
+              // NOOP ends the IDLE and makes the server report what it held back (RFC 9051 §6.1.2)
+              await step(client, `NOOP ${folder.path}`, client.noop());
               const m = await step(client, `SEARCH ${folder.path}`, searchSelected(client, o.matcher));
               if (m) {
                 await report(client, folder, m, folders);
                 return;
               }
             }
-            // IDLE ends by itself when the next command (a search) is issued
-            if (!stop.signal.aborted) client.idle().catch(() => {});
+            if (!stop.signal.aborted) {
+              // the server may never announce the copy during IDLE: leave IDLE and search again in a while
+              recheck = setTimeout(() => {
+                dirty = true;
+                void kick();
+              }, recheckMs);
+              // IDLE ends by itself when the next command (a search) is issued
+              client.idle().catch(() => {});
+            }
           } catch {
             client.close();
           } finally {
@@ -249,6 +270,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
         // before the poll connection has logged in once, it reports such errors; stop here
         if ((err.kind === 'auth' || err.kind === 'tls') && !outcome.folders) return;
       } finally {
+        clearTimeout(recheck);
         healthyIdle.delete(folder.path);
         if (c && !stop.signal.aborted) {
           c.close();
@@ -294,7 +316,9 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
           const targets = fm.folders.filter((f) => firstPass || !healthyIdle.has(f.path)).sort((a, b) => Number(a === idleHere) - Number(b === idleHere));
           for (const f of targets) {
             if (stop.signal.aborted) break;
-            await step(c, `EXAMINE ${f.path}`, examine(c, f.path));
+            // still selected (the spam folder it idled on): NOOP ends that IDLE and brings the news EXAMINE would
+            if (c.mailbox && c.mailbox.path === f.path) await step(c, `NOOP ${f.path}`, c.noop());
+            else await step(c, `EXAMINE ${f.path}`, examine(c, f.path));
             const m = await step(c, `SEARCH ${f.path}`, searchSelected(c, o.matcher));
             if (m) {
               await report(c, f, m, fm);

@@ -64,7 +64,7 @@ function builder(y: Argv): Argv<PlacementArgs> {
     .option('match-from', { type: 'string', describe: 'watch: find copies from this sender (with --since)', group: G_COLLECT })
     .option('since', { type: 'string', describe: 'watch: only mail since this ISO time or duration ago (2h)', group: G_COLLECT })
     .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for copies that have not arrived (e.g. 90s, 10m)', group: G_COLLECT })
-    .option('poll-interval', { type: 'string', default: '2s', describe: 'how often folders without IDLE, and POP3 seeds, are checked', group: G_COLLECT })
+    .option('poll-interval', { type: 'string', describe: 'how often folders without IDLE, and POP3 seeds, are checked [default: 2s]; folders watched with IDLE are searched at this interval too [default: 10s], whatever the server\'s IDLE announces', group: G_COLLECT })
     .option('idle', { type: 'boolean', default: true, describe: 'use IMAP IDLE on INBOX and spam (--no-idle: poll everything)', group: G_COLLECT })
     .option('max-connections', { type: 'string', default: '16', describe: 'connections open at once to one IMAP/POP3 server (host:port); the other seeds wait in line, and one still waiting at the deadline is reported as not checked', group: G_COLLECT })
     .option('bounces', { type: 'string', describe: 'YAML of the IMAP mailbox that receives bounces (DSNs), seed format', group: G_COLLECT })
