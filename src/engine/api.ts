@@ -166,7 +166,7 @@ export async function placement(action: PlacementAction, o: PlacementOptions): P
     ...(o.matchFrom !== undefined ? { 'match-from': o.matchFrom } : {}),
     ...(o.since !== undefined ? { since: o.since } : {}),
     deadline: o.timeout ?? '5m',
-    'poll-interval': o.pollInterval ?? '2s',
+    ...(o.pollInterval !== undefined ? { 'poll-interval': o.pollInterval } : {}),
     idle: o.idle ?? true,
     ...(o.maxConnections !== undefined ? { 'max-connections': o.maxConnections } : {}),
     ...(o.bounces !== undefined ? { bounces: o.bounces } : {}),
