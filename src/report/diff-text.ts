@@ -1,6 +1,23 @@
 // Human rendering of a ReportDiff (`inboxlens diff`, `--against`, `--baseline`).
 import type { ViewStyle } from './style.ts';
-import type { ReportDiff } from '../history/diff.ts';
+import type { ReportDiff, TargetDiff } from '../history/diff.ts';
+import type { Detail } from '../types.ts';
+import { drawDetails } from './details.ts';
+
+/** Inbox rate per provider before and after, as bars on one scale (100%). */
+export function placementDeltaBars(p: NonNullable<TargetDiff['placement']>): Detail {
+  const row = (label: string, rate: number | null) => ({
+    label,
+    of: 1,
+    parts: [{ name: 'inbox', value: rate ?? 0, tone: 'good' as const }],
+    text: rate === null ? '—' : `${Math.round(rate * 100)}%`,
+  });
+  return {
+    kind: 'bars',
+    legend: false,
+    rows: p.providers.flatMap((x) => [row(`${x.provider} before`, x.before), row(`${x.provider} after`, x.after)]),
+  };
+}
 
 function pct(n: number | null): string {
   return n === null ? '—' : `${Math.round(n * 100)}%`;
@@ -25,6 +42,8 @@ export function renderDiff(d: ReportDiff, s: ViewStyle): string {
         const arrow = p.delta === null || p.delta === 0 ? ' ' : p.delta > 0 ? s.green('▲') : s.red('▼');
         lines.push(`    ${arrow} ${p.provider.padEnd(10)} ${pct(p.before)} → ${pct(p.after)}`);
       }
+      // the same as a picture: the inbox share before and after, one scale for all rows
+      lines.push(...drawDetails([placementDeltaBars(t.placement)], s).map((l) => `    ${l}`));
       if (t.placement.medianMsBefore !== null || t.placement.medianMsAfter !== null) {
         const sec = (n: number | null) => (n === null ? '—' : `${(n / 1000).toFixed(1)} s`);
         lines.push(`    time-to-inbox median ${sec(t.placement.medianMsBefore)} → ${sec(t.placement.medianMsAfter)}`);

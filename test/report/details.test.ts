@@ -72,3 +72,16 @@ describe('bars', () => {
     expect(hist).toEqual([`a  ${'█'.repeat(30)}  4`, `b  ${'█'.repeat(8)}${' '.repeat(22)}  1`]);
   });
 });
+
+describe('the before/after picture', () => {
+  it('draws each provider\'s inbox rate before and after on one scale', async () => {
+    const { placementDeltaBars } = await import('../../src/report/diff-text.ts');
+    const lines = drawDetails([placementDeltaBars({ providers: [{ provider: 'gmail', before: 1, after: 0.5, delta: -0.5 }, { provider: 'yahoo', before: null, after: 0, delta: null }], overallBefore: 1, overallAfter: 0.4, medianMsBefore: null, medianMsAfter: null })], plainStyle);
+    expect(lines).toEqual([
+      `gmail before  ${'█'.repeat(30)}  100%`,
+      `gmail after   ${'█'.repeat(15)}${' '.repeat(15)}  50%`,
+      `yahoo before  ${' '.repeat(30)}  —`,
+      `yahoo after   ${' '.repeat(30)}  0%`,
+    ]);
+  });
+});
