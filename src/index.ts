@@ -7,7 +7,7 @@
 //   const report = await check('example.com', { only: ['spf', 'dmarc'] });
 //   if (report.summary.status === 'fail') …
 export type * from './types.ts';
-export { check, blacklist, placement, type CheckOptions, type BlacklistOptions, type PlacementOptions, type RunCommon } from './engine/api.ts';
+export { check, blacklist, content, placement, type CheckOptions, type BlacklistOptions, type ContentOptions, type PlacementOptions, type RunCommon } from './engine/api.ts';
 export type { PlacementAction } from './placement/plan.ts';
 export { drawDetails, layoutDetails, lineTone, plain } from './report/details.ts';
 export { renderReport } from './report/text.ts';

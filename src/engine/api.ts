@@ -7,7 +7,7 @@ import { buildReport, type Report } from '../report/json.ts';
 import { checkMetadata, loadChecksById } from '../check-registry.ts';
 import type { Check, RunOptions } from '../types.ts';
 import { UsageError } from '../util/errors.ts';
-import { parseDomain } from '../util/validate.ts';
+import { parseDomain, parseIp } from '../util/validate.ts';
 import { buildPlan, checkActionArgs, phaseOf, placementTarget, type PlacementAction, type PlanArgs } from '../placement/plan.ts';
 import { baseRunOptions, checkDomain, createDnsSetup, makeDns, prepareChecks, selectChecks, type BaseRunInput, type DnsSetupOptions } from './run.ts';
 
@@ -104,6 +104,50 @@ export async function blacklist(targets: string | string[], o: BlacklistOptions 
   const t0 = performance.now();
   const result = await runTarget({ target: list.join(' '), checks: [blacklistCheck], registry, opts, dns, ...(o.stream ? { stream: o.stream } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   return buildReport({ command: 'blacklist', targets: [result], durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(result.checks, o.failOn ?? 'error'), ...(setup.trace ? { trace: dns.trace } : {}) });
+}
+
+export interface ContentOptions extends RunCommon {
+  /** score with SpamAssassin's spamd at HOST[:PORT] */
+  spamd?: string;
+  /** score with rspamd's HTTP API at this URL */
+  rspamd?: string;
+  /** also request every link (never unsubscribe links) */
+  checkLinks?: boolean;
+  /** the IP the message will be sent from (rspamd judges it as coming from there) */
+  ip?: string;
+  /** a PEM CA file to trust for --check-links */
+  caFile?: string;
+}
+
+/**
+ * A message's structure, links, one-click unsubscribe, DKIM signatures and their
+ * coverage, and a spam score from a real filter, as `inboxlens content` judges it.
+ *
+ *   const report = await content('campaign.eml', { spamd: '127.0.0.1:783' });
+ *   report.targets[0].checks[0].findings; // content.* codes
+ *
+ * `message` is a file path or the raw bytes of the message.
+ */
+export async function content(message: string | Buffer, o: ContentOptions = {}): Promise<Report> {
+  const { default: contentCheck } = await import('../../checks/content.ts');
+  const opts: RunOptions = {
+    ips: o.ip ? [parseIp(o.ip, 'ip')] : [],
+    selectors: [],
+    ...(Buffer.isBuffer(message) ? { messageRaw: message } : { message: String(message) }),
+    ...(o.spamd !== undefined ? { spamd: o.spamd } : {}),
+    ...(o.rspamd !== undefined ? { rspamd: o.rspamd } : {}),
+    ...(o.checkLinks ? { checkLinks: true } : {}),
+    ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
+  };
+  if (!Buffer.isBuffer(message) && !String(message)) throw new UsageError('content: give the message (a file path or its bytes)');
+  await checkSettings(contentCheck, opts);
+  const setup = await createDnsSetup(o);
+  const dns = makeDns(setup);
+  const registry = new Map<string, Check>([[contentCheck.id, contentCheck]]);
+  const t0 = performance.now();
+  const target = Buffer.isBuffer(message) ? 'message' : String(message);
+  const result = await runTarget({ target, checks: [contentCheck], registry, opts, dns, ...(o.stream ? { stream: o.stream } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  return buildReport({ command: 'content', targets: [result], durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(result.checks, o.failOn ?? 'error'), ...(setup.trace ? { trace: dns.trace } : {}) });
 }
 
 export interface PlacementOptions extends RunCommon {

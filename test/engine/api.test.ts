@@ -2,8 +2,10 @@
 // same document `--json` prints (checked against the schema and against the CLI).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
-import { blacklist, check, ResultStream, UsageError, validateReport } from '../../src/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { blacklist, check, content, ResultStream, UsageError, validateReport } from '../../src/index.ts';
+import { ROOT, runCli } from '../helpers/cli.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 
 let dns: FixtureDns;
@@ -57,5 +59,27 @@ describe('library: blacklist()', () => {
     expect(report.command).toBe('blacklist');
     expect(report.targets[0]!.checks[0]!.check).toBe('blacklist');
     await expect(blacklist([], net())).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('library: content()', () => {
+  const gtube = path.join(ROOT, '../shared/conformance/spam/gtube.eml');
+  it('judges a message file or its bytes: the report content --json prints', async () => {
+    const report = await content(gtube, net());
+    expect(validateReport(report)).toEqual([]);
+    expect(report.command).toBe('content');
+    const codes = report.targets[0]!.checks[0]!.findings.map((f) => f.code);
+    expect(codes).toContain('content.test-string');
+    expect(report.summary.exitCode).toBe(1);
+    const fromBytes = await content(readFileSync(gtube), net());
+    expect(fromBytes.targets[0]!.checks[0]!.findings.map((f) => f.code).sort()).toEqual([...codes].sort());
+    const cli = await runCli(['content', gtube, '--json', '--no-save', ...dnsArgs(dns)]);
+    expect(cli.json().targets[0].checks[0].findings.map((f: { code: string }) => f.code).sort()).toEqual([...codes].sort());
+  });
+
+  it('bad options are a UsageError naming them, before anything is read', async () => {
+    await expect(content(gtube, { spamd: 'localhost:spam' })).rejects.toThrow(/--spamd/);
+    await expect(content(gtube, { ip: 'nope' })).rejects.toBeInstanceOf(UsageError);
+    await expect(content('/no/such/file.eml')).rejects.toBeInstanceOf(UsageError);
   });
 });
