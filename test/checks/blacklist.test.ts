@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { validateReport } from '../../src/report/validate.ts';
 import { builtinCatalog } from '../../src/dnsbl/zones.ts';
+import { blacklist } from '../../src/engine/api.ts';
 
 let dns: FixtureDns;
 let tmp: string;
@@ -23,10 +24,23 @@ afterAll(async () => {
 
 const DEFAULT_IP4 = builtinCatalog().zones.filter((z) => z.default && z.type === 'ip' && (z.families ?? [4]).includes(4));
 
-async function bl(args: string[], opts: { server?: FixtureDns; env?: NodeJS.ProcessEnv } = {}) {
-  const r = await runCli(['blacklist', ...args, '--json', ...dnsArgs(opts.server ?? dns)], { env: opts.env });
-  expect(r.stderr).toBe('');
-  const doc = r.json();
+/**
+ * A sweep in-process through the library (what `blacklist --json` prints; the CLI's
+ * own behaviour — text, exit codes, usage errors — is tested with runCli below).
+ * Arguments as on the command line: targets, --zone Z (repeatable), --max-queries N.
+ */
+async function bl(args: string[], opts: { server?: FixtureDns } = {}) {
+  const targets: string[] = [];
+  const zones: string[] = [];
+  let maxQueries: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--zone') zones.push(args[++i]!);
+    else if (args[i] === '--max-queries') maxQueries = Number(args[++i]);
+    else targets.push(args[i]!);
+  }
+  const server = opts.server ?? dns;
+  const doc: any = await blacklist(targets, { resolvers: [server.address], timeoutMs: 400, retries: 1, ...(zones.length ? { zones } : {}), ...(maxQueries !== undefined ? { maxQueries } : {}) });
+  const r = { code: doc.summary.exitCode as number };
   expect(validateReport(doc)).toEqual([]);
   const check = doc.targets[0].checks[0];
   const row = (t: string) => check.data.targets.find((x: any) => x.target === t);
