@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { runCli } from '../helpers/cli.ts';
+import { check } from '../../src/engine/api.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { makeLeaf, startHttpsLab, type HttpsLab } from '../helpers/https-lab.ts';
 import { validateReport } from '../../src/report/validate.ts';
@@ -34,9 +35,18 @@ afterAll(async () => {
   await dns?.stop();
 });
 
+async function runCheck(domain: string, only: string, flags: string[]) {
+  const checkOptions: Record<string, string> = {};
+  for (let i = 0; i < flags.length; i += 2) checkOptions[flags[i]!.replace(/^--/, '')] = flags[i + 1]!;
+  // the lab's HTTPS servers listen on loopback ports: the run reads the map from the environment, as the CLI does
+  process.env.INBOXLENS_HTTPS_PORT_MAP = lab.portMap;
+  return check(domain, { only: [only], checkOptions, resolvers: [dns.address], timeoutMs: 400, retries: 1 });
+}
+
+/** The check in-process through the library (what `check --only bimi --json` prints); flags as `--name value` pairs. */
 async function bimi(domain: string, extra: string[] = []) {
-  const r = await runCli(['check', domain, '--only', 'bimi', '--json', '--ca-file', lab.caFile, ...extra, ...dnsArgs(dns)], { env: { INBOXLENS_HTTPS_PORT_MAP: lab.portMap } });
-  const doc = r.json();
+  const doc: any = await runCheck(domain, 'bimi', ['--ca-file', lab.caFile, ...extra]);
+  const r = { code: doc.summary.exitCode as number };
   expect(validateReport(doc)).toEqual([]);
   const res = doc.targets[0].checks[0];
   return { r, res, codes: (res.findings.map((f: any) => f.code) as string[]).sort(), find: (code: string) => res.findings.find((f: any) => f.code === code) };
