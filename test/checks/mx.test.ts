@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { runCli } from '../helpers/cli.ts';
+import { check } from '../../src/engine/api.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { validateReport } from '../../src/report/validate.ts';
 
@@ -12,9 +13,10 @@ afterAll(async () => {
   await dns?.stop();
 });
 
+/** The check in-process through the library (what `check --only mx --json` prints). */
 async function mx(domain: string) {
-  const r = await runCli(['check', domain, '--only', 'mx', '--json', ...dnsArgs(dns)]);
-  const doc = r.json();
+  const doc: any = await check(domain, { only: ['mx'], resolvers: [dns.address], timeoutMs: 400, retries: 1 });
+  const r = { code: doc.summary.exitCode as number };
   expect(validateReport(doc)).toEqual([]);
   return { r, res: doc.targets[0].checks[0], codes: doc.targets[0].checks[0].findings.map((f: any) => f.code) };
 }

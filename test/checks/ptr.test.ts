@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { runCli } from '../helpers/cli.ts';
+import { check } from '../../src/engine/api.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { validateReport } from '../../src/report/validate.ts';
 import { genericReason, reverseName } from '../../checks/ptr.ts';
@@ -13,9 +14,10 @@ afterAll(async () => {
   await dns?.stop();
 });
 
+/** The check in-process through the library (what `check --only ptr --json` prints). */
 async function ptr(...ips: string[]) {
-  const r = await runCli(['check', 'ptr.example', '--only', 'ptr', '--json', ...ips.flatMap((ip) => ['--ip', ip]), ...dnsArgs(dns)]);
-  const doc = r.json();
+  const doc: any = await check('ptr.example', { only: ['ptr'], ips, resolvers: [dns.address], timeoutMs: 400, retries: 1 });
+  const r = { code: doc.summary.exitCode as number };
   expect(validateReport(doc)).toEqual([]);
   const res = doc.targets[0].checks[0];
   return { r, res, codes: res.findings.map((f: any) => f.code) as string[], row: (ip: string) => res.data.ips.find((x: any) => x.ip === ip) };

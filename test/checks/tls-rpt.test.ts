@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { runCli } from '../helpers/cli.ts';
+import { check } from '../../src/engine/api.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { startHttpsLab, type HttpsLab } from '../helpers/https-lab.ts';
 import { validateReport } from '../../src/report/validate.ts';
@@ -21,9 +22,11 @@ afterAll(async () => {
   await dns?.stop();
 });
 
+/** The check in-process through the library (what `check --only tls-rpt --json` prints). */
 async function rpt(domain: string) {
-  const r = await runCli(['check', domain, '--only', 'tls-rpt', '--json', '--ca-file', lab.caFile, ...dnsArgs(dns)], { env: { INBOXLENS_HTTPS_PORT_MAP: lab.portMap } });
-  const doc = r.json();
+  process.env.INBOXLENS_HTTPS_PORT_MAP = lab.portMap;
+  const doc: any = await check(domain, { only: ['tls-rpt'], checkOptions: { 'ca-file': lab.caFile }, resolvers: [dns.address], timeoutMs: 400, retries: 1 });
+  const r = { code: doc.summary.exitCode as number };
   expect(validateReport(doc)).toEqual([]);
   expect(doc.targets[0].checks).toHaveLength(1); // the mta-sts dependency runs but is not reported
   const res = doc.targets[0].checks[0];
