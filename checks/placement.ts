@@ -9,6 +9,7 @@ import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
 import { placementFindings, summarize } from '../src/placement/summary.ts';
+import { fmtArrival } from '../src/report/placement-view.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
 import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
 
@@ -163,11 +164,7 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
 }
 
 /** Arrival times come from INTERNALDATE and Received: whole seconds, so they are shown as such. */
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  if (ms < 1000) return '<1 s';
-  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
-}
+const fmtMs = fmtArrival;
 
 function authCell(r: PlacementRow): string {
   const a = r.receiverAuth;

@@ -110,7 +110,7 @@ export function out(text: string): Promise<void> {
  * or a function that draws one: that is drawn again every `tickMs` until the next
  * update or done(), so a countdown moves while nothing else happens.
  */
-export function progressLine(enabled = Boolean(process.stderr.isTTY), tickMs = 1000): { update(s: string | (() => string)): void; done(): void } {
+export function progressLine(enabled = Boolean(process.stderr.isTTY), tickMs = 1000): { update(s: string | (() => string)): void; clear(): void; done(): void } {
   let last = '';
   let timer: NodeJS.Timeout | undefined;
   let source: (() => string) | undefined;
@@ -119,6 +119,10 @@ export function progressLine(enabled = Boolean(process.stderr.isTTY), tickMs = 1
     if (line === last) return;
     process.stderr.write(`\r${line.padEnd(last.length)}`);
     last = line;
+  };
+  const clear = () => {
+    if (enabled && last) process.stderr.write(`\r${' '.repeat(last.length)}\r`);
+    last = '';
   };
   return {
     update(s) {
@@ -135,12 +139,13 @@ export function progressLine(enabled = Boolean(process.stderr.isTTY), tickMs = 1
         draw(s);
       }
     },
+    /** Erase the line for a moment (a log line is printed): a countdown comes back at its next tick. */
+    clear,
     done() {
       clearInterval(timer);
       timer = undefined;
       source = undefined;
-      if (enabled && last) process.stderr.write(`\r${' '.repeat(last.length)}\r`);
-      last = '';
+      clear();
     },
   };
 }

@@ -4,6 +4,7 @@
 // simulated providers over IMAP and POP3, the lab MX), runs the full pre-flight
 // and a seed-placement campaign for the good domain, saves the runs, then checks
 // the broken domain before and after a simulated blacklisting and shows the diff.
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadChecks } from '../../checks/index.ts';
@@ -22,10 +23,10 @@ import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
 import { dnsSetup, out, progressLine, type DnsSetup } from './common.ts';
 import { placementProgress } from './commands/placement.ts';
-import { checkExportDir, checkOutputPaths, openPublisher, type Publisher } from './publish.ts';
+import { checkExportDir, checkOutputPaths, masked, openPublisher, type Publisher } from './publish.ts';
 import { renderHtml } from '../report/html.ts';
-import { writeFile } from 'node:fs/promises';
 import { redact } from '../util/redact.ts';
+import { UsageError } from './errors.ts';
 import { canUseDashboard } from '../tui/dashboard.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
@@ -212,7 +213,12 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       const shown = [...(goodReport ? [goodReport] : []), after.report];
       const targets = shown.flatMap((r) => r.targets);
       const doc = buildReport({ command: 'demo', targets, durationMs: Math.round(performance.now() - t0), exitCode: exitCodeFor(targets.flatMap((t) => t.checks), 'error') });
-      await writeFile(args['html-report'], redact(renderHtml(doc, diff)));
+      const safe = masked({ doc, diff });
+      try {
+        await writeFile(args['html-report'], redact(renderHtml(safe.doc, safe.diff)));
+      } catch (e) {
+        throw new UsageError(`--html-report: cannot write '${args['html-report']}': ${(e as Error).message}`);
+      }
       say(args, `HTML report written to ${args['html-report']}`);
     }
 

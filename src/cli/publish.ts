@@ -101,6 +101,15 @@ export function checkExportDir(flag: string, dir: string): string {
   return abs;
 }
 
+/**
+ * A document with every registered secret masked, for the renderers: masking their
+ * output is not enough, because each escapes text its own way (XML and HTML
+ * entities, a Markdown cell's \|), and an escaped secret is no longer the secret.
+ */
+export function masked<T>(value: T): T {
+  return JSON.parse(redact(JSON.stringify(value))) as T;
+}
+
 /** Every report file named on the command line, checked before any work (placement sends copies): a path that cannot be written fails now, not at the end. */
 export function checkOutputPaths(files: Record<string, string | undefined>): void {
   for (const [flag, file] of Object.entries(files)) {
@@ -171,10 +180,11 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
     }
     const doc: Report = { ...report, ...(runId ? { runId } : {}), ...(argv.label ? { label: argv.label } : {}), ...(diff ? { comparison: diff } : {}) };
     try {
-      if (argv.junit) await writeFile(argv.junit, redact(renderJunit(doc)));
+      const safe = argv.junit || argv.markdown || argv['html-report'] ? masked({ doc, diff }) : undefined;
+      if (argv.junit) await writeFile(argv.junit, redact(renderJunit(safe!.doc)));
       // appended, as to $GITHUB_STEP_SUMMARY, where every command of a step writes with >>
-      if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(doc, diff)), { flag: 'a' });
-      if (argv['html-report']) await writeFile(argv['html-report'], redact(renderHtml(doc, diff)));
+      if (argv.markdown) await writeFile(argv.markdown, redact(renderMarkdown(safe!.doc, safe!.diff)), { flag: 'a' });
+      if (argv['html-report']) await writeFile(argv['html-report'], redact(renderHtml(safe!.doc, safe!.diff)));
     } catch (e) {
       throw new UsageError(`cannot write the report file: ${(e as Error).message}`);
     }

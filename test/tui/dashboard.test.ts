@@ -57,7 +57,8 @@ describe('dashboard', () => {
     const t2 = new Tmux();
     try {
       await t2.start(`cd ${ROOT} && ${process.execPath} ${BIN} dashboard dash.example --only mx,dkim --resolver ${dns.address} --timeout 500ms --db ${db} --against last; sleep 30`);
-      await t2.waitFor(/d: what changed/);
+      // the run is over (its diff against the saved run is ready) once the status line says done
+      await t2.waitFor(/done in [0-9.]+ s/);
       await t2.keys('d');
       const changed = await t2.waitFor(/What changed/);
       expect(changed).toMatch(/Before: \S+/);

@@ -130,7 +130,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   // on a terminal, with --json too (the document goes to stdout, progress to stderr)
   const progress = progressLine();
   stream.on('progress', placementProgress(progress, plan.timeoutMs));
-  if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.done(); process.stderr.write(redact(`  ${ev.message}\n`)); });
+  if (argv.verbose) stream.on('log', (ev: { message: string }) => { progress.clear(); process.stderr.write(redact(`  ${ev.message}\n`)); });
   const dns = makeDns(setup);
   const result = await runTarget({ target, checks, registry, opts, dns, stream });
   progress.done();
