@@ -45,11 +45,11 @@ export function parseImapUrl(spec: string, o: { plaintext?: boolean; ca?: string
   if (!host) throw new UsageError('--imap: the URL names no host (e.g. imaps://dmarc@mail.example.com/INBOX)');
   const user = decodeURIComponent(u.username);
   if (!user) throw new UsageError('--imap: the URL names no user (imaps://USER@host/Folder)');
+  if (o.plaintext && secure) throw new UsageError('--imap-plaintext is for imap:// (it allows a login without STARTTLS); imaps:// is always TLS');
+  if (o.plaintext && !(isLoopback(host) || host === 'localhost')) throw new UsageError(`--imap-plaintext: ${host} is not on loopback; a password is only sent without TLS to a lab on 127.0.0.1 or ::1`);
   const pass = env[PASS_VAR];
   if (!pass) throw new UsageError(`--imap: the URL names user '${user}' but ${PASS_VAR} is not set; export the password as ${PASS_VAR} (or map it in the config's secrets:)`);
   registerCredentials(user, pass);
-  if (o.plaintext && secure) throw new UsageError('--imap-plaintext is for imap:// (it allows a login without STARTTLS); imaps:// is always TLS');
-  if (o.plaintext && !(isLoopback(host) || host === 'localhost')) throw new UsageError(`--imap-plaintext: ${host} is not on loopback; a password is only sent without TLS to a lab on 127.0.0.1 or ::1`);
   const folder = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'INBOX';
   if (o.move !== undefined && (!o.move.trim() || o.move === folder)) throw new UsageError(`--move: give another folder than the one read (${folder})`);
   const port = u.port ? Number(u.port) : secure ? 993 : 143;
