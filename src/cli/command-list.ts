@@ -21,5 +21,6 @@ export const COMMANDS: CommandMeta[] = [
   { name: 'diff', command: 'diff <before> <after>', order: 61, describe: 'What changed between two runs: listings, findings, placement per provider, time-to-inbox' },
   { name: 'history', command: 'history', order: 60, describe: 'List saved runs (newest first)' },
   { name: 'placement', command: 'placement <action>', order: 30, describe: 'Seed-inbox placement: send a test to seed mailboxes, find each copy over IMAP/POP3 (inbox, tab, spam, missing)' },
+  { name: 'reports', command: 'reports <action> [files..]', order: 62, describe: 'Import DMARC aggregate, DMARC failure and SMTP TLS reports (files, folders, an IMAP mailbox) and show what receivers reported per source IP' },
   { name: 'smtp', command: 'smtp [domain..]', order: 25, describe: 'SMTP diagnostics: MX banner, EHLO, STARTTLS, TLS and certificate per address; recipient verification; your submission server' },
 ];

@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { UsageError } from '../util/errors.ts';
 import type { Report } from '../report/json.ts';
 import { redact } from '../util/redact.ts';
+import { migrate } from '../reports/schema-sql.ts';
 
 /** PRAGMA application_id: "ILNS", so a foreign SQLite file is told apart from ours. */
 const APP_ID = 0x494c4e53;
-const SCHEMA = 1;
 
 export interface RunSummary {
   id: string;
@@ -154,9 +154,10 @@ export class HistoryStore {
         );
         CREATE INDEX IF NOT EXISTS runs_target ON runs (target, created_at);
         PRAGMA application_id = ${APP_ID};
-        PRAGMA user_version = ${SCHEMA};
-        COMMIT;
       `);
+      // the reports' tables, and whatever later versions add (PRAGMA user_version counts them)
+      migrate(db);
+      db.exec('COMMIT');
     } catch (e) {
       if (e instanceof UsageError) throw e;
       throw new UsageError(`--db: cannot use ${where}: ${(e as Error).message}`);
@@ -166,6 +167,11 @@ export class HistoryStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The open database, for the reports store (src/reports/store.ts), which keeps its own tables in it. */
+  get sqlite(): DatabaseSync {
+    return this.db;
   }
 
   /** Save one run; returns its id. The report is redacted before it is stored. */

@@ -1,0 +1,89 @@
+// After an import: the PTR name of every source IP not seen before, and the
+// sending service it belongs to, recognised from the PTR name, cached in the
+// history database (ip_info) so `reports show` never waits on DNS and import
+// never does either. A failed lookup is cached as 'error' and tried again next
+// time; "no PTR" is an answer and stays.
+import { answersOf, isFailure, type DnsClient } from '../dns/resolver.ts';
+import { reverseName } from '../../checks/ptr.ts';
+import { mapLimit } from '../util/semaphore.ts';
+import type { ReportStore } from './store.ts';
+
+/** PTR-name suffixes of the big sending services (what their outbound hosts are named). */
+export const SERVICES: [RegExp, string][] = [
+  [/\.google\.com$|\.googlemail\.com$/, 'Google'],
+  [/\.outbound\.protection\.outlook\.com$|\.protection\.outlook\.com$|\.outlook\.com$|\.hotmail\.com$/, 'Microsoft'],
+  [/\.amazonses\.com$/, 'Amazon SES'],
+  [/\.sendgrid\.net$/, 'SendGrid'],
+  [/\.mailgun\.(net|org)$|\.mailgun\.info$/, 'Mailgun'],
+  [/\.mcsv\.net$|\.mcdlv\.net$|\.rsgsv\.net$/, 'Mailchimp'],
+  [/\.mandrillapp\.com$/, 'Mandrill'],
+  [/\.sparkpostmail\.com$|\.sparkpost\.com$/, 'SparkPost'],
+  [/\.mailjet\.com$/, 'Mailjet'],
+  [/\.mtasv\.net$|\.postmarkapp\.com$/, 'Postmark'],
+  [/\.sendinblue\.com$|\.brevo\.com$|\.sendibt\d*\.com$/, 'Brevo'],
+  [/\.mktomail\.com$/, 'Marketo'],
+  [/\.exacttarget\.com$|\.salesforce\.com$/, 'Salesforce'],
+  [/\.hubspotemail\.net$|\.hubspot\.net$/, 'HubSpot'],
+  [/\.zoho\.(com|eu|in)$/, 'Zoho'],
+  [/\.yahoo\.com$|\.yahoodns\.net$/, 'Yahoo'],
+  [/\.icloud\.com$|\.apple\.com$/, 'Apple'],
+  [/\.fastmail\.(com|fm)$|\.messagingengine\.com$/, 'Fastmail'],
+  [/\.mimecast\.com$|\.mimecast-offshore\.com$/, 'Mimecast'],
+  [/\.pphosted\.com$/, 'Proofpoint'],
+  [/\.messagelabs\.com$/, 'Broadcom MessageLabs'],
+];
+
+export function serviceFor(ptr: string | undefined): string | undefined {
+  if (!ptr) return undefined;
+  const n = `.${ptr.toLowerCase().replace(/\.$/, '')}`;
+  return SERVICES.find(([re]) => re.test(n))?.[1];
+}
+
+export interface ResolveSummary {
+  resolved: number;
+  noPtr: number;
+  failed: number;
+  /** IPs left for next time (over the limit) */
+  left: number;
+}
+
+export async function resolveSources(store: ReportStore, dns: DnsClient, limit = 5000): Promise<ResolveSummary> {
+  const ips = store.unresolvedIps(limit + 1);
+  const todo = ips.slice(0, limit);
+  const sum: ResolveSummary = { resolved: 0, noPtr: 0, failed: 0, left: ips.length - todo.length };
+  const lookup = async (ip: string) => {
+    let name: string;
+    try {
+      name = reverseName(ip);
+    } catch {
+      return { ip, status: 'invalid' as const };
+    }
+    const r = await dns.query(name, 'PTR');
+    if (isFailure(r)) return { ip, status: 'error' as const };
+    const ptr = answersOf(r, 'PTR').map((a) => String(a.data).replace(/\.$/, '').toLowerCase())[0];
+    return { ip, status: ptr ? ('ok' as const) : ('none' as const), ptr };
+  };
+  // a resolver that answers nothing would make thousands of lookups wait out their timeouts: a few first tell
+  const head = await mapLimit(todo.slice(0, 8), 8, lookup);
+  const dead = head.length > 0 && head.every((x) => x.status === 'error');
+  const results = dead ? head : [...head, ...(await mapLimit(todo.slice(8), 64, lookup))];
+  if (dead) sum.left += todo.length - head.length;
+  store.begin();
+  try {
+    for (const x of results) {
+      if (x.status === 'error') {
+        sum.failed++;
+        continue;
+      }
+      if (x.status === 'ok') sum.resolved++;
+      else sum.noPtr++;
+      const service = serviceFor(x.ptr);
+      store.saveIpInfo(x.ip, { status: x.status, ...(x.ptr ? { ptr: x.ptr } : {}), ...(service ? { service } : {}) });
+    }
+    store.commit();
+  } catch (e) {
+    store.rollback();
+    throw e;
+  }
+  return sum;
+}

@@ -1,0 +1,167 @@
+// The reports' tables in the history database. Each migration runs once, in
+// order, inside HistoryStore.open's transaction; PRAGMA user_version records
+// how far a database has come, so a database made before reports existed gains
+// the tables the first time a newer inboxlens opens it for writing, and one
+// opened read-only without them simply holds no reports.
+import type { DatabaseSync } from 'node:sqlite';
+
+/** user_version of a database that has the runs table only (inboxlens before reports). */
+export const BASE_VERSION = 1;
+
+export const MIGRATIONS: string[] = [
+  // 2: DMARC aggregate, failure and TLS reports; the PTR/service cache
+  `
+  CREATE TABLE IF NOT EXISTS dmarc_reports (
+    id INTEGER PRIMARY KEY,
+    org_key TEXT NOT NULL,
+    org TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    begin_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    email TEXT,
+    schema TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    errors TEXT,
+    warnings TEXT,
+    records INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    dkim TEXT NOT NULL,
+    dkim_domain TEXT,
+    authenticated INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (org_key, report_id)
+  );
+  CREATE INDEX IF NOT EXISTS dmarc_reports_domain ON dmarc_reports (domain, begin_ts);
+  CREATE TABLE IF NOT EXISTS dmarc_records (
+    report INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    begin_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    reporter TEXT NOT NULL,
+    source_ip TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    disposition TEXT NOT NULL,
+    dkim_aligned INTEGER NOT NULL,
+    spf_aligned INTEGER NOT NULL,
+    dkim_pass INTEGER NOT NULL,
+    spf_pass INTEGER NOT NULL,
+    header_from TEXT NOT NULL,
+    envelope_from TEXT,
+    detail TEXT NOT NULL
+  );
+  -- covering index for reports show: every column the grouping reads, after the range keys
+  CREATE INDEX IF NOT EXISTS dmarc_records_show ON dmarc_records (domain, begin_ts, end_ts, source_ip, reporter, disposition, count, dkim_aligned, spf_aligned, dkim_pass, spf_pass);
+  CREATE INDEX IF NOT EXISTS dmarc_records_report ON dmarc_records (report);
+  CREATE TABLE IF NOT EXISTS report_conflicts (
+    kind TEXT NOT NULL,
+    org_key TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    kept_sha256 TEXT NOT NULL,
+    offered_sha256 TEXT NOT NULL,
+    offered_dkim TEXT NOT NULL,
+    offered_dkim_domain TEXT,
+    offered_authenticated INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS report_conflicts_domain ON report_conflicts (domain, seen_at);
+  CREATE TABLE IF NOT EXISTS failure_reports (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    format TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    reporter TEXT NOT NULL,
+    source_ip TEXT,
+    arrival TEXT,
+    arrival_ts INTEGER,
+    auth_failure TEXT,
+    delivery_result TEXT,
+    original_mail_from TEXT,
+    original_rcpt_to TEXT,
+    message_id TEXT,
+    subject TEXT,
+    detail TEXT NOT NULL,
+    dkim TEXT NOT NULL,
+    dkim_domain TEXT,
+    authenticated INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS failure_reports_domain ON failure_reports (domain, arrival_ts);
+  CREATE TABLE IF NOT EXISTS tls_reports (
+    id INTEGER PRIMARY KEY,
+    org_key TEXT NOT NULL,
+    org TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    begin_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    contact TEXT,
+    sha256 TEXT NOT NULL,
+    dkim TEXT NOT NULL,
+    dkim_domain TEXT,
+    authenticated INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (org_key, report_id)
+  );
+  CREATE TABLE IF NOT EXISTS tls_policies (
+    report INTEGER NOT NULL,
+    policy_domain TEXT NOT NULL,
+    begin_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    mx_host TEXT,
+    successful INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS tls_policies_domain ON tls_policies (policy_domain, begin_ts);
+  CREATE INDEX IF NOT EXISTS tls_policies_report ON tls_policies (report);
+  CREATE TABLE IF NOT EXISTS tls_failures (
+    report INTEGER NOT NULL,
+    policy_domain TEXT NOT NULL,
+    begin_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    result_type TEXT NOT NULL,
+    sending_mta_ip TEXT,
+    receiving_mx TEXT,
+    receiving_ip TEXT,
+    failed INTEGER NOT NULL,
+    reason_code TEXT
+  );
+  CREATE INDEX IF NOT EXISTS tls_failures_domain ON tls_failures (policy_domain, begin_ts);
+  CREATE INDEX IF NOT EXISTS tls_failures_report ON tls_failures (report);
+  CREATE TABLE IF NOT EXISTS ip_info (
+    ip TEXT PRIMARY KEY,
+    ptr TEXT,
+    service TEXT,
+    status TEXT NOT NULL,
+    resolved_at TEXT NOT NULL
+  );
+  `,
+];
+
+/** The user_version a fully migrated database has. */
+export const SCHEMA_VERSION = BASE_VERSION + MIGRATIONS.length;
+
+/** Run the migrations a database has not had yet (the caller holds the write transaction). */
+export function migrate(db: DatabaseSync): void {
+  const v = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  // a database newer than this inboxlens: leave its schema alone (its tables are a superset)
+  if (v >= SCHEMA_VERSION) return;
+  for (let i = Math.max(0, v - BASE_VERSION); i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+  db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+}
+
+/** Does a database (perhaps opened read-only, perhaps older) have the reports tables? */
+export function hasReportTables(db: DatabaseSync): boolean {
+  return Boolean(db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'dmarc_records'").get());
+}
