@@ -1,6 +1,6 @@
 // The human views of `reports import` and `reports show` (strings only: the CLI prints them).
 import Table from 'cli-table3';
-import type { ViewStyle } from '../types.ts';
+import type { ViewStyle } from '../report/style.ts';
 import type { ShowResult, Rates } from './show.ts';
 import type { ImportSummary } from './import.ts';
 import { problemCounts } from './import.ts';
