@@ -7,7 +7,7 @@ import type { Check, CheckContext, CheckOutput, CheckResult, ViewStyle } from '.
 import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
-import { placementFindings, summarize } from '../src/placement/summary.ts';
+import { answeredRow, placementFindings, smtpReply, summarize } from '../src/placement/summary.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
 import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
 
@@ -35,16 +35,17 @@ function sendFindings(sent: SendResult[], withRows: boolean) {
   // after a collect the rows carry refused copies as `bounced`, per provider
   if (rejected.length && !withRows) {
     out.push(f('placement.bounced', 'error', `The SMTP server refused ${rejected.length} of ${sent.length} copies`, {
-      evidence: rejected.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
+      evidence: rejected.map((s) => ({ note: `${s.seed}: ${smtpReply(s.code, s.response)}` })),
       fix: 'Read the SMTP reply: 5.7.x is policy or authentication (fix SPF/DKIM/DMARC or the relay\'s sender rules), 5.1.1 a wrong seed address.',
       ref: 'RFC 5321 §4.2, RFC 3463',
     }));
   }
   if (deferred.length) {
-    out.push(f('placement.deferred', 'warn', `The SMTP server deferred ${deferred.length} of ${sent.length} copies (it will retry or has greylisted them)`, {
-      evidence: deferred.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
-      fix: 'Collect with a longer --timeout; persistent 4xx replies point at rate limits or greylisting on the sending side.',
-      ref: 'RFC 5321 §4.2.1',
+    out.push(f('placement.deferred', 'warn', `The SMTP server deferred ${deferred.length} of ${sent.length} copies at submission: they were not queued, so nothing will retry them`, {
+      evidence: deferred.map((s) => ({ note: `${s.seed}: ${smtpReply(s.code, s.response)}` })),
+      detail: 'A 4xx reply to RCPT or after DATA means the submission server did not take the copy: it is not in its queue, and inboxlens does not retry. Waiting longer would not bring it; these seeds are reported as deferred, not missing.',
+      fix: 'Read the reply: 452 is a recipient or rate limit on the submission server, 451 a local problem there (its log says which); send again once it is fixed.',
+      ref: 'RFC 5321 §4.2.1, §4.5.4.1',
     }));
   }
   if (failed.length && !withRows) {
@@ -75,6 +76,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     let n = 0;
     ctx.progress(`sending ${total} copies…`, 0, total);
     plan.sent = await sendCopies(plan.send.spec, plan.seeds, plan.token!, plan.send.smtp, {
+      dns: ctx.dns,
       onSent: (r) => ctx.progress(`sent ${++n}/${total} (${r.seed}: ${r.status})`, n, total),
     });
   }
@@ -88,7 +90,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
       // nothing went out, so nothing can be collected: a failure, never exit 0
       const why = plan.sent!.map((s) => s.error ?? s.response).find(Boolean);
       findings.push(f('placement.none-sent', 'error', `None of the ${total} copies was accepted by the SMTP server${why ? `: ${why}` : ''}`, {
-        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.code ? ` ${s.code}` : ''}${s.response || s.error ? ` ${s.response ?? s.error}` : ''}` })),
+        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.response ? ` ${smtpReply(s.code, s.response)}` : `${s.code ? ` ${s.code}` : ''}${s.error ? ` ${s.error}` : ''}`}` })),
         fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate; then send again.',
         ref: 'RFC 5321 §4.2',
       }));
@@ -143,7 +145,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     findings.push(f('placement.seed-error', 'warn', `The bounces mailbox could not be read: ${res.bounces.error}`, { fix: 'Check the --bounces mailbox access (host, port, password).', ref: 'RFC 3464' }));
   }
   if (plan.cleanup && plan.token) {
-    const c = await cleanupCopies(plan.seeds, res, plan.token, plan.maxConnections);
+    const c = await cleanupCopies(plan.seeds, res, plan.token, plan.maxConnections, ctx.dns);
     data.cleanup = c;
     findings.push(f('placement.cleanup', c.skipped.length ? 'warn' : 'info', `--cleanup deleted ${c.deleted} cop${c.deleted === 1 ? 'y' : 'ies'} carrying ${plan.token}${c.skipped.length ? `; ${c.skipped.length} left in place` : ''}`, {
       evidence: [
@@ -153,8 +155,10 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     }));
   }
   const errors = res.rows.filter((r) => r.placement === 'error');
-  const answered = res.rows.length - errors.length;
+  const deferredRows = res.rows.filter((r) => r.placement === 'deferred');
+  const answered = res.rows.filter(answeredRow).length;
   const worst = findings.some((x) => x.severity === 'error');
+  if (!answered && !errors.length) return { status: 'unknown', reason: `no copy was queued: the SMTP server deferred all ${deferredRows.length} at submission (placement.deferred)`, findings, data };
   if (!answered) return { status: 'unknown', reason: `no seed could be checked: ${errors[0]?.error ?? 'every seed failed'}`, findings, data };
   // a seed that would not log in is unknown, not a pass: say so unless something already fails
   if (errors.length && !worst) return { status: 'unknown', reason: `${errors.length} of ${res.rows.length} seed(s) could not be checked (placement.seed-error)`, findings, data };
@@ -179,7 +183,7 @@ function colorPlacement(p: string, s: ViewStyle): string {
   if (p === 'inbox' || p === 'not-spam') return s.green(p);
   if (p.startsWith('tab:')) return s.cyan(p);
   if (p === 'spam' || p === 'bounced') return s.red(p);
-  if (p === 'missing' || p === 'not-in-inbox' || p === 'error') return s.yellow(p);
+  if (p === 'missing' || p === 'not-in-inbox' || p === 'error' || p === 'deferred') return s.yellow(p);
   return p;
 }
 
@@ -192,7 +196,7 @@ function view(r: CheckResult, s: ViewStyle): string[] {
   if (d.phase === 'send' && d.send) {
     const w = Math.max(4, ...d.send.map((x) => x.seed.length));
     lines.push(s.bold(`${'seed'.padEnd(w)}  smtp`));
-    for (const x of d.send) lines.push(`${x.seed.padEnd(w)}  ${x.status === 'accepted' ? s.green(x.status) : s.red(x.status)} ${s.dim(`${x.code ?? ''} ${x.response ?? x.error ?? ''}`.trim().slice(0, 80))}`);
+    for (const x of d.send) lines.push(`${x.seed.padEnd(w)}  ${x.status === 'accepted' ? s.green(x.status) : s.red(x.status)} ${s.dim((x.response ? smtpReply(x.code, x.response) : `${x.code ?? ''} ${x.error ?? ''}`.trim()).slice(0, 80))}`);
     return lines;
   }
   const rows = d.rows ?? [];
@@ -201,7 +205,7 @@ function view(r: CheckResult, s: ViewStyle): string[] {
   const pw = Math.max(9, ...rows.map((x) => x.placement.length));
   lines.push(s.bold(`${'seed'.padEnd(w)}  ${'provider'.padEnd(8)}  ${'placement'.padEnd(pw)}  ${'arrival'.padStart(8)}  receiver`));
   for (const x of rows) {
-    const extra = x.placement === 'error' ? s.dim(x.error ?? '') : x.placement === 'bounced' ? s.dim(`${x.bounce?.status ?? ''} ${x.bounce?.diagnostic ?? ''}`.trim().slice(0, 90)) : authCell(x);
+    const extra = x.placement === 'error' ? s.dim(x.error ?? '') : x.placement === 'bounced' ? s.dim(smtpReply(x.bounce?.status, x.bounce?.diagnostic).slice(0, 90)) : x.placement === 'deferred' ? s.dim(smtpReply(x.smtp?.code, x.smtp?.response).slice(0, 90)) : authCell(x);
     lines.push(`${x.seed.padEnd(w)}  ${x.provider.padEnd(8)}  ${colorPlacement(x.placement, s)}${' '.repeat(Math.max(0, pw - x.placement.length))}  ${fmtMs(x.timeToArrivalMs).padStart(8)}  ${extra}`);
   }
   const sm = d.summary;

@@ -553,6 +553,15 @@ function rcptFindings(run: RcptRun, domain: string, c: Collector, unknowns: stri
         }
         break;
       case 'greylisted':
+        if (r.tempKind === 'postscreen') {
+          c.add('smtp.rcpt-postscreen', 'info', domain, undefined, `${r.address}: deferred by ${at} after its greeting tests (${reply(r)}): a retry from this client passes`, {
+            evidence: ev(r.address),
+            detail: 'Postfix\'s postscreen answers 450 4.3.2 to RCPT once a new client has passed its after-greeting tests (pipelining, non-SMTP commands, bare newlines); it lets the client in when it comes back. Like greylisting, it delays the first delivery; whether the mailbox exists is not known yet.',
+            fix: 'Nothing to fix if your MTA retries; verify again in a minute to learn whether the address exists.',
+            ref: 'RFC 5321 §4.2.1; Postfix POSTSCREEN_README (after 220 greeting tests)',
+          });
+          break;
+        }
         c.add('smtp.greylisted', 'info', domain, undefined, `${r.address}: greylisted by ${at} (${reply(r)}): first delivery from a new sender is deferred`, {
           evidence: ev(r.address),
           detail: 'Greylisting (RFC 6647) rejects the first attempt from an unknown client temporarily; a retrying MTA gets through after minutes. Whether the mailbox exists is not known yet.',
@@ -561,6 +570,24 @@ function rcptFindings(run: RcptRun, domain: string, c: Collector, unknowns: stri
         });
         break;
       case 'deferred':
+        if (r.tempKind === 'misconfigured') {
+          c.add('smtp.rcpt-receiver-misconfigured', 'error', domain, undefined, `${r.address}: ${at} defers every recipient because of its own configuration (${reply(r)})`, {
+            evidence: ev(r.address),
+            detail: '4.3.5 means "system incorrectly configured" (RFC 3463 §3.5). Postfix answers 451 4.3.5 when a policy service (check_policy_service) or a lookup table it needs is unreachable: every sender is deferred until it is fixed, and mail bounces once senders give up.',
+            fix: `Read the mail log on ${run.host} (Postfix: "warning: problem talking to server …" or a table lookup error) and fix the policy service or table it names.`,
+            ref: 'RFC 3463 §3.5; RFC 5321 §4.2.1',
+          });
+          break;
+        }
+        if (r.tempKind === 'policy') {
+          c.add('smtp.rcpt-policy-deferred', 'warn', domain, undefined, `${r.address}: temporarily refused by ${at} for policy reasons: "${reply(r)}"`, {
+            evidence: ev(r.address),
+            detail: 'A 4.7.x reply without greylisting words is a temporary policy refusal (RFC 3463 §3.8), not greylisting: a retry may be refused again. Its text says which policy; the mailbox state is unknown.',
+            fix: 'Read the quoted text: "Policy service unavailable" is a broken policy service at the receiver (its operator must fix it); a rate or reputation reason points at the probing client: verify from the host that really sends your mail.',
+            ref: 'RFC 3463 §3.8; RFC 5321 §4.2.1',
+          });
+          break;
+        }
         c.add('smtp.rcpt-deferred', 'warn', domain, undefined, `${r.address}: temporarily refused by ${at} (${reply(r)})`, {
           evidence: ev(r.address),
           detail: 'A 4xx reply is temporary (mailbox full, rate limit, local problem): delivery will be retried; the mailbox state is unknown.',

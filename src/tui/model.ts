@@ -168,7 +168,7 @@ export function placementColor(p: string): PanelLine['color'] {
   if (p === 'inbox' || p === 'not-spam') return 'green';
   if (p.startsWith('tab:')) return 'cyan';
   if (p === 'spam' || p === 'bounced' || p === 'missing') return 'red';
-  if (p === 'error' || p === 'not-in-inbox') return 'magenta';
+  if (p === 'error' || p === 'not-in-inbox' || p === 'deferred') return 'magenta';
   return 'gray';
 }
 

@@ -1,0 +1,26 @@
+// Seed and submission host names resolve through the run's DNS client (--resolver),
+// like every other name inboxlens looks up, instead of the system resolver: the
+// connection goes to the address found, and TLS still names the host (SNI and the
+// certificate check use `servername`).
+import net from 'node:net';
+import { addresses, describe, isFailure, type DnsClient } from '../dns/resolver.ts';
+import type { Access } from './types.ts';
+
+export class HostResolveError extends Error {}
+
+/** The address to connect to for `host`: itself when it is an IP, else its first A (then AAAA) record. */
+export async function resolveHost(host: string, dns: DnsClient): Promise<string> {
+  if (net.isIP(host)) return host;
+  const [a, aaaa] = await Promise.all([dns.query(host, 'A'), dns.query(host, 'AAAA')]);
+  const found = [...addresses(a), ...addresses(aaaa)];
+  if (found.length) return found[0]!;
+  if (isFailure(a) || isFailure(aaaa)) throw new HostResolveError(`${host} could not be resolved: ${describe(isFailure(a) ? a : aaaa)}`);
+  throw new HostResolveError(`${host} has no address (no A or AAAA record)`);
+}
+
+/** The seed's access with the host replaced by its address and the name kept for TLS; unchanged without a DNS client. */
+export async function resolveAccess(access: Access, dns: DnsClient | undefined): Promise<Access> {
+  if (!dns || net.isIP(access.host)) return access;
+  const ip = await resolveHost(access.host, dns);
+  return { ...access, host: ip, servername: access.servername ?? access.host };
+}
