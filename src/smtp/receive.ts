@@ -45,8 +45,39 @@ export interface MxProbe extends MxAddress {
   tls?: TlsInfo;
   timings: Record<string, number>;
   transcript: TranscriptLine[];
-  /** peer certificates (DER, leaf first) for DANE; not serialised */
+  /** certificates read back after the handshake (DER, leaf first; completed from the trust store); not serialised */
   certsDer?: Buffer[];
+}
+
+/**
+ * The certificates the server itself sends in its TLS handshake (leaf first), from a
+ * second, short session whose handshake trusts nothing: the probe's own session
+ * completes the chain from the local trust store, and DANE-TA may only match what
+ * the server presented (RFC 7671 §5.2.2). Connect, EHLO, STARTTLS, QUIT.
+ */
+export async function presentedChain(a: MxAddress, o: ProbeOptions): Promise<{ der: Buffer[] } | { error: string }> {
+  let s: SmtpSession;
+  try {
+    s = await SmtpSession.connect({ host: a.host, ip: a.ip, port: o.port, timeoutMs: o.timeoutMs, emptyTrustStore: true, signal: o.signal });
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    return { error: e.message };
+  }
+  try {
+    const g = await s.greeting();
+    if (g.code !== 220) return { error: `${a.host} refused the session: ${g.code} ${g.text}` };
+    const name = ehloName(o.helo, s.localAddress);
+    const e = await s.command(`EHLO ${name}`, 'ehlo');
+    if (e.code !== 250 || !('STARTTLS' in parseEhlo(e))) return { error: 'the second session offered no STARTTLS' };
+    const r = await s.starttls();
+    if (r.code !== 220) return { error: `STARTTLS answered ${r.code} ${r.text}` };
+    return { der: s.peerCertsDer };
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    return { error: `${e.step}: ${e.message}` };
+  } finally {
+    await s.quit();
+  }
 }
 
 function failureInfo(e: SmtpFailure): FailureInfo {
