@@ -271,10 +271,14 @@ export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string
     socketTimeout: 60_000,
     logger: false,
   };
+  // sessions the server has not closed (an idle session may be dropped between copies)
+  const alive = new WeakSet<Conn>();
   const open = async (): Promise<Conn> => {
     const c = new SMTPConnection(options as any);
     // failures surface through the awaited calls; an unheard 'error' event would end the process
     c.on('error', () => {});
+    alive.add(c);
+    c.once('end', () => alive.delete(c));
     try {
       await connectConn(c);
     } catch (e) {
@@ -305,6 +309,7 @@ export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string
         continue;
       }
       try {
+        if (conn && !alive.has(conn)) conn = undefined;
         conn ??= await open();
         const info = await sendConn(conn, envelope, composed.message as Buffer);
         const rejected = (info.rejected ?? []).length > 0;
@@ -314,14 +319,18 @@ export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string
       } catch (e) {
         const err = e as any;
         const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
+        // only a reply about this copy (RCPT, DATA) says where it went; a refused login or a broken
+        // session says nothing about the receiver: the copy was not sent
+        const aboutCopy = err.code === 'EENVELOPE' || err.code === 'EMESSAGE';
+        const status = aboutCopy ? outcomeOf(code) : 'error';
         record(i, {
           seed: seed.address,
-          status: outcomeOf(code),
+          status,
           ...(code !== undefined ? { code } : {}),
           ...(err.response ? { response: String(err.response) } : {}),
           messageId,
           sentAt: new Date().toISOString(),
-          ...(code === undefined ? { error: `${err.code ? `${err.code}: ` : ''}${err.message}` } : {}),
+          ...(status === 'error' ? { error: `${err.code === 'EAUTH' ? `the SMTP server refused the login of ${smtp.user}` : err.code ?? 'failed'}: ${err.response ?? err.message}` } : {}),
         });
         // the server refused this copy but the session is fine: RSET and go on; otherwise start a new session
         const refused = (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && code !== 421;

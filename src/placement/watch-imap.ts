@@ -10,7 +10,7 @@
 // the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
 import type { DnsClient } from '../dns/resolver.ts';
-import { resolveAccess } from './hosts.ts';
+import { HostResolveError, resolveAccess } from './hosts.ts';
 import { accessTokenFor, AuthError } from './oauth.ts';
 import { registerCredentials } from '../util/redact.ts';
 import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
@@ -145,7 +145,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     access = await resolveAccess(seed.access, o.dns);
   } catch (e) {
     o.signal.removeEventListener('abort', onAbort);
-    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : 'protocol' };
+    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : e instanceof HostResolveError ? 'network' : 'protocol' };
   }
 
   const stepMs = o.stepTimeoutMs ?? 30_000;

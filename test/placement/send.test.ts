@@ -158,6 +158,29 @@ describe('placement send', () => {
     expect(b.data.send.every((s: any) => s.status === 'error' && s.error.includes(`nosuch.${D}`))).toBe(true);
   }, 120_000);
 
+  it('a refused login is an error for every copy (not sent), not a refusal by the receiver', async () => {
+    const auth = new SMTPServer({
+      logger: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      disableReverseLookup: true,
+      onAuth: (_a, _s, cb) => cb(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 })),
+    });
+    auth.on('error', () => {});
+    await new Promise<void>((r) => auth.listen(0, '127.0.0.1', () => r()));
+    try {
+      const p = (auth.server.address() as net.AddressInfo).port;
+      const res = await sendCopies(spec, seeds(['ok1', 'ok2']), 'il-sendtest-0000000003', { ...target(), port: p, user: 'app', pass: 'wrong-send-lab-pass' });
+      for (const r of res) {
+        expect(r).toMatchObject({ status: 'error', code: 535 });
+        expect(r.error).toMatch(/^the SMTP server refused the login of app: /);
+        expect(r.error).not.toContain('wrong-send-lab-pass');
+      }
+    } finally {
+      await new Promise<void>((r) => auth.close(() => r()));
+    }
+  }, 60_000);
+
   it('collect settles copies deferred at submission without watching their seeds', async () => {
     const sent = new Map([
       [`full@${D}`, { seed: `full@${D}`, status: 'deferred' as const, code: 452, response: '452 4.5.3 Error: too many recipients', messageId: '<a@x>', sentAt: new Date().toISOString() }],
