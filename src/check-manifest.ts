@@ -180,7 +180,7 @@ export const CHECK_MANIFEST: CheckMeta[] = [
       },
       "poll-interval": {
         "type": "string",
-        "describe": "placement: how often folders without IDLE (and POP3) are checked (default 2s)"
+        "describe": "placement: how often folders without IDLE (and POP3) are checked (default 2s); folders watched with IDLE are searched at this interval too (default 10s)"
       },
       "bounces": {
         "type": "string",
