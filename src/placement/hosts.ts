@@ -1,7 +1,8 @@
 // Seed and submission host names resolve through the run's DNS client (--resolver),
 // like every other name inboxlens looks up, instead of the system resolver: the
 // connection goes to the address found, and TLS still names the host (SNI and the
-// certificate check use `servername`).
+// certificate check use `servername`). Names only in /etc/hosts are not seen: give
+// such a seed its address and `servername:`. `localhost` never goes to DNS (RFC 6761 §6.3).
 import net from 'node:net';
 import { addresses, describe, isFailure, type DnsClient } from '../dns/resolver.ts';
 import type { Access } from './types.ts';
@@ -11,6 +12,7 @@ export class HostResolveError extends Error {}
 /** The address to connect to for `host`: itself when it is an IP, else its first A (then AAAA) record. */
 export async function resolveHost(host: string, dns: DnsClient): Promise<string> {
   if (net.isIP(host)) return host;
+  if (/^(.+\.)?localhost\.?$/i.test(host)) return '127.0.0.1';
   const [a, aaaa] = await Promise.all([dns.query(host, 'A'), dns.query(host, 'AAAA')]);
   const found = [...addresses(a), ...addresses(aaaa)];
   if (found.length) return found[0]!;

@@ -190,3 +190,15 @@ describe('placement send', () => {
     expect(res.durationMs).toBeLessThan(10_000);
   }, 60_000);
 });
+
+describe('resolveHost', () => {
+  it('takes A, then AAAA, from the run\'s resolver; localhost never goes to DNS; a missing name says so', async () => {
+    const { DnsClient } = await import('../../src/dns/resolver.ts');
+    const { resolveHost } = await import('../../src/placement/hosts.ts');
+    const client = new DnsClient({ resolvers: [{ host: dns.host, port: dns.port }], timeoutMs: 1000, retries: 1 });
+    expect(await resolveHost(`submit.${D}`, client)).toBe('127.0.0.1');
+    expect(await resolveHost('localhost', client)).toBe('127.0.0.1');
+    expect(await resolveHost('192.0.2.7', client)).toBe('192.0.2.7');
+    await expect(resolveHost(`nosuch.${D}`, client)).rejects.toThrow(`nosuch.${D}`);
+  });
+});
