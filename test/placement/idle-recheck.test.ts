@@ -91,10 +91,10 @@ function seed(): Seed {
 
 describe('IMAP IDLE that never announces new mail', () => {
   it('a copy delivered to INBOX mid-watch is found before the deadline, though the server holds its EXISTS during IDLE', async () => {
-    const deadline = 40_000;
+    const deadline = 60_000;
     const collecting = collectPlacement({ seeds: [seed()], matcher: { token: TOKEN }, timeoutMs: deadline, pollMs: 1000, idleRecheckMs: 2000, idle: true });
     // both connections of the seed are in IDLE (INBOX, and spam between polls): the first search is over
-    for (let i = 0; i < 200 && (await proxy.stats()).idles < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 400 && (await proxy.stats()).idles < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect((await proxy.stats()).idles).toBeGreaterThanOrEqual(2);
     await dovecot.deliver(USER.user, 'INBOX', `From: sender@example.org\r\nTo: ${USER.user}\r\nSubject: held copy [${TOKEN}]\r\nX-Inboxlens-Token: ${TOKEN}\r\nMessage-ID: <held.1@example.org>\r\n\r\ninboxlens test ${TOKEN}\r\n`);
     const res = await collecting;
@@ -104,5 +104,5 @@ describe('IMAP IDLE that never announces new mail', () => {
     expect(res.durationMs).toBeLessThan(deadline);
     // the proxy really held what the server said during IDLE
     expect((await proxy.stats()).held).toBeGreaterThan(0);
-  }, 90_000);
+  }, 150_000);
 });
