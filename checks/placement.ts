@@ -8,7 +8,7 @@ import { muted, span } from '../src/report/details.ts';
 import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
 import { sendCopies } from '../src/placement/send.ts';
-import { placementFindings, summarize } from '../src/placement/summary.ts';
+import { answeredRow, placementFindings, smtpReply, summarize } from '../src/placement/summary.ts';
 import { fmtArrival } from '../src/report/placement-view.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
 import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
@@ -37,16 +37,17 @@ function sendFindings(sent: SendResult[], withRows: boolean) {
   // after a collect the rows carry refused copies as `bounced`, per provider
   if (rejected.length && !withRows) {
     out.push(f('placement.bounced', 'error', `The SMTP server refused ${rejected.length} of ${sent.length} copies`, {
-      evidence: rejected.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
+      evidence: rejected.map((s) => ({ note: `${s.seed}: ${smtpReply(s.code, s.response)}` })),
       fix: 'Read the SMTP reply: 5.7.x is policy or authentication (fix SPF/DKIM/DMARC or the relay\'s sender rules), 5.1.1 a wrong seed address.',
       ref: 'RFC 5321 §4.2, RFC 3463',
     }));
   }
   if (deferred.length) {
-    out.push(f('placement.deferred', 'warn', `The SMTP server deferred ${deferred.length} of ${sent.length} copies (it will retry or has greylisted them)`, {
-      evidence: deferred.map((s) => ({ note: `${s.seed}: ${s.code ?? ''} ${s.response ?? ''}`.trim() })),
-      fix: 'Collect with a longer --timeout; persistent 4xx replies point at rate limits or greylisting on the sending side.',
-      ref: 'RFC 5321 §4.2.1',
+    out.push(f('placement.deferred', 'warn', `The SMTP server deferred ${deferred.length} of ${sent.length} copies at submission: they were not queued, so nothing will retry them`, {
+      evidence: deferred.map((s) => ({ note: `${s.seed}: ${smtpReply(s.code, s.response)}` })),
+      detail: 'A 4xx reply to RCPT or after DATA means the submission server did not take the copy: it is not in its queue, and inboxlens does not retry. Waiting longer would not bring it; these seeds are reported as deferred, not missing.',
+      fix: 'Read the reply: 452 is a recipient or rate limit on the submission server, 451 a local problem there (its log says which); send again once it is fixed.',
+      ref: 'RFC 5321 §4.2.1, §4.5.4.1',
     }));
   }
   if (failed.length && !withRows) {
@@ -77,6 +78,7 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
     let n = 0;
     ctx.progress(`sending ${total} copies…`, 0, total);
     plan.sent = await sendCopies(plan.send.spec, plan.seeds, plan.token!, plan.send.smtp, {
+      dns: ctx.dns,
       onSent: (r) => ctx.progress(`sent ${++n}/${total} (${r.seed}: ${r.status})`, n, total),
     });
   }
@@ -90,7 +92,7 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
       // nothing went out, so nothing can be collected: a failure, never exit 0
       const why = plan.sent!.map((s) => s.error ?? s.response).find(Boolean);
       findings.push(f('placement.none-sent', 'error', `None of the ${total} copies was accepted by the SMTP server${why ? `: ${why}` : ''}`, {
-        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.code ? ` ${s.code}` : ''}${s.response || s.error ? ` ${s.response ?? s.error}` : ''}` })),
+        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.response ? ` ${smtpReply(s.code, s.response)}` : `${s.code ? ` ${s.code}` : ''}${s.error ? ` ${s.error}` : ''}`}` })),
         fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate; then send again.',
         ref: 'RFC 5321 §4.2',
       }));
@@ -145,7 +147,7 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
     findings.push(f('placement.seed-error', 'warn', `The bounces mailbox could not be read: ${res.bounces.error}`, { fix: 'Check the --bounces mailbox access (host, port, password).', ref: 'RFC 3464' }));
   }
   if (plan.cleanup && plan.token) {
-    const c = await cleanupCopies(plan.seeds, res, plan.token, plan.maxConnections);
+    const c = await cleanupCopies(plan.seeds, res, plan.token, plan.maxConnections, ctx.dns);
     data.cleanup = c;
     findings.push(f('placement.cleanup', c.skipped.length ? 'warn' : 'info', `--cleanup deleted ${c.deleted} cop${c.deleted === 1 ? 'y' : 'ies'} carrying ${plan.token}${c.skipped.length ? `; ${c.skipped.length} left in place` : ''}`, {
       evidence: [
@@ -155,8 +157,10 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
     }));
   }
   const errors = res.rows.filter((r) => r.placement === 'error');
-  const answered = res.rows.length - errors.length;
+  const deferredRows = res.rows.filter((r) => r.placement === 'deferred');
+  const answered = res.rows.filter(answeredRow).length;
   const worst = findings.some((x) => x.severity === 'error');
+  if (!answered && !errors.length) return { status: 'unknown', reason: `no copy was queued: the SMTP server deferred all ${deferredRows.length} at submission (placement.deferred)`, findings, data };
   if (!answered) return { status: 'unknown', reason: `no seed could be checked: ${errors[0]?.error ?? 'every seed failed'}`, findings, data };
   // a seed that would not log in is unknown, not a pass: say so unless something already fails
   if (errors.length && !worst) return { status: 'unknown', reason: `${errors.length} of ${res.rows.length} seed(s) could not be checked (placement.seed-error)`, findings, data };
@@ -178,7 +182,7 @@ export function placementTone(p: string): Tone | undefined {
   if (p === 'inbox' || p === 'not-spam') return 'good';
   if (p.startsWith('tab:')) return 'info';
   if (p === 'spam' || p === 'bounced') return 'bad';
-  if (p === 'missing' || p === 'not-in-inbox' || p === 'error') return 'warn';
+  if (p === 'missing' || p === 'not-in-inbox' || p === 'error' || p === 'deferred') return 'warn';
   return undefined;
 }
 

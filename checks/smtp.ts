@@ -3,6 +3,7 @@
 // verification (MAIL FROM / RCPT TO, never DATA), and the user's own submission
 // server (--smtp URL). It talks to remote servers, so it is opt-in: it runs with
 // --only smtp, --smtp-probe, --rcpt or --smtp, and as `inboxlens smtp <domain>`.
+import { X509Certificate } from 'node:crypto';
 import { readInputFile, INPUT_LIMITS } from '../src/util/read-input.ts';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, Rich, RunOptions, Severity, Span } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
@@ -11,7 +12,7 @@ import { UsageError } from '../src/util/errors.ts';
 import { parseDomain, parseDuration, parsePositiveInt, refuseControl } from '../src/util/validate.ts';
 import { registerCredentials, registerSecret } from '../src/util/redact.ts';
 import { Semaphore } from '../src/util/semaphore.ts';
-import { probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun } from '../src/smtp/receive.ts';
+import { presentedChain, probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun } from '../src/smtp/receive.ts';
 import { probeSubmission, parseSubmissionUrl, PASSWORD_ENV, type SubmissionProbe, type SubmissionTarget } from '../src/smtp/submit.ts';
 import { DEFAULT_NET_CANARIES, DEFAULT_SMTP_CANARIES, parseCanary, port25Status, type Canary, type Port25Status } from '../src/smtp/port25.ts';
 import { daneMatch, isOldTls, judgeCert, type TlsInfo, type TlsaRecord } from '../src/smtp/tls.ts';
@@ -197,6 +198,16 @@ async function mtaStsView(ctx: CheckContext, domain: string): Promise<{ view: Mt
   return { view: { record: null, mode: null, source: 'none', strict: false }, resp };
 }
 
+/** A certificate's subject CN (or DN) for a finding's words. */
+function subjectOf(der: Buffer): string {
+  try {
+    const x = new X509Certificate(der);
+    return /CN=([^\n]+)/.exec(x.subject)?.[1] ?? x.subject.replace(/\n/g, ', ');
+  } catch {
+    return '(unparsable)';
+  }
+}
+
 function tlsaRecords(resp: DnsResponse | undefined): TlsaRecord[] {
   return resp ? answersOf(resp, 'TLSA').map((a) => a.data as unknown as TlsaRecord) : [];
 }
@@ -340,8 +351,23 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
       : 'TLS between mail servers is opportunistic here (no MTA-STS enforce, no DANE): senders deliver anyway, but without a verified or modern TLS session.';
   };
 
+  // DANE-TA may match only certificates the server sent (RFC 7671 §5.2.2), and the probe's chain was
+  // completed from the local trust store (--smtp-ca too): a second handshake trusting nothing shows what was sent
+  const presented = new Map<MxProbe, Buffer[] | { error: string }>();
+  await Promise.all(probes.map(async (p) => {
+    if (!p.tls || !daneApplies(p.host)) return;
+    if (!tlsaRecords(hosts.find((h) => h.host === p.host)!.tlsa).some((r) => r.usage === 2)) return;
+    const chain = await sem.run(() => presentedChain(p, { port: cfg.port, timeoutMs: cfg.timeoutMs, helo: cfg.helo, signal: ctx.signal }));
+    presented.set(p, 'der' in chain ? chain.der : chain);
+  }));
+
   for (const p of probes) {
-    const dane = daneApplies(p.host) ? daneMatch(tlsaRecords(hosts.find((h) => h.host === p.host)!.tlsa), p.certsDer ?? []) : undefined;
+    const sent = presented.get(p);
+    const chainUnknown = Boolean(sent && !Array.isArray(sent));
+    if (sent && !Array.isArray(sent)) unknowns.push(`which certificates ${p.host} [${p.ip}] sends could not be read for DANE-TA (${sent.error}): its TLSA usage-2 records were matched against the leaf only`);
+    // without usage-2 records only the leaf matters, and the leaf is what the server sent
+    const chainSent = Array.isArray(sent) ? sent : (p.certsDer ?? []).slice(0, 1);
+    const dane = daneApplies(p.host) ? daneMatch(tlsaRecords(hosts.find((h) => h.host === p.host)!.tlsa), chainSent) : undefined;
     const { certsDer: _der, ...plain } = p;
     data.probes.push({ ...plain, ...(dane ? { dane: { usable: dane.usable.length, ...(dane.matched ? { matched: `${dane.matched.usage} ${dane.matched.selector} ${dane.matched.matchingType} ${dane.matched.data}` } : {}) } } : {}) });
     const where = `${p.host}`;
@@ -423,20 +449,27 @@ async function receive(ctx: CheckContext, cfg: SmtpConfig, findings: Finding[], 
     }
     const v = judgeCert(t, EXPIRY_WARN_DAYS);
     const daneOk = Boolean(dane?.matched);
-    if (dane && dane.usable.length && !dane.matched) {
+    if (dane && dane.usable.length && !dane.matched && !chainUnknown) {
+      const ta = dane.usable.some((r) => r.usage === 2);
       c.add('smtp.dane-mismatch', 'error', p.host, p.ip, `no TLSA record of _25._tcp.${p.host} matches the certificate ${p.host} presents`, {
         evidence: [evidenceOf(hosts.find((h) => h.host === p.host)!.tlsa!), certEvidence(t)],
-        detail: `DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2).${data.mx.find((m) => m.host === p.host)!.tlsa.dnssec === 'unknown' ? ` DNSSEC is not confirmed (${notValidated}), so the TLSA records are assumed to be signed; if they are not, DANE senders ignore them.` : ''}`,
-        fix: `Publish a TLSA record for the current key before rolling certificates, e.g. "_25._tcp.${p.host}. TLSA 3 1 1 <sha256 of the public key>" (keep the old and new records during a rollover).`,
+        detail: `DANE senders (Postfix and Exim with DNSSEC, many European providers) refuse to deliver when no TLSA record matches (RFC 7672 §2.2).${ta ? ` A DANE-TA digest record (2 x 1, 2 x 2) matches only a certificate ${p.host} sends in its own chain, never one a sender has in its trust store (RFC 7671 §5.2.2); ${p.host} sent ${chainSent.length} certificate(s): ${chainSent.map((d) => subjectOf(d)).join(' → ') || 'none'}.` : ''}${data.mx.find((m) => m.host === p.host)!.tlsa.dnssec === 'unknown' ? ` DNSSEC is not confirmed (${notValidated}), so the TLSA records are assumed to be signed; if they are not, DANE senders ignore them.` : ''}`,
+        fix: ta
+          ? `Make ${p.host} send the trust anchor's certificate in its chain (Postfix: put the CA certificate after the server's in smtpd_tls_chain_files), or publish the anchor itself in DNS ("2 0 0 <the CA certificate>" or "2 1 0 <its public key>"), or pin the server's key: "_25._tcp.${p.host}. TLSA 3 1 1 <sha256 of the public key>".`
+          : `Publish a TLSA record for the current key before rolling certificates, e.g. "_25._tcp.${p.host}. TLSA 3 1 1 <sha256 of the public key>" (keep the old and new records during a rollover).`,
         ref: 'RFC 7672 §3.1; RFC 7671 §8',
       });
     }
+    // DANE-EE authenticates by key alone: names and expiry do not matter to DANE senders (RFC 7672 §3.1.1);
+    // a DANE-TA match stands in for the WebPKI chain only: names and expiry are still checked (§3.1.2, §3.2.2)
+    const daneExcused = (x: string) => dane?.matched?.usage === 3 || (dane?.matched?.usage === 2 && x.startsWith('the chain does not verify'));
     if (v.problems.length) {
-      // DANE-EE authenticates by key alone: names and expiry do not matter to DANE senders (RFC 7672 §3.1.1)
-      const s: Severity = daneOk && !strictFor(p.host).why?.includes('MTA-STS') ? 'info' : sev();
+      const s: Severity = daneOk && v.problems.every(daneExcused) && !strictFor(p.host).why?.includes('MTA-STS') ? 'info' : sev();
       c.add('smtp.cert-invalid', s, p.host, p.ip, `the certificate of ${where} is not valid for ${p.host}: ${v.problems.join('; ')}`, {
         evidence: [certEvidence(t)],
-        detail: daneOk ? 'A TLSA record matches this certificate, so DANE senders accept it; WebPKI-validating senders (MTA-STS) would not.' : strictNote(p.host),
+        detail: daneOk && v.problems.every(daneExcused)
+          ? 'A TLSA record matches this certificate, so DANE senders accept it; WebPKI-validating senders (MTA-STS) would not.'
+          : daneOk ? `A DANE-TA record matches its chain, but DANE-TA senders still check the name and the expiry (RFC 7672 §3.1.2, §3.2.2). ${strictNote(p.host)}` : strictNote(p.host),
         fix: `Install a certificate from a public CA that covers ${p.host} (a subjectAltName DNS entry), with the full chain, and renew it automatically (e.g. certbot/ACME).`,
         ref: v.expired ? 'RFC 5280 §4.1.2.5; RFC 8461 §4.2' : 'RFC 6125 §6; RFC 8461 §4.2',
       });
@@ -552,6 +585,15 @@ function rcptFindings(run: RcptRun, domain: string, c: Collector, unknowns: stri
         }
         break;
       case 'greylisted':
+        if (r.tempKind === 'postscreen') {
+          c.add('smtp.rcpt-postscreen', 'info', domain, undefined, `${r.address}: deferred by ${at} after its greeting tests (${reply(r)}): a retry from this client passes`, {
+            evidence: ev(r.address),
+            detail: 'Postfix\'s postscreen answers 450 4.3.2 to RCPT once a new client has passed its after-greeting tests (pipelining, non-SMTP commands, bare newlines); it lets the client in when it comes back. Like greylisting, it delays the first delivery; whether the mailbox exists is not known yet.',
+            fix: 'Nothing to fix if your MTA retries; verify again in a minute to learn whether the address exists.',
+            ref: 'RFC 5321 §4.2.1; Postfix POSTSCREEN_README (after 220 greeting tests)',
+          });
+          break;
+        }
         c.add('smtp.greylisted', 'info', domain, undefined, `${r.address}: greylisted by ${at} (${reply(r)}): first delivery from a new sender is deferred`, {
           evidence: ev(r.address),
           detail: 'Greylisting (RFC 6647) rejects the first attempt from an unknown client temporarily; a retrying MTA gets through after minutes. Whether the mailbox exists is not known yet.',
@@ -560,6 +602,24 @@ function rcptFindings(run: RcptRun, domain: string, c: Collector, unknowns: stri
         });
         break;
       case 'deferred':
+        if (r.tempKind === 'misconfigured') {
+          c.add('smtp.rcpt-receiver-misconfigured', 'error', domain, undefined, `${r.address}: ${at} defers every recipient because of its own configuration (${reply(r)})`, {
+            evidence: ev(r.address),
+            detail: '4.3.5 means "system incorrectly configured" (RFC 3463 §3.5). Postfix answers 451 4.3.5 when a policy service (check_policy_service) or a lookup table it needs is unreachable: every sender is deferred until it is fixed, and mail bounces once senders give up.',
+            fix: `Read the mail log on ${run.host} (Postfix: "warning: problem talking to server …" or a table lookup error) and fix the policy service or table it names.`,
+            ref: 'RFC 3463 §3.5; RFC 5321 §4.2.1',
+          });
+          break;
+        }
+        if (r.tempKind === 'policy') {
+          c.add('smtp.rcpt-policy-deferred', 'warn', domain, undefined, `${r.address}: temporarily refused by ${at} for policy reasons: "${reply(r)}"`, {
+            evidence: ev(r.address),
+            detail: 'A 4.7.x reply without greylisting words is a temporary policy refusal (RFC 3463 §3.8), not greylisting: a retry may be refused again. Its text says which policy; the mailbox state is unknown.',
+            fix: 'Read the quoted text: "Policy service unavailable" is a broken policy service at the receiver (its operator must fix it); a rate or reputation reason points at the probing client: verify from the host that really sends your mail.',
+            ref: 'RFC 3463 §3.8; RFC 5321 §4.2.1',
+          });
+          break;
+        }
         c.add('smtp.rcpt-deferred', 'warn', domain, undefined, `${r.address}: temporarily refused by ${at} (${reply(r)})`, {
           evidence: ev(r.address),
           detail: 'A 4xx reply is temporary (mailbox full, rate limit, local problem): delivery will be retried; the mailbox state is unknown.',

@@ -80,7 +80,8 @@ export function placementStats(c: CheckResult | undefined): PlacementStats | und
   const overall: ProviderRate = { provider: 'all', seeds: 0, inbox: 0, spam: 0, missing: 0, inboxRate: 0 };
   for (const row of rows) {
     const placement = String(row.placement ?? 'missing');
-    if (placement === 'error') continue; // a seed that could not be read says nothing about placement
+    // a seed that could not be read, or a copy the submission server never queued, says nothing about placement
+    if (placement === 'error' || placement === 'deferred') continue;
     bump(String(row.provider ?? 'generic'), placement);
     overall.seeds++;
     if (placement === 'inbox' || placement.startsWith('tab:') || placement === 'not-spam') overall.inbox++;

@@ -88,7 +88,15 @@ export function imapOptions(access: Access, auth: { user: string; pass?: string;
 
 /** Sort an imapflow/socket error into what the user has to fix. */
 export function classifyImapError(e: unknown, where: string): MailboxError {
-  if (e instanceof MailboxError) return e;
+  if (e instanceof MailboxError) {
+    // say whose mailbox it was: a host:port (several seeds share one) or a bare step is not enough
+    if (e.message.startsWith(where)) return e;
+    const host = /^IMAP (\S+):(\d+): /.exec(e.message);
+    if (host && where.includes(`IMAP ${host[1]}:${host[2]}`)) return new MailboxError(`${where}: ${e.message.slice(host[0].length)}`, e.kind);
+    // connected by the address the host name resolved to: keep the address
+    if (host && /\(IMAP \S+:\d+\)$/.test(where)) return new MailboxError(`${where} [${host[1]}]: ${e.message.slice(host[0].length)}`, e.kind);
+    return new MailboxError(`${where}: ${e.message}`, e.kind);
+  }
   const err = e as any;
   const code = String(err?.code ?? '');
   const text = [err?.responseText, err?.message].filter(Boolean).join(': ') || String(e);

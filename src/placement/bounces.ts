@@ -3,6 +3,8 @@
 // sender. Given the mailbox that receives them, we find the DSNs about this run's
 // copies (they quote the original headers, token included) and turn those seeds'
 // `missing` into `bounced` with the status code and the remote server's words.
+import type { DnsClient } from '../dns/resolver.ts';
+import { resolveAccess } from './hosts.ts';
 import type { ImapFlow } from 'imapflow';
 import { connectImap, discoverFolders, examine, classifyImapError } from '../mailbox/imap.ts';
 import { headerMatches } from '../mailbox/imap.ts';
@@ -159,7 +161,7 @@ export interface BounceWatch {
  * Poll the bounces mailbox (INBOX and its spam folder, read-only) for DSNs about
  * this run; `onBounce` is called once per bounced seed.
  */
-export function watchBounces(mailbox: Seed, matcher: Matcher, seeds: Seed[], pollMs: number, onBounce: (seed: string, info: BounceInfo) => void, log?: (m: string) => void): BounceWatch {
+export function watchBounces(mailbox: Seed, matcher: Matcher, seeds: Seed[], pollMs: number, onBounce: (seed: string, info: BounceInfo) => void, log?: (m: string) => void, dns?: DnsClient): BounceWatch {
   const stopper = new AbortController();
   const reported = new Set<string>();
   const seenUids = new Set<string>();
@@ -169,7 +171,7 @@ export function watchBounces(mailbox: Seed, matcher: Matcher, seeds: Seed[], pol
     let failures = 0;
     while (!stopper.signal.aborted) {
       try {
-        client = await connectImap(mailbox.access, await resolveAuth(mailbox));
+        client = await connectImap(await resolveAccess(mailbox.access, dns), await resolveAuth(mailbox));
         const folders = await discoverFolders(client, mailbox.provider, mailbox.folders);
         const targets = [folders.inbox, folders.junk].filter(Boolean) as { path: string }[];
         while (!stopper.signal.aborted) {

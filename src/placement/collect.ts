@@ -14,7 +14,9 @@ import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiver
 import { connectImap, classifyImapError } from '../mailbox/imap.ts';
 import { resolveAuth, sleep } from './watch-imap.ts';
 import { RUN_TOKEN } from './token.ts';
+import { resolveAccess } from './hosts.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_HOST, HostSlots, slotKey } from './host-slots.ts';
+import { smtpReply } from './summary.ts';
 import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
 
 export interface CollectOptions {
@@ -100,7 +102,6 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
   const row: PlacementRow = { ...base, placement };
   const notes: string[] = [];
   if (placement === 'not-in-inbox') notes.push(seed.provider === 'gmail' ? 'not in what Gmail serves over POP (spam, trash, or not delivered: POP cannot tell)' : 'not in the inbox (spam or not delivered: POP cannot tell)');
-  if (sent?.status === 'deferred') notes.push(`the SMTP server deferred it: ${sent.code ?? ''} ${sent.response ?? ''}`.trim());
   if (out.reconnects) notes.push(`reconnected ${out.reconnects} time(s)`);
   if (notes.length) row.note = notes.join('; ');
   return row;
@@ -135,6 +136,10 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     const s = o.sent?.get(seed.address);
     if (s?.status === 'rejected') {
       settle(seed, { ...rowBase(seed), placement: 'bounced', smtp: smtpOf(s)!, sentAt: s.sentAt, messageId: s.messageId, bounce: { source: 'smtp', ...(s.code ? { status: String(s.code) } : {}), ...(s.response ? { diagnostic: s.response } : {}) } });
+    } else if (s?.status === 'deferred') {
+      // a 4xx from the submission server (452 at RCPT, 451 after DATA): the copy was never queued, so
+      // nothing will retry it and waiting for it would only end in "missing"
+      settle(seed, { ...rowBase(seed), placement: 'deferred', smtp: smtpOf(s)!, sentAt: s.sentAt, messageId: s.messageId, note: `deferred at submission (${smtpReply(s.code, s.response)}): not queued, so never delivered; send it again` });
     } else if (s?.status === 'error') {
       settle(seed, { ...rowBase(seed), placement: 'error', smtp: smtpOf(s)!, error: `not sent: ${s.error ?? s.response ?? 'the SMTP transaction failed'}` });
     } else {
@@ -146,7 +151,7 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     ? watchBounces(o.bounces, o.matcher, watched, o.pollMs, (addr, info) => {
       bounced.set(addr, info);
       perSeed.get(addr)?.abort();
-    }, o.log)
+    }, o.log, o.dns)
     : undefined;
 
   await Promise.all(watched.map(async (seed) => {
@@ -154,7 +159,7 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
     perSeed.set(seed.address, ac);
     if (deadline.signal.aborted) ac.abort();
     // a step (login, SELECT, SEARCH) gets at most the whole deadline, and never more than 30 s
-    const wo = { matcher: o.matcher, pollMs: o.pollMs, ...(o.idleRecheckMs ? { idleRecheckMs: o.idleRecheckMs } : {}), idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), slots, ...(o.log ? { log: o.log } : {}) };
+    const wo = { matcher: o.matcher, pollMs: o.pollMs, ...(o.dns ? { dns: o.dns } : {}), ...(o.idleRecheckMs ? { idleRecheckMs: o.idleRecheckMs } : {}), idle: o.idle, signal: ac.signal, stepTimeoutMs: Math.min(o.timeoutMs, 30_000), slots, ...(o.log ? { log: o.log } : {}) };
     let out: WatchOutcome;
     try {
       out = seed.access.protocol === 'imap' ? await watchImapSeed(seed, wo) : await watchPop3Seed(seed, wo);
@@ -204,7 +209,7 @@ function headerValues(raw: string, name: string): string[] {
  * Removal uses UID EXPUNGE (UIDPLUS), so no other message marked \Deleted is
  * expunged with it.
  */
-export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string, maxConnectionsPerHost = DEFAULT_MAX_CONNECTIONS_PER_HOST): Promise<CleanupResult> {
+export async function cleanupCopies(seeds: Seed[], result: CollectResult, token: string, maxConnectionsPerHost = DEFAULT_MAX_CONNECTIONS_PER_HOST, dns?: DnsClient): Promise<CleanupResult> {
   const out: CleanupResult = { deleted: 0, removed: [], skipped: [] };
   if (!RUN_TOKEN.test(token)) throw new Error(`refusing to clean up: '${token}' is not an inboxlens run token`);
   const foundAt = new Set(result.rows.filter((r) => r.folder).map((r) => r.seed));
@@ -220,7 +225,7 @@ export async function cleanupCopies(seeds: Seed[], result: CollectResult, token:
     let c;
     const release = (await slots.acquire(slotKey(seed.access.host, seed.access.port), never))!;
     try {
-      c = await connectImap(seed.access, await resolveAuth(seed));
+      c = await connectImap(await resolveAccess(seed.access, dns), await resolveAuth(seed));
       // imapflow only sends UID EXPUNGE when the server lists UIDPLUS; otherwise it would EXPUNGE everything marked \Deleted
       if (!c.capabilities.has('UIDPLUS')) {
         out.skipped.push({ seed: seed.address, reason: 'the server lacks UIDPLUS: deleting one message could expunge others marked \\Deleted' });

@@ -9,6 +9,8 @@ import type { SendMailOptions } from 'nodemailer';
 import { registerCredentials, registerSecret } from '../util/redact.ts';
 import { UsageError } from '../util/errors.ts';
 import { refuseControl } from '../util/validate.ts';
+import type { DnsClient } from '../dns/resolver.ts';
+import { HostResolveError, resolveHost } from './hosts.ts';
 import type { Seed, SendResult } from './types.ts';
 
 export interface SmtpTarget {
@@ -177,52 +179,171 @@ function outcomeOf(code: number | undefined): SendResult['status'] {
   return 'accepted';
 }
 
-/** Send one copy per seed (a small connection pool, all seeds queued at once). */
-export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string, smtp: SmtpTarget, opts: { onSent?(r: SendResult): void; maxConnections?: number } = {}): Promise<SendResult[]> {
-  const { default: nodemailer } = await import('nodemailer');
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: opts.maxConnections ?? 5,
-    maxMessages: Infinity,
-    host: smtp.host,
+/** The nodemailer SMTP connection's own callback API, as promises. */
+type Conn = import('nodemailer/lib/smtp-connection').default;
+
+/**
+ * One step of the session: done when nodemailer calls back, or fails when the
+ * connection errs or ends first (some failures are only emitted as events).
+ */
+function step<T>(c: Conn, start: (cb: (err?: Error | null, v?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err?: Error | null, v?: T) => {
+      if (done) return;
+      done = true;
+      c.off('error', finish);
+      c.off('end', onEnd);
+      if (err) reject(err);
+      else resolve(v as T);
+    };
+    const onEnd = () => finish(Object.assign(new Error('the SMTP server closed the connection'), { code: 'ECONNECTION' }));
+    c.on('error', finish);
+    c.on('end', onEnd);
+    try {
+      start(finish);
+    } catch (e) {
+      finish(e as Error);
+    }
+  });
+}
+const connectConn = (c: Conn) => step<void>(c, (cb) => c.connect((err?: unknown) => cb(err as Error | undefined)));
+const loginConn = (c: Conn, user: string, pass: string) => step<void>(c, (cb) => c.login({ user, pass }, (err?: Error | null) => cb(err)));
+const sendConn = (c: Conn, envelope: { from: string; to: string[] }, raw: Buffer) => step<any>(c, (cb) => c.send(envelope, raw, (err: Error | null, info: unknown) => cb(err, info)));
+const resetConn = (c: Conn) => step<boolean>(c, (cb) => c.reset((err?: Error | null) => cb(null, !err))).catch(() => false);
+
+/** QUIT, then wait (bounded) for the server to close; a session is never just dropped. */
+async function quitConn(c: Conn): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      c.close();
+      resolve();
+    }, 5000);
+    c.once('end', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      c.quit();
+    } catch {
+      clearTimeout(t);
+      c.close();
+      resolve();
+    }
+  });
+}
+
+/**
+ * Send one copy per seed over a few SMTP sessions of our own (nodemailer's
+ * SMTPConnection): each copy is composed by nodemailer (MIME, DKIM), a refused copy
+ * is followed by RSET and the session goes on, and every session ends with QUIT
+ * (nodemailer's pool and transport close their sockets without it). The submission
+ * host resolves through `dns` (--resolver) when given; TLS still names the host.
+ */
+export async function sendCopies(spec: MessageSpec, seeds: Seed[], token: string, smtp: SmtpTarget, opts: { onSent?(r: SendResult): void; maxConnections?: number; dns?: DnsClient } = {}): Promise<SendResult[]> {
+  const [{ default: SMTPConnection }, { default: nodemailer }] = await Promise.all([import('nodemailer/lib/smtp-connection'), import('nodemailer')]);
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' } as any);
+  const results: SendResult[] = new Array(seeds.length);
+  const record = (i: number, r: SendResult) => {
+    results[i] = r;
+    opts.onSent?.(r);
+  };
+  let address = smtp.host;
+  let resolveError: string | undefined;
+  if (opts.dns) {
+    try {
+      address = await resolveHost(smtp.host, opts.dns);
+    } catch (e) {
+      if (!(e instanceof HostResolveError)) throw e;
+      resolveError = `the SMTP server ${e.message}`;
+    }
+  }
+  const options = {
+    host: address,
     port: smtp.port,
     secure: smtp.secure,
+    ...(address !== smtp.host ? { servername: smtp.host } : {}),
     // credentials never cross the network in clear unless the user allowed it for a lab
     requireTLS: Boolean(smtp.user) && !smtp.secure && !smtp.allowPlaintext,
-    ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.pass ?? '' } } : {}),
-    tls: { rejectUnauthorized: !smtp.insecure, minVersion: 'TLSv1.2', ...(smtp.ca ? { ca: smtp.ca } : {}) },
+    tls: { rejectUnauthorized: !smtp.insecure, minVersion: 'TLSv1.2', ...(smtp.ca ? { ca: smtp.ca } : {}), ...(address !== smtp.host ? { servername: smtp.host } : {}) },
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
     logger: false,
-  } as any);
-  try {
-    return await Promise.all(seeds.map(async (seed, i) => {
+  };
+  // sessions the server has not closed (an idle session may be dropped between copies)
+  const alive = new WeakSet<Conn>();
+  const open = async (): Promise<Conn> => {
+    const c = new SMTPConnection(options as any);
+    // failures surface through the awaited calls; an unheard 'error' event would end the process
+    c.on('error', () => {});
+    alive.add(c);
+    c.once('end', () => alive.delete(c));
+    try {
+      await connectConn(c);
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    try {
+      if (smtp.user && c.allowsAuth) await loginConn(c, smtp.user, smtp.pass ?? '');
+    } catch (e) {
+      // the login was refused, the session is still up: end it properly
+      await quitConn(c);
+      throw e;
+    }
+    return c;
+  };
+  let next = 0;
+  const worker = async () => {
+    let conn: Conn | undefined;
+    while (next < seeds.length) {
+      const i = next++;
+      const seed = seeds[i]!;
       const msg = buildMessage(spec, seed, token, i + 1);
-      let r: SendResult;
+      const composed: any = await composer.sendMail(msg);
+      const messageId = msg.messageId as string;
+      const envelope = { from: composed.envelope.from || '', to: [seed.address] };
+      if (resolveError) {
+        record(i, { seed: seed.address, status: 'error', messageId, sentAt: new Date().toISOString(), error: resolveError });
+        continue;
+      }
       try {
-        const info: any = await transport.sendMail(msg);
+        if (conn && !alive.has(conn)) conn = undefined;
+        conn ??= await open();
+        const info = await sendConn(conn, envelope, composed.message as Buffer);
         const rejected = (info.rejected ?? []).length > 0;
         const m = /^(\d{3})/.exec(String(info.response ?? ''));
         const code = m ? Number(m[1]) : 250;
-        r = { seed: seed.address, status: rejected ? 'rejected' : 'accepted', code: rejected ? (info.rejectedErrors?.[0]?.responseCode ?? 550) : code, response: String(rejected ? info.rejectedErrors?.[0]?.response ?? info.response : info.response ?? ''), messageId: msg.messageId as string, sentAt: new Date().toISOString() };
+        record(i, { seed: seed.address, status: rejected ? 'rejected' : 'accepted', code: rejected ? (info.rejectedErrors?.[0]?.responseCode ?? 550) : code, response: String(rejected ? info.rejectedErrors?.[0]?.response ?? info.response : info.response ?? ''), messageId, sentAt: new Date().toISOString() });
       } catch (e) {
         const err = e as any;
         const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-        r = {
+        // only a reply about this copy (RCPT, DATA) says where it went; a refused login or a broken
+        // session says nothing about the receiver: the copy was not sent
+        const aboutCopy = err.code === 'EENVELOPE' || err.code === 'EMESSAGE';
+        const status = aboutCopy ? outcomeOf(code) : 'error';
+        record(i, {
           seed: seed.address,
-          status: outcomeOf(code),
+          status,
           ...(code !== undefined ? { code } : {}),
           ...(err.response ? { response: String(err.response) } : {}),
-          messageId: msg.messageId as string,
+          messageId,
           sentAt: new Date().toISOString(),
-          ...(code === undefined ? { error: `${err.code ? `${err.code}: ` : ''}${err.message}` } : {}),
-        };
+          ...(status === 'error' ? { error: `${err.code === 'EAUTH' ? `the SMTP server refused the login of ${smtp.user}` : err.code ?? 'failed'}: ${err.response ?? err.message}` } : {}),
+        });
+        // the server refused this copy but the session is fine: RSET and go on; otherwise start a new session
+        const refused = (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && code !== 421;
+        if (conn && !(refused && (await resetConn(conn)))) {
+          const c = conn;
+          conn = undefined;
+          if (code !== undefined && code !== 421) await quitConn(c);
+          else c.close();
+        }
       }
-      opts.onSent?.(r);
-      return r;
-    }));
-  } finally {
-    transport.close();
-  }
+    }
+    if (conn) await quitConn(conn);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.maxConnections ?? 5, seeds.length)) }, worker));
+  return results;
 }

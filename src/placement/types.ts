@@ -83,7 +83,8 @@ export interface SendResult {
   error?: string;
 }
 
-export type Placement = 'inbox' | `tab:${string}` | 'spam' | `other:${string}` | 'not-spam' | 'not-in-inbox' | 'bounced' | 'missing' | 'error';
+/** `deferred`: the submission server answered 4xx, so the copy was never queued (nothing retries it) */
+export type Placement = 'inbox' | `tab:${string}` | 'spam' | `other:${string}` | 'not-spam' | 'not-in-inbox' | 'bounced' | 'missing' | 'deferred' | 'error';
 
 export interface AuthMethodResult {
   result: string;

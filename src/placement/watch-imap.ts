@@ -9,6 +9,8 @@
 // A dropped connection is reopened until the deadline; a login or TLS failure ends
 // the seed at once with the reason.
 import type { ImapFlow } from 'imapflow';
+import type { DnsClient } from '../dns/resolver.ts';
+import { HostResolveError, resolveAccess } from './hosts.ts';
 import { accessTokenFor, AuthError } from './oauth.ts';
 import { registerCredentials } from '../util/redact.ts';
 import { classifyImapError, connectImap, within, discoverFolders, examine, gmailLabels, gmailTab, searchSelected, MailboxError, type FolderMap, type FoundMessage, type SeedFolder } from '../mailbox/imap.ts';
@@ -32,6 +34,8 @@ export interface WatchOptions {
   stepTimeoutMs?: number;
   /** connections per host:port (collect shares one among all seeds); none: unlimited */
   slots?: HostSlots;
+  /** resolves the seed's host name (--resolver); none: the system resolver, at connect time */
+  dns?: DnsClient;
   log?(message: string): void;
 }
 
@@ -134,11 +138,14 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
   };
 
   let auth: { user: string; pass?: string; accessToken?: string };
+  let access: Seed['access'];
   try {
     auth = await resolveAuth(seed);
+    // the host name resolves through the run's resolver; the connection goes to the address, TLS names the host
+    access = await resolveAccess(seed.access, o.dns);
   } catch (e) {
     o.signal.removeEventListener('abort', onAbort);
-    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : 'protocol' };
+    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: e instanceof AuthError ? 'auth' : e instanceof HostResolveError ? 'network' : 'protocol' };
   }
 
   const stepMs = o.stepTimeoutMs ?? 30_000;
@@ -151,7 +158,7 @@ export async function watchImapSeed(seed: Seed, o: WatchOptions): Promise<WatchO
     if (!release) throw new NotChecked(queuedTooLong(o.slots!, seed.access.host, seed.access.port));
     let c: ImapFlow;
     try {
-      c = await connectImap(seed.access, auth, {}, { deadlineMs: stepMs, signal: stop.signal });
+      c = await connectImap(access, auth, {}, { deadlineMs: stepMs, signal: stop.signal });
     } catch (e) {
       release();
       throw e;

@@ -8,6 +8,7 @@ import { headerMatches, MAX_SOURCE_BYTES } from '../mailbox/imap.ts';
 import { queuedTooLong, resolveAuth, sleep, type WatchOptions, type WatchOutcome } from './watch-imap.ts';
 import { SlotKind, slotKey } from './host-slots.ts';
 import type { Seed } from './types.ts';
+import { resolveAccess } from './hosts.ts';
 
 const backoff = (n: number) => Math.min(200 * 2 ** n, 3000);
 
@@ -29,6 +30,13 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
   } catch (e) {
     return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: 'auth' };
   }
+  let access: Seed['access'];
+  try {
+    // the host name resolves through the run's resolver; the connection goes to the address, TLS names the host
+    access = await resolveAccess(seed.access, o.dns);
+  } catch (e) {
+    return { reconnects: 0, searched: false, error: `${where}: ${(e as Error).message}`, errorKind: 'network' };
+  }
   const user = pop3User(seed);
   const key = slotKey(seed.access.host, seed.access.port);
   while (!o.signal.aborted) {
@@ -42,13 +50,13 @@ export async function watchPop3Seed(seed: Seed, o: WatchOptions): Promise<WatchO
     }
     try {
       c = await Pop3Client.connect({
-        host: seed.access.host,
-        port: seed.access.port,
-        secure: seed.access.secure,
-        allowPlaintext: seed.access.allowPlaintext,
-        insecure: seed.access.insecure,
-        ...(seed.access.ca ? { ca: seed.access.ca } : {}),
-        ...(seed.access.servername ? { servername: seed.access.servername } : {}),
+        host: access.host,
+        port: access.port,
+        secure: access.secure,
+        allowPlaintext: access.allowPlaintext,
+        insecure: access.insecure,
+        ...(access.ca ? { ca: access.ca } : {}),
+        ...(access.servername ? { servername: access.servername } : {}),
         ...(o.stepTimeoutMs ? { timeoutMs: o.stepTimeoutMs } : {}),
         signal: o.signal,
       });

@@ -63,6 +63,8 @@ export interface LabSmtpOptions {
   catchAll?: boolean;
   /** RCPT: answer every recipient with 450 4.2.0 greylisted */
   greylist?: boolean;
+  /** RCPT: these recipients (lower case) get this reply; the message starts with its enhanced code, as Postfix writes it */
+  rcptReplies?: Record<string, { code: number; message: string }>;
   /** submission: these credentials; AUTH PLAIN and LOGIN */
   auth?: { user: string; pass: string; /** also offer AUTH before STARTTLS */ beforeTls?: boolean };
 }
@@ -96,7 +98,7 @@ export class LabSmtp {
       authOptional: !o.auth,
       authMethods: o.auth ? ['PLAIN', 'LOGIN'] : [],
       // greylisting servers put their own enhanced code in the text, as Postgrey does
-      hideENHANCEDSTATUSCODES: Boolean(o.greylist),
+      hideENHANCEDSTATUSCODES: Boolean(o.greylist || o.rcptReplies),
       socketTimeout: 30_000,
       disableReverseLookup: true,
       closeTimeout: 1000,
@@ -130,6 +132,8 @@ export class LabSmtp {
       onMailFrom: (_a, _s, cb) => cb(),
       onRcptTo: (addr, _s, cb) => {
         if (o.greylist) return cb(Object.assign(new Error('4.2.0 Recipient address rejected: Greylisted, try again later'), { responseCode: 450 }));
+        const scripted = o.rcptReplies?.[addr.address.toLowerCase()];
+        if (scripted) return cb(Object.assign(new Error(scripted.message), { responseCode: scripted.code }));
         if (o.catchAll || (o.mailboxes ?? []).map((m) => m.toLowerCase()).includes(addr.address.toLowerCase())) return cb();
         cb(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
       },

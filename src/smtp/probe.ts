@@ -52,6 +52,12 @@ export interface SessionOptions {
   timeoutMs: number;
   /** extra trusted CA certificates (PEM), added to Node's root store */
   ca?: string[];
+  /**
+   * trust nothing during the handshake: Node completes the peer's chain from its trust
+   * store (root store, --smtp-ca), so only with an empty store do the certificates read
+   * back (`peerCertsDer`) show exactly what the server sent (for DANE-TA)
+   */
+  emptyTrustStore?: boolean;
   signal?: AbortSignal;
 }
 
@@ -107,7 +113,11 @@ export class SmtpSession {
   /** ms per step: connect, tls, banner, ehlo, starttls, ehlo-tls, auth, mail, rcpt:N, rset, quit */
   readonly timings: Record<string, number> = {};
   tls?: TlsInfo;
-  /** the raw certificates the server presented (leaf first), for DANE matching */
+  /**
+   * the certificates read back after the handshake (leaf first): what the server sent,
+   * completed up to a root from the trust store when the chain verified (Node's
+   * getPeerCertificate does that); exactly what it sent only with `emptyTrustStore`
+   */
   peerCertsDer: Buffer[] = [];
   private sock?: net.Socket;
   private readonly t0 = performance.now();
@@ -293,7 +303,7 @@ export class SmtpSession {
       checkServerIdentity: () => undefined,
       minVersion: 'TLSv1',
       ciphers: 'DEFAULT:@SECLEVEL=0',
-      ...(this.opts.ca?.length ? { ca: [...tls.rootCertificates, ...this.opts.ca] } : {}),
+      ...(this.opts.emptyTrustStore ? { ca: [] } : this.opts.ca?.length ? { ca: [...tls.rootCertificates, ...this.opts.ca] } : {}),
     });
     try {
       await withTimeout(

@@ -45,8 +45,39 @@ export interface MxProbe extends MxAddress {
   tls?: TlsInfo;
   timings: Record<string, number>;
   transcript: TranscriptLine[];
-  /** peer certificates (DER, leaf first) for DANE; not serialised */
+  /** certificates read back after the handshake (DER, leaf first; completed from the trust store); not serialised */
   certsDer?: Buffer[];
+}
+
+/**
+ * The certificates the server itself sends in its TLS handshake (leaf first), from a
+ * second, short session whose handshake trusts nothing: the probe's own session
+ * completes the chain from the local trust store, and DANE-TA may only match what
+ * the server presented (RFC 7671 §5.2.2). Connect, EHLO, STARTTLS, QUIT.
+ */
+export async function presentedChain(a: MxAddress, o: ProbeOptions): Promise<{ der: Buffer[] } | { error: string }> {
+  let s: SmtpSession;
+  try {
+    s = await SmtpSession.connect({ host: a.host, ip: a.ip, port: o.port, timeoutMs: o.timeoutMs, emptyTrustStore: true, signal: o.signal });
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    return { error: e.message };
+  }
+  try {
+    const g = await s.greeting();
+    if (g.code !== 220) return { error: `${a.host} refused the session: ${g.code} ${g.text}` };
+    const name = ehloName(o.helo, s.localAddress);
+    const e = await s.command(`EHLO ${name}`, 'ehlo');
+    if (e.code !== 250 || !('STARTTLS' in parseEhlo(e))) return { error: 'the second session offered no STARTTLS' };
+    const r = await s.starttls();
+    if (r.code !== 220) return { error: `STARTTLS answered ${r.code} ${r.text}` };
+    return { der: s.peerCertsDer };
+  } catch (e) {
+    if (!(e instanceof SmtpFailure)) throw e;
+    return { error: `${e.step}: ${e.message}` };
+  } finally {
+    await s.quit();
+  }
 }
 
 function failureInfo(e: SmtpFailure): FailureInfo {
@@ -135,6 +166,15 @@ export async function probeMx(a: MxAddress, o: ProbeOptions): Promise<MxProbe> {
 
 export type RcptStatus = 'accepted' | 'rejected' | 'greylisted' | 'deferred' | 'unknown';
 
+/**
+ * What a 4xx reply means, told by its enhanced code and its words together:
+ * greylisting (the text says so), postscreen (450 4.3.2 after its greeting tests:
+ * a retry from the same client passes), policy (4.7.x without greylisting words:
+ * a temporary policy refusal), misconfigured (4.3.5: the receiver's own set-up is
+ * broken, e.g. Postfix's policy service is unreachable), mailbox-full (4.2.2).
+ */
+export type TempKind = 'greylisting' | 'postscreen' | 'policy' | 'misconfigured' | 'mailbox-full' | 'other';
+
 export interface RcptResult {
   address: string;
   status: RcptStatus;
@@ -143,6 +183,8 @@ export interface RcptResult {
   text?: string;
   /** for rejections: a mailbox problem (5.1.x, 5.2.1) or a policy refusal (5.7.x) that says nothing about the mailbox */
   rejectKind?: 'mailbox' | 'policy' | 'other';
+  /** for 4xx replies (greylisted, deferred): what kind of temporary failure */
+  tempKind?: TempKind;
   /** why the status is unknown */
   reason?: string;
 }
@@ -165,19 +207,40 @@ export interface RcptRun {
 }
 
 /**
- * Greylisting (RFC 6647): a 4xx on RCPT, usually 450 4.2.0 or 451 4.7.1, or the
- * words greylist / try again later.
+ * The kind of a 4xx reply, by enhanced code and words. A reply code or an enhanced
+ * code alone does not say greylisting: `450 4.7.1 Policy service unavailable` is
+ * Postfix deferring because its policy service is down, `451 4.3.5 Server
+ * configuration problem` a broken receiver. Greylisting says so in its text
+ * (postgrey: "Greylisted, see …", its action DEFER_IF_PERMIT; milter-greylist:
+ * "Greylisting in action"); without an enhanced code that means something else,
+ * "try again later" counts too (OpenBSD spamd: "451 Temporary failure, please try
+ * again later").
  */
+export function tempKindOf(r: Pick<Reply, 'code' | 'enhanced' | 'text'>): TempKind | undefined {
+  if (r.code < 400 || r.code >= 500) return undefined;
+  const e = r.enhanced ?? /^([45]\.\d{1,3}\.\d{1,3})\b/.exec(r.text)?.[1];
+  if (e === '4.3.5') return 'misconfigured';
+  if (/gr[ae]y[- ]?list|DEFER_IF_PERMIT/i.test(r.text)) return 'greylisting';
+  if (e === '4.3.2' && r.code === 450 && /service currently unavailable/i.test(r.text)) return 'postscreen';
+  if (e === '4.2.2') return 'mailbox-full';
+  if (e?.startsWith('4.7.')) return 'policy';
+  if ((!e || /^4\.[02]\.0$/.test(e)) && /try again later|please (retry|try again|come back)|temporarily (deferred|rejected)/i.test(r.text)) return 'greylisting';
+  return 'other';
+}
+
+/** Greylisting (RFC 6647), or postscreen's after-greeting deferral: a retrying sender gets through. */
 export function isGreylisting(r: Pick<Reply, 'code' | 'enhanced' | 'text'>): boolean {
-  if (r.code < 400 || r.code >= 500) return false;
-  if (r.enhanced === '4.7.1' || r.enhanced === '4.2.0') return true;
-  return /gr[ae]y[- ]?list|try again later|please (retry|try again)|temporarily (deferred|rejected)/i.test(r.text);
+  const k = tempKindOf(r);
+  return k === 'greylisting' || k === 'postscreen';
 }
 
 export function classifyRcpt(address: string, r: Reply): RcptResult {
   const base = { address, code: r.code, ...(r.enhanced ? { enhanced: r.enhanced } : {}), text: r.text };
   if (r.code >= 200 && r.code < 300) return { ...base, status: 'accepted' };
-  if (r.code >= 400 && r.code < 500) return { ...base, status: isGreylisting(r) ? 'greylisted' : 'deferred' };
+  if (r.code >= 400 && r.code < 500) {
+    const tempKind = tempKindOf(r)!;
+    return { ...base, status: tempKind === 'greylisting' || tempKind === 'postscreen' ? 'greylisted' : 'deferred', tempKind };
+  }
   if (r.code >= 500) {
     const e = r.enhanced ?? '';
     const rejectKind = /^5\.7\./.test(e) ? 'policy' : /^5\.1\.|^5\.2\.1$/.test(e) || (!e && (r.code === 550 || r.code === 551 || r.code === 553)) ? 'mailbox' : 'other';

@@ -126,6 +126,8 @@ export interface DaneResult {
   /** usages 2 (DANE-TA) and 3 (DANE-EE); RFC 7672 §3.1.3: 0 and 1 are unusable for SMTP */
   usable: TlsaRecord[];
   matched?: TlsaRecord;
+  /** for a DANE-TA match: the trust anchor came from DNS (a full `2 0 0` certificate or `2 1 0` key), not from the chain */
+  anchorFromDns?: boolean;
 }
 
 function selected(der: Buffer, selector: number): Buffer | undefined {
@@ -150,16 +152,72 @@ function matches(rec: TlsaRecord, der: Buffer): boolean {
   }
 }
 
-/** Match TLSA records against the certificates a server presented (leaf first). RFC 7672 §3.1. */
-export function daneMatch(records: TlsaRecord[], der: Buffer[]): DaneResult {
+/** `child` names `parent` as its issuer and carries its signature (OpenSSL's X509_check_issued, then the signature). */
+function signedBy(child: crypto.X509Certificate, parentKey: crypto.KeyObject, parent?: crypto.X509Certificate): boolean {
+  try {
+    if (parent && !child.checkIssued(parent)) return false;
+    return child.verify(parentKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Each certificate of der[0..upTo] is signed by the next one: the path from the leaf up to der[upTo] holds. */
+function pathHolds(certs: crypto.X509Certificate[], upTo: number): boolean {
+  for (let i = 0; i < upTo; i++) if (!signedBy(certs[i]!, certs[i + 1]!.publicKey, certs[i + 1])) return false;
+  return true;
+}
+
+/** The trust anchor a full DANE-TA record carries: a certificate (`2 0 0`) or a public key (`2 1 0`). */
+function anchorOf(rec: TlsaRecord): { key: crypto.KeyObject; cert?: crypto.X509Certificate } | undefined {
+  if (rec.usage !== 2 || rec.matchingType !== 0) return undefined;
+  const bytes = Buffer.from(rec.data, 'hex');
+  try {
+    if (rec.selector === 0) {
+      const cert = new crypto.X509Certificate(bytes);
+      return { key: cert.publicKey, cert };
+    }
+    if (rec.selector === 1) return { key: crypto.createPublicKey({ key: bytes, format: 'der', type: 'spki' }) };
+  } catch {
+    // not a certificate or key: matches nothing
+  }
+  return undefined;
+}
+
+/**
+ * Match TLSA records against the certificates the server presented (leaf first,
+ * each issued by the next; exactly what it sent, never completed from a local trust
+ * store). RFC 7672 §3.1, RFC 7671 §5.2:
+ * - DANE-EE (3): the leaf.
+ * - DANE-TA (2) with a digest (`2 x 1`, `2 x 2`): a certificate the server sent
+ *   above its leaf, with a valid path from the leaf up to it (§5.2.2: the server
+ *   must include the trust anchor in its chain).
+ * - DANE-TA with the full anchor in DNS (`2 0 0` certificate, `2 1 0` key): as
+ *   above, or the top certificate sent is signed by that anchor (§5.2.2, §5.2.3).
+ */
+export function daneMatch(records: TlsaRecord[], presented: Buffer[]): DaneResult {
   const usable = records.filter((r) => r.usage === 2 || r.usage === 3);
+  let certs: crypto.X509Certificate[];
+  try {
+    certs = presented.map((d) => new crypto.X509Certificate(d));
+  } catch {
+    // an unparsable certificate matches nothing
+    return { usable };
+  }
   for (const r of usable) {
-    // DANE-EE pins the server's own certificate; DANE-TA a trust anchor the server must send in its chain
-    const candidates = r.usage === 3 ? der.slice(0, 1) : der.slice(1);
     try {
-      if (candidates.some((c) => matches(r, c))) return { usable, matched: r };
+      if (r.usage === 3) {
+        if (presented.length && matches(r, presented[0]!)) return { usable, matched: r };
+        continue;
+      }
+      for (let i = 1; i < presented.length; i++) {
+        if (matches(r, presented[i]!) && pathHolds(certs, i)) return { usable, matched: r };
+      }
+      const anchor = anchorOf(r);
+      const top = certs.length - 1;
+      if (anchor && top >= 0 && pathHolds(certs, top) && signedBy(certs[top]!, anchor.key, anchor.cert)) return { usable, matched: r, anchorFromDns: true };
     } catch {
-      // an unparsable certificate matches nothing
+      // a record whose data does not parse matches nothing
     }
   }
   return { usable };

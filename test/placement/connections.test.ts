@@ -4,7 +4,6 @@
 // `missing`. Connections are counted at a loopback TCP proxy in front of the lab
 // Dovecot (IMAP and POP3), so the cap is measured where the server would see it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { collectPlacement } from '../../src/placement/collect.ts';
 import { HostSlots, SlotKind } from '../../src/placement/host-slots.ts';
 import type { Seed } from '../../src/placement/types.ts';
 import { runCli } from '../helpers/cli.ts';
+import { startChildProxy } from '../helpers/child-proxy.ts';
 
 interface Proxy { port: number; stats(): Promise<{ open: number; max: number; total: number }>; reset(): Promise<void>; close(): Promise<void> }
 
@@ -51,34 +51,13 @@ process.stdin.on('end', () => process.exit(0));
 `;
 
 async function proxy(target: number): Promise<Proxy> {
-  const child = spawn(process.execPath, ['-e', PROXY, String(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: ((l: string) => void)[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.shift()?.(l);
-    }
-  });
-  const next = () => new Promise<string>((r) => lines.push(r));
-  const { port } = JSON.parse(await next()) as { port: number };
-  const ask = async (cmd: string) => {
-    const p = next();
-    child.stdin!.write(`${cmd}\n`);
-    return JSON.parse(await p) as { open: number; max: number; total: number };
-  };
+  const child = await startChildProxy(PROXY, [String(target)]);
+  const ask = (cmd: string) => child.ask<{ open: number; max: number; total: number }>(cmd);
   return {
-    port,
+    port: child.port,
     stats: () => ask('stats'),
     reset: async () => { await ask('reset'); },
-    close: () => new Promise<void>((r) => {
-      child.once('exit', () => r());
-      child.stdin!.end();
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    }),
+    close: () => child.close(),
   };
 }
 

@@ -4,11 +4,11 @@
 // holds every untagged response the server sends during IDLE until the client's next
 // command (DONE). A copy delivered to INBOX mid-watch must still be found before the
 // deadline, because a folder watched with IDLE is searched again at an interval.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../../src/lab/dovecot.ts';
 import { collectPlacement } from '../../src/placement/collect.ts';
 import type { Seed } from '../../src/placement/types.ts';
+import { startChildProxy } from '../helpers/child-proxy.ts';
 
 interface HoldingProxy { port: number; stats(): Promise<{ idles: number; held: number; released: number }>; close(): Promise<void> }
 
@@ -60,33 +60,8 @@ process.stdin.on('end', () => process.exit(0));
 `;
 
 async function holdingProxy(target: number): Promise<HoldingProxy> {
-  const child = spawn(process.execPath, ['-e', PROXY, String(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting: ((l: string) => void)[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      waiting.shift()?.(l);
-    }
-  });
-  const next = () => new Promise<string>((r) => waiting.push(r));
-  const { port } = JSON.parse(await next()) as { port: number };
-  return {
-    port,
-    stats: async () => {
-      const p = next();
-      child.stdin!.write('stats\n');
-      return JSON.parse(await p);
-    },
-    close: () => new Promise<void>((r) => {
-      child.once('exit', () => r());
-      child.stdin!.end();
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    }),
-  };
+  const child = await startChildProxy(PROXY, [String(target)]);
+  return { port: child.port, stats: () => child.ask('stats'), close: () => child.close() };
 }
 
 const USER = { user: 'held@idle.lab.test', pass: 'pw-idle-held-lab', layout: 'generic' as const };
@@ -116,10 +91,10 @@ function seed(): Seed {
 
 describe('IMAP IDLE that never announces new mail', () => {
   it('a copy delivered to INBOX mid-watch is found before the deadline, though the server holds its EXISTS during IDLE', async () => {
-    const deadline = 40_000;
+    const deadline = 60_000;
     const collecting = collectPlacement({ seeds: [seed()], matcher: { token: TOKEN }, timeoutMs: deadline, pollMs: 1000, idleRecheckMs: 2000, idle: true });
     // both connections of the seed are in IDLE (INBOX, and spam between polls): the first search is over
-    for (let i = 0; i < 200 && (await proxy.stats()).idles < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 400 && (await proxy.stats()).idles < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect((await proxy.stats()).idles).toBeGreaterThanOrEqual(2);
     await dovecot.deliver(USER.user, 'INBOX', `From: sender@example.org\r\nTo: ${USER.user}\r\nSubject: held copy [${TOKEN}]\r\nX-Inboxlens-Token: ${TOKEN}\r\nMessage-ID: <held.1@example.org>\r\n\r\ninboxlens test ${TOKEN}\r\n`);
     const res = await collecting;
@@ -129,5 +104,5 @@ describe('IMAP IDLE that never announces new mail', () => {
     expect(res.durationMs).toBeLessThan(deadline);
     // the proxy really held what the server said during IDLE
     expect((await proxy.stats()).held).toBeGreaterThan(0);
-  }, 90_000);
+  }, 150_000);
 });

@@ -69,7 +69,8 @@ describe('reply parsing', () => {
     const r = (lines: string[]) => parseReplyLines(lines);
     expect(classifyRcpt('a@x.example', r(['250 2.1.5 OK'])).status).toBe('accepted');
     expect(classifyRcpt('a@x.example', r(['450 4.2.0 <a@x.example>: Recipient address rejected: Greylisted'])).status).toBe('greylisted');
-    expect(classifyRcpt('a@x.example', r(['451 4.7.1 Please try again later'])).status).toBe('greylisted');
+    // 4.7.1 without greylisting words is a temporary policy refusal (issue 12: test/smtp/tempfail.test.ts)
+    expect(classifyRcpt('a@x.example', r(['451 4.7.1 Please try again later'])).status).toBe('deferred');
     expect(isGreylisting(r(['451 Greylisting in action, please come back later']))).toBe(true);
     expect(classifyRcpt('a@x.example', r(['452 4.2.2 Mailbox full'])).status).toBe('deferred');
     const gone = classifyRcpt('a@x.example', r(['550 5.1.1 User unknown']));
