@@ -81,6 +81,14 @@ function judgeKey(s: SelectorLookup, signing: string): Finding[] {
     }));
     return out;
   }
+  if (key.ed25519WithoutK) {
+    out.push(f('dkim.ed25519-without-k', 'error', `${s.name}: p= is an Ed25519 key but the record has no k=, which means k=rsa, so verifiers cannot use it${guessedNote}`, {
+      ...common,
+      detail: 'RFC 6376 §3.6.1: k= defaults to "rsa". A verifier that follows it reads p= as an RSA key, which it is not, and fails every ed25519-sha256 signature of this selector (dkimpy does); only lenient verifiers guess the key type from its length.',
+      fix: `Add k=ed25519 to the record at ${s.cname.length ? s.cname[s.cname.length - 1] : s.name}: "v=DKIM1; k=ed25519; p=${key.tags.p?.replace(/\s+/g, '') ?? '<key>'}".`,
+      ref: 'RFC 6376 §3.6.1 (k=); RFC 8463 §4',
+    }));
+  }
   if (key.notForEmail) {
     out.push(f('dkim.not-for-email', 'error', `${s.name}: s=${key.tags.s} excludes email, so mail verifiers ignore this key${guessedNote}`, {
       ...common, fix: `Remove the s= tag (or set s=email) at ${s.name}.`, ref: 'RFC 6376 §3.6.1 (s=)',
@@ -149,7 +157,9 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
         usable: Boolean(s.key?.usable), keyType: s.key?.keyType ?? null, bits: s.key?.bits ?? null,
         testing: Boolean(s.key?.testing), revoked: Boolean(s.key?.revoked), cname: s.cname,
         ...(s.dkimRecords[0] !== undefined ? { record: s.dkimRecords[0] } : s.state === 'not-dkim' ? { record: s.records[0] } : {}),
-        ...(s.key?.problems.length ? { problems: s.key.problems.map((p) => `${p.severity}: ${p.message}`) } : {}),
+        ...(s.key?.problems.length || s.key?.ed25519WithoutK
+          ? { problems: [...(s.key.ed25519WithoutK ? ['error: p= is an Ed25519 key but the record has no k= (k=rsa by default)'] : []), ...s.key.problems.map((p) => `${p.severity}: ${p.message}`)] }
+          : {}),
       };
       // guessed misses are not worth a row each: only what answered, and every selector the user named
       if (s.source === 'user' || s.state === 'found' || s.state === 'dangling-cname') keys.push(entry);

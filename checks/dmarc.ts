@@ -5,7 +5,8 @@
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, Rich } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { evidenceOf } from '../src/dns/resolver.ts';
-import { sharedDiscovery } from '../src/dmarc/discover.ts';
+import { nameExists, sharedDiscovery } from '../src/dmarc/discover.ts';
+import { rfc7489Policy, rfc9989Policy } from '../src/dmarc/effective.ts';
 import { DMARC_LOOKALIKE_RE, parseDmarc, RANK, type ParsedDmarc, type PolicyValue } from '../src/dmarc/record.ts';
 import { checkDestinations, type ReportDestination } from '../src/dmarc/report-auth.ts';
 import { DMARC_FINDINGS } from '../src/catalog/dmarc.ts';
@@ -22,8 +23,14 @@ export type DmarcData = {
   pslOrganizationalDomain: string | null;
   rfc7489RecordDomain: string | null;
   inherited: boolean;
-  /** the policy that applies to mail from the target domain itself */
+  /** RFC 9989: the policy receivers apply to mail from the target domain (np= for a name that does not exist, sp= for an inherited record, then t=y one step lower) */
   effectivePolicy: PolicyValue | null;
+  /** the tag effectivePolicy comes from (before t=y) */
+  effectivePolicyTag: 'p' | 'sp' | 'np' | null;
+  /** what an RFC 7489 receiver applies: the record at rfc7489RecordDomain, sp= when inherited; no np=, no t= */
+  rfc7489EffectivePolicy: PolicyValue | null;
+  /** does the target name exist (RFC 8020: only NXDOMAIN says no)? Asked for an inherited record only; null otherwise or when the lookup failed */
+  nameExists: boolean | null;
   policy: ParsedDmarc['policy'] | null;
   reportDestinations: { kind: 'rua' | 'ruf'; uri: string; domain: string; external: boolean; authorized: boolean | null; query?: string }[];
   walk: { domain: string; rcode: string; records: string[] }[];
@@ -37,9 +44,13 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const data: DmarcData = {
     record: d.record, recordDomain: d.recordDomain, organizationalDomain: d.orgDomain, pslOrganizationalDomain: d.pslOrgDomain,
     rfc7489RecordDomain: d.rfc7489RecordDomain, inherited: Boolean(d.recordDomain && d.recordDomain !== domain),
-    effectivePolicy: null, policy: null, reportDestinations: [],
+    effectivePolicy: null, effectivePolicyTag: null, rfc7489EffectivePolicy: null, nameExists: null, policy: null, reportDestinations: [],
     walk: d.walk.map((w) => ({ domain: w.domain, rcode: w.resp.rcode, records: w.records })),
   };
+  if (d.rfc7489RecordDomain) {
+    const rec = d.walk.find((w) => w.domain === d.rfc7489RecordDomain)?.dmarc[0];
+    data.rfc7489EffectivePolicy = rfc7489Policy(rec ? parseDmarc(rec) : null, d.rfc7489RecordDomain === domain);
+  }
   if (d.error && !d.record) return { status: 'unknown', reason: `DMARC policy discovery failed: ${d.error}`, findings, data: { ...data } };
 
   // names the domain owner controls: the author domain up to its registrable domain
@@ -92,9 +103,13 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const p = parsed.policy;
   data.policy = p;
   const applied = parsed.applied;
-  // mail from the author domain itself gets p; from a domain below the record's, sp (then p)
-  const effective: PolicyValue | null = applied ? (data.inherited ? (applied.sp ?? applied.p) : applied.p) as PolicyValue : null;
+  // an inherited record: np= for a name that does not exist (RFC 8020), so ask whether it does
+  const existence = data.inherited && applied ? await ctx.memo(`dmarc:exists:${domain}`, () => nameExists(ctx.dns, domain)) : null;
+  data.nameExists = existence?.exists ?? null;
+  const eff = rfc9989Policy(applied, p.t, !data.inherited, existence?.exists ?? null, existence?.reason);
+  const effective = eff.policy;
   data.effectivePolicy = effective;
+  data.effectivePolicyTag = eff.tag;
 
   const errs = parsed.problems.filter((x) => x.severity === 'error');
   const warns = parsed.problems.filter((x) => x.severity === 'warn');
@@ -117,7 +132,11 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     }));
   }
   if (effective === 'none') {
-    const via = data.inherited ? ` (inherited from _dmarc.${recordDomain}${applied?.sp ? ' through sp=none' : ''})` : '';
+    const how = [
+      ...(eff.tag && eff.tag !== 'p' ? [`through ${eff.tag}=${applied![eff.tag]}${eff.tag === 'np' ? ` (${domain} does not exist)` : ''}`] : []),
+      ...(eff.lowered ? [`${eff.tag}=${applied![eff.tag!]} lowered by t=y`] : []),
+    ];
+    const via = data.inherited || how.length ? ` (${[...(data.inherited ? [`inherited from _dmarc.${recordDomain}`] : []), ...how].join(', ')})` : '';
     findings.push(f('dmarc.policy-none', 'warn', `The DMARC policy for ${domain} is none${via}: receivers only report, spoofed mail is still delivered`, {
       evidence: recEv, subject,
       detail: 'p=none satisfies the Gmail/Yahoo/Microsoft bulk-sender minimum but protects nothing. Use the aggregate reports to find every legitimate source, then enforce.',
@@ -179,9 +198,10 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     }));
   }
   if (applied && !findings.some((x) => x.severity === 'error' || x.severity === 'warn')) {
-    findings.push(f('dmarc.ok', 'pass', `DMARC p=${effective}${data.inherited ? ` for ${domain}, inherited from _dmarc.${recordDomain}` : ` at ${subject}`}, reports to ${p.rua.join(', ')}`, { evidence: recEv, subject }));
+    findings.push(f('dmarc.ok', 'pass', `DMARC ${eff.tag}=${effective}${data.inherited ? ` for ${domain}, inherited from _dmarc.${recordDomain}` : ` at ${subject}`}, reports to ${p.rua.join(', ')}`, { evidence: recEv, subject }));
   }
   const hasError = findings.some((x) => x.severity === 'error');
+  if (eff.unknown) unknowns.push(`the effective policy is not known: ${eff.unknown}`);
   if ((unknowns.length || d.error) && !hasError) {
     return { status: 'unknown', reason: [...unknowns, ...(d.error ? [`organizational domain unknown: ${d.error}`] : [])].join('; '), findings, data };
   }
@@ -200,7 +220,16 @@ const check: Check = {
     if (!d) return [];
     const items: Rich[] = [];
     if (d.record) items.push([muted(`_dmarc.${d.recordDomain}`), span(` ${d.record}`)]);
-    if (d.effectivePolicy) items.push([span(`policy for ${r.target}: `), d.effectivePolicy === 'none' ? span('none', 'warn') : span(d.effectivePolicy, 'good'), ...(d.inherited ? [muted(' (inherited)')] : [])]);
+    if (d.effectivePolicy) {
+      const from = d.effectivePolicyTag && d.effectivePolicyTag !== 'p' ? `${d.effectivePolicyTag}=` : '';
+      const notes = [...(d.inherited ? ['inherited'] : []), ...(from ? [`from ${from}`] : []), ...(d.policy?.t === 'y' ? ['t=y'] : [])];
+      items.push([
+        span(`policy for ${r.target}: `),
+        d.effectivePolicy === 'none' ? span('none', 'warn') : span(d.effectivePolicy, 'good'),
+        ...(notes.length ? [muted(` (${notes.join(', ')})`)] : []),
+        ...(d.rfc7489EffectivePolicy !== d.effectivePolicy ? [span(` (RFC 7489 receivers: ${d.rfc7489EffectivePolicy ?? 'no policy'})`, 'warn')] : []),
+      ]);
+    }
     if (d.organizationalDomain) {
       items.push([span(`organizational domain: ${d.organizationalDomain}`), ...(d.pslOrganizationalDomain !== d.organizationalDomain ? [span(` (PSL: ${d.pslOrganizationalDomain ?? 'none'})`, 'warn')] : [])]);
     }

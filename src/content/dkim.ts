@@ -1,10 +1,10 @@
-// The message's own DKIM signatures, verified with mailauth against the run's
+// The message's own DKIM signatures, verified (src/auth/verify.ts) against the run's
 // resolver: which verify, which domain signed (d=) and which header fields
 // each signature covers (h=). RFC 8058 §4 needs List-Unsubscribe and
 // List-Unsubscribe-Post inside a valid signature's h=; DMARC needs a passing
 // d= aligned with the From domain (RFC 7489 §3.1).
-import { createRequire } from 'node:module';
 import { relaxedAligned } from '../dns/orgdomain.ts';
+import { verifyMessage } from '../auth/verify.ts';
 
 export interface DkimSignatureFacts {
   domain: string;
@@ -24,9 +24,8 @@ export interface DkimFacts {
 }
 
 export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
-  // mailauth's DKIM verifier alone: its package root also loads BIMI/VMC and an HTTP client
-  const { dkimVerify } = createRequire(import.meta.url)('mailauth/lib/dkim/verify') as { dkimVerify(m: Buffer, o: { resolver: unknown }): Promise<any> };
-  const r = await dkimVerify(raw, { resolver });
+  // mailauth's DKIM verifier with our stricter rules (src/auth/verify.ts: k= defaults to rsa)
+  const r = await verifyMessage(raw, resolver);
   const signatures: DkimSignatureFacts[] = [];
   for (const s of r.results ?? []) {
     // mailauth reports an unsigned message as one result "none" without a domain

@@ -39,6 +39,8 @@ export interface DkimKeyInfo {
   notForEmail: boolean;
   /** h= allows only sha1, which RFC 8301 forbids for signing and verifying */
   sha1Only: boolean;
+  /** p= is an Ed25519 key but the record has no k=, which means k=rsa (RFC 6376 §3.6.1): unusable */
+  ed25519WithoutK: boolean;
   tags: Record<string, string>;
 }
 
@@ -76,7 +78,7 @@ function decodeKey(raw: Buffer): KeyObject | null {
 export function parseDkimKey(record: string): DkimKeyInfo {
   const info: DkimKeyInfo = {
     isDkim: false, usable: false, problems: [], keyType: null, bits: null, revoked: false, testing: false,
-    strictSubdomains: false, hashes: null, services: null, notForEmail: false, sha1Only: false, tags: {},
+    strictSubdomains: false, hashes: null, services: null, notForEmail: false, sha1Only: false, ed25519WithoutK: false, tags: {},
   };
   const text = String(record ?? '');
   let parsed: { tags: { name: string; value: string }[]; syntaxErrors: string[] };
@@ -157,12 +159,12 @@ export function parseDkimKey(record: string): DkimKeyInfo {
   }
   info.keyType = actual;
   info.bits = actual === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? null) : 256;
-  if ((k === 'rsa' || k === 'ed25519') && actual !== k) {
-    const declared = 'k' in tags ? `k=${tags.k}` : 'no k= tag (which means rsa)';
-    info.problems.push({
-      severity: actual === 'ed25519' && !('k' in tags) ? 'warn' : 'error',
-      message: `p= holds an ${actual} key but the record says ${declared}: add k=${actual}`,
-    });
+  if (actual === 'ed25519' && !('k' in tags)) {
+    // k= defaults to rsa (RFC 6376 §3.6.1): a verifier reads p= as an RSA key, which it
+    // is not (dkimpy fails the signature; only lenient verifiers such as mailauth's guess the type)
+    info.ed25519WithoutK = true;
+  } else if ((k === 'rsa' || k === 'ed25519') && actual !== k) {
+    info.problems.push({ severity: 'error', message: `p= holds an ${actual} key but the record says k=${tags.k}: write k=${actual}` });
   }
   if (actual === 'ed25519' && raw.length !== 32) {
     // RFC 8463 §4 publishes the bare 32-byte key, not a DER structure
@@ -170,6 +172,6 @@ export function parseDkimKey(record: string): DkimKeyInfo {
   }
   // RFC 8301 §3.2: verifiers must not accept RSA keys under 1024 bits
   const tooShort = actual === 'rsa' && (info.bits ?? 0) < 1024;
-  info.usable = !tooShort && !info.problems.some((x) => x.severity === 'error') && !info.notForEmail && !info.sha1Only && !(info.hashes && !info.hashes.some((h) => h === 'sha1' || h === 'sha256'));
+  info.usable = !tooShort && !info.ed25519WithoutK && !info.problems.some((x) => x.severity === 'error') && !info.notForEmail && !info.sha1Only && !(info.hashes && !info.hashes.some((h) => h === 'sha1' || h === 'sha256'));
   return info;
 }

@@ -91,6 +91,36 @@ function makeLookup(dns: DnsClient, entries: Map<string, Promise<WalkEntry>>) {
   return { get, lookup };
 }
 
+/**
+ * RFC 7489 §6.6.3: the record at the domain, else the one at its PSL organizational
+ * domain. A name with several DMARC records ends discovery there ("If the remaining set
+ * contains multiple records or no records, policy discovery terminates and DMARC
+ * processing is not applied"): no policy applies, and the organizational domain is not
+ * asked. (RFC 9989 discards such a set and walks on, §4.10.)
+ */
+export function rfc7489Discovery(domain: string, pslOrgDomain: string | null, byName: Map<string, Pick<WalkEntry, 'dmarc'>>): string | null {
+  for (const name of [domain, ...(pslOrgDomain && pslOrgDomain !== domain ? [pslOrgDomain] : [])]) {
+    const n = byName.get(name)?.dmarc.length ?? 0;
+    if (n === 1) return name;
+    if (n > 1) return null;
+  }
+  return null;
+}
+
+/**
+ * Does `domain` exist (RFC 8020: only NXDOMAIN says it does not; NODATA is an existing
+ * name without records of that type)? The A query follows a CNAME, and an NXDOMAIN then
+ * speaks of the chain's last name (RFC 6604 §3), so a name that is itself a CNAME exists.
+ * null with the reason when the lookup failed.
+ */
+export async function nameExists(dns: DnsClient, domain: string): Promise<{ exists: boolean | null; resp: DnsResponse; reason?: string }> {
+  const resp = await dns.query(domain, 'A');
+  if (isFailure(resp)) return { exists: null, resp, reason: describe(resp) };
+  if (resp.rcode !== 'NXDOMAIN') return { exists: true, resp };
+  const ownCname = resp.answers.some((a) => a.type === 'CNAME' && a.name.replace(/\.$/, '').toLowerCase() === domain);
+  return { exists: ownCname, resp };
+}
+
 /** Discover the DMARC policy of `domain` (normalized, A-labels). Never throws. */
 export async function discoverDmarc(dns: DnsClient, domain: string): Promise<Discovery> {
   const names = walkNames(domain);
@@ -100,8 +130,7 @@ export async function discoverDmarc(dns: DnsClient, domain: string): Promise<Dis
   const walk = await Promise.all(names.map(get));
   const pslOrgDomain = registrableDomain(domain);
   const byName = new Map(walk.map((w) => [w.domain, w]));
-  const one = (n: string | null) => (n && byName.get(n)?.dmarc.length === 1 ? n : null);
-  const rfc7489RecordDomain = one(domain) ?? one(pslOrgDomain);
+  const rfc7489RecordDomain = rfc7489Discovery(domain, pslOrgDomain, byName);
   const base = { domain, walk, pslOrgDomain, rfc7489RecordDomain };
   try {
     const r = await dmarcLib.discoverPolicy(domain, lookup);

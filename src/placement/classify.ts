@@ -3,6 +3,8 @@
 // headers), and our own DKIM/ARC re-verification of the received bytes.
 import { createRequire } from 'node:module';
 import type { DnsClient } from '../dns/resolver.ts';
+import { verifyMessage } from '../auth/verify.ts';
+import { arcOf } from '../auth/arc.ts';
 import type { Found } from './watch-imap.ts';
 import type { AuthMethodResult, LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
 
@@ -10,10 +12,6 @@ const require = createRequire(import.meta.url);
 // mailauth parses Authentication-Results (RFC 8601) with the same parser it uses for ARC's AAR;
 // loaded on first use, so commands that never read a message do not carry it
 const parseAuthHeader = (h: string): { parsed: any } => (require('mailauth/lib/parse-dkim-headers.js') as (h: string) => { parsed: any })(h);
-const mailauthVerify = () => ({
-  dkimVerify: (require('mailauth/lib/dkim/verify') as { dkimVerify: (m: Buffer, o: any) => Promise<any> }).dkimVerify,
-  arc: (require('mailauth/lib/arc') as { arc: (data: any, o: any) => Promise<any> }).arc,
-});
 
 /** The placement a folder stands for. */
 export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: Seed['provider']): Placement {
@@ -137,23 +135,20 @@ export function headerValue(source: Buffer | string, name: string): string | und
   return headerFields(source).find((f) => f.name === name.toLowerCase())?.value;
 }
 
-/** Re-verify DKIM and ARC of the received copy with mailauth, through the run's DNS client. */
+/** Re-verify DKIM and ARC of the received copy (src/auth/: mailauth and our stricter rules), through the run's DNS client. */
 export async function localAuth(source: Buffer, dns: DnsClient): Promise<LocalAuth> {
   try {
-    const { dkimVerify, arc } = mailauthVerify();
-    const dkim = await dkimVerify(source, { resolver: dns.mailauthResolver });
+    const dkim = await verifyMessage(source, dns.mailauthResolver);
     const out: LocalAuth = {
-      dkim: (dkim.results ?? []).map((r: any) => ({
+      dkim: dkim.results.map((r: any) => ({
         result: String(r.status?.result ?? 'none'),
         ...(r.signingDomain ? { domain: String(r.signingDomain) } : {}),
         ...(r.selector ? { selector: String(r.selector) } : {}),
         ...(r.status?.comment ? { comment: String(r.status.comment) } : {}),
       })),
     };
-    if (dkim.arc) {
-      const a = await arc(dkim.arc, { resolver: dns.mailauthResolver });
-      if (a?.status?.result) out.arc = { result: String(a.status.result), ...(a.status.comment ? { comment: String(a.status.comment) } : {}) };
-    }
+    const a = await arcOf(dkim, dns.mailauthResolver);
+    out.arc = { result: a.result, ...(a.comment ? { comment: a.comment } : {}) };
     return out;
   } catch (e) {
     return { dkim: [], error: `local verification failed: ${(e as Error).message}` };
