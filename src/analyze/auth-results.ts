@@ -116,7 +116,10 @@ class Reader {
   }
   /** A value (RFC 2045 token or quoted-string), or a pvalue (addr-spec, domain). */
   value(stops: string): string {
-    return this.peek() === '"' ? this.quoted() : this.word(stops);
+    if (this.peek() !== '"') return this.word(stops);
+    const q = this.quoted();
+    // a quoted local-part of an address: "first last"@example.com
+    return this.peek() === '@' ? `"${q}"${this.word(stops)}` : q;
   }
   skipTo(c: string): void {
     // skip a malformed part up to the next `c` outside quotes and comments

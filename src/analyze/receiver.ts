@@ -161,7 +161,7 @@ function parseReceivedSpf(value: string): ReceivedSpf {
 }
 
 /** Fields a receiver writes on arrival: verdicts, its ARC set, spam scores, the envelope it saw. */
-const RECEIVER_WRITTEN = /^(authentication-results|arc-authentication-results|arc-seal|arc-message-signature|received-spf|return-path|delivered-to|x-original-to|x-spam(-[a-z-]+)?|x-spamd-[a-z-]+|x-rspamd-[a-z-]+|x-virus-[a-z-]+|x-gm-[a-z-]+|x-ms-exchange-[a-z-]+|x-forefront-antispam-report|x-microsoft-antispam[a-z-]*)$/;
+const RECEIVER_WRITTEN = /^(authentication-results|arc-authentication-results|arc-seal|arc-message-signature|received-spf|return-path|dkim-filter|dmarc-filter|delivered-to|x-original-to|x-spam(-[a-z-]+)?|x-spamd-[a-z-]+|x-rspamd-[a-z-]+|x-virus-[a-z-]+|x-gm-[a-z-]+|x-ms-exchange-[a-z-]+|x-forefront-antispam-report|x-microsoft-antispam[a-z-]*)$/;
 
 function idPatternsFor(host: string | undefined): string[] {
   if (!host) return [];
