@@ -6,12 +6,12 @@ import type { DnsClient } from '../dns/resolver.ts';
 import { verifyMessage } from '../auth/verify.ts';
 import { arcOf } from '../auth/arc.ts';
 import type { Found } from './watch-imap.ts';
-import type { AuthMethodResult, LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import type { LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import { headerFields } from '../analyze/headers.ts';
+import { receiverView, type ReceiverViewOptions } from '../analyze/receiver.ts';
+import { receiverAuthOf } from '../analyze/verdicts.ts';
 
 const require = createRequire(import.meta.url);
-// mailauth parses Authentication-Results (RFC 8601) with the same parser it uses for ARC's AAR;
-// loaded on first use, so commands that never read a message do not carry it
-const parseAuthHeader = (h: string): { parsed: any } => (require('mailauth/lib/parse-dkim-headers.js') as (h: string) => { parsed: any })(h);
 
 /** The placement a folder stands for. */
 export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: Seed['provider']): Placement {
@@ -23,70 +23,11 @@ export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: S
   return `other:${f.path}`;
 }
 
-/** The header block of a message (up to the first empty line), unfolded, as [name, value] pairs in order. */
-export function headerFields(source: Buffer | string): { name: string; value: string; raw: string }[] {
-  const text = typeof source === 'string' ? source : source.toString('utf8');
-  const end = text.search(/\r?\n\r?\n/);
-  const block = end < 0 ? text : text.slice(0, end);
-  const out: { name: string; value: string; raw: string }[] = [];
-  for (const line of block.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length) {
-      const last = out[out.length - 1]!;
-      last.raw += `\r\n${line}`;
-      last.value += ` ${line.trim()}`;
-      continue;
-    }
-    const i = line.indexOf(':');
-    if (i > 0) out.push({ name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).trim(), raw: line });
-  }
-  return out;
-}
+export { headerFields } from '../analyze/headers.ts';
 
-function domainOf(v: unknown): string | undefined {
-  if (typeof v !== 'string' || !v) return undefined;
-  const s = v.replace(/^.*@/, '').replace(/[<>]/g, '').trim().toLowerCase();
-  // Microsoft writes header.d=none for unsigned mail
-  return s && s !== 'none' ? s : undefined;
-}
-
-function method(entry: any, domainKeys: [string, string][]): AuthMethodResult | undefined {
-  if (!entry) return undefined;
-  const r: AuthMethodResult = { result: String(entry.value ?? entry.result ?? '').toLowerCase() };
-  for (const [ptype, prop] of domainKeys) {
-    const d = domainOf(entry[ptype]?.[prop]);
-    if (d) {
-      r.domain = d;
-      break;
-    }
-  }
-  if (entry.header?.s) r.selector = String(entry.header.s);
-  if (entry.comment) r.comment = String(entry.comment);
-  return r;
-}
-
-/** The receiver's verdicts: the topmost Authentication-Results (the last hop, nearest the mailbox). */
-export function receiverAuth(source: Buffer | string): ReceiverAuth | undefined {
-  const h = headerFields(source).find((x) => x.name === 'authentication-results');
-  if (!h) return undefined;
-  let parsed: any;
-  try {
-    parsed = parseAuthHeader(`Authentication-Results: ${h.value}`).parsed;
-  } catch {
-    return { dkim: [], raw: h.value };
-  }
-  const dkimList = Array.isArray(parsed.dkim) ? parsed.dkim : parsed.dkim ? [parsed.dkim] : [];
-  const out: ReceiverAuth = {
-    ...(typeof parsed.value === 'string' ? { authservId: parsed.value } : {}),
-    dkim: dkimList.map((d: any) => method(d, [['header', 'd'], ['header', 'i']])!).filter(Boolean),
-    raw: h.value,
-  };
-  const spf = method(Array.isArray(parsed.spf) ? parsed.spf[0] : parsed.spf, [['smtp', 'mailfrom'], ['smtp', 'helo']]);
-  const dmarc = method(Array.isArray(parsed.dmarc) ? parsed.dmarc[0] : parsed.dmarc, [['header', 'from']]);
-  const arcR = method(Array.isArray(parsed.arc) ? parsed.arc[0] : parsed.arc, []);
-  if (spf) out.spf = spf;
-  if (dmarc) out.dmarc = dmarc;
-  if (arcR) out.arc = arcR;
-  return out;
+/** The receiver's verdicts: every Authentication-Results it added (see src/analyze/receiver.ts for which are its own). */
+export function receiverAuth(source: Buffer | string, o: ReceiverViewOptions = {}): ReceiverAuth | undefined {
+  return receiverAuthOf(receiverView(source, o));
 }
 
 export function spamHeaders(source: Buffer | string): SpamHeaders | undefined {

@@ -76,7 +76,7 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
         const d = headerDate(src);
         if (d) row.sentAt = d.toISOString();
       }
-      const ra = receiverAuth(src);
+      const ra = receiverAuth(src, { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) });
       if (ra) row.receiverAuth = ra;
       const sh = spamHeaders(src);
       if (sh) row.spam = sh;

@@ -55,6 +55,7 @@ const seedSchema = {
     address: { type: 'string', minLength: 3 },
     provider: { enum: [...PROVIDERS] },
     label: { type: 'string' },
+    authservId: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
     imap: accessSchema,
     pop3: accessSchema,
     insecure: { type: 'boolean' },
@@ -202,7 +203,7 @@ function describeAjvError(e: any, doc: any, file: string, single: string | undef
   return `${file}: ${who}${field ? ` ${field}` : ''}: ${msg}`;
 }
 
-const KNOWN = ['address', 'provider', 'label', 'imap', 'pop3', 'auth', 'folders', 'insecure', 'allowPlaintext', 'ca', 'host', 'port', 'secure', 'servername', 'user', 'pass', 'accessToken', 'refreshToken', 'clientId', 'clientSecret', 'tokenUrl', 'scope', 'inbox', 'junk', 'all', 'trash', 'tabs', 'skip'];
+const KNOWN = ['address', 'provider', 'label', 'authservId', 'imap', 'pop3', 'auth', 'folders', 'insecure', 'allowPlaintext', 'ca', 'host', 'port', 'secure', 'servername', 'user', 'pass', 'accessToken', 'refreshToken', 'clientId', 'clientSecret', 'tokenUrl', 'scope', 'inbox', 'junk', 'all', 'trash', 'tabs', 'skip'];
 /** Edit distance with transpositions, for typo suggestions. */
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -284,7 +285,12 @@ function normalizeSeed(raw: any, index: number, who: string, baseDir: string, fi
   }
   const provider: Provider = raw.provider ?? 'generic';
   const folders: FolderOverrides | undefined = raw.folders;
-  return { index, address, provider, access, auth, ...(folders ? { folders } : {}), ...(raw.label ? { label: raw.label } : {}) };
+  const authservIds = raw.authservId === undefined ? undefined : (Array.isArray(raw.authservId) ? raw.authservId : [raw.authservId]).map((x: string) => String(x).trim().toLowerCase());
+  for (const id of authservIds ?? []) {
+    // RFC 8601 §2.5: a domain name; "*.example.org" stands for any name under example.org
+    if (!/^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(id)) throw new UsageError(`${at('authservId')}: '${id}' is not a host name (the authserv-id the receiver writes first in Authentication-Results, e.g. mx.example.org or *.example.org)`);
+  }
+  return { index, address, provider, access, auth, ...(folders ? { folders } : {}), ...(raw.label ? { label: raw.label } : {}), ...(authservIds ? { authservIds } : {}) };
 }
 
 export interface SeedsFile {

@@ -58,6 +58,8 @@ export interface Seed {
   folders?: FolderOverrides;
   /** a free label (a team, a region) carried into the rows */
   label?: string;
+  /** the authserv-id(s) this mailbox's receiver writes in Authentication-Results ("*.example.org" for any subdomain) */
+  authservIds?: string[];
 }
 
 /** What identifies a run's copies in a mailbox. */
@@ -90,17 +92,32 @@ export interface AuthMethodResult {
   result: string;
   domain?: string;
   selector?: string;
+  /** the comments of the result (RFC 8601 CFWS), joined with "; " */
   comment?: string;
+  /** reason= (RFC 8601 §2.2 reasonspec) */
+  reason?: string;
 }
 
-/** The receiver's Authentication-Results (RFC 8601), the topmost header. */
+/**
+ * The receiver's Authentication-Results (RFC 8601): every header it added above its
+ * hop with its authserv-id(s) (src/analyze/receiver.ts), merged: the first spf,
+ * dmarc and arc result, every dkim result.
+ */
 export interface ReceiverAuth {
+  /** the first trusted header's authserv-id, version stripped */
   authservId?: string;
+  /** every authserv-id of the trusted headers (iCloud writes one per method) */
+  authservIds?: string[];
+  /** how many Authentication-Results headers were the receiver's */
+  headers?: number;
   spf?: AuthMethodResult;
   dkim: AuthMethodResult[];
   dmarc?: AuthMethodResult;
   arc?: AuthMethodResult;
+  /** the trusted headers' values, one a line */
   raw: string;
+  /** Authentication-Results headers that are not the receiver's (planted, an earlier hop's), and why */
+  ignored?: { authservId?: string; reason: string }[];
 }
 
 export interface SpamHeaders {

@@ -1,0 +1,256 @@
+// The receiver's part of a received copy: its hop (the Received headers it wrote,
+// and the connection from the sender they record) and the verdict headers it
+// added — every Authentication-Results with its authserv-id(s), its own ARC set's
+// ARC-Authentication-Results, Received-SPF, and the spam headers it wrote.
+//
+// Trace fields are prepended (RFC 5321 §4.4), so the receiver's Received headers
+// are the contiguous block at the top whose `by` is the receiver; the bottom-most
+// of the block records the connection from the sender (its `from` clause gives
+// the HELO name and the IP). The header under it is the sender's own last hop,
+// often a private address, and is never judged. A Received without a `from`
+// clause below one with it starts a new trace (local submission, or a previous
+// delivery that was forwarded), so it ends the block too.
+//
+// Which verdict headers are the receiver's (RFC 8601 §5): those above its arrival
+// Received with one of its authserv-ids. Anything below that line was in the
+// message when it arrived, written by the sender or an earlier hop, and is
+// listed as ignored with the reason, never taken as the receiver's verdict.
+// Provider profiles (receivers.ts) know their ids; a seed may name its own; for an
+// unknown receiver its ids are taken to be names under the registrable domain of
+// its `by` hosts.
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { registrableDomain } from '../dns/orgdomain.ts';
+import { headerFields, type Field } from './headers.ts';
+import { parseAuthResults, type ParsedAuthResults } from './auth-results.ts';
+import { matchesAny, profileById, profileForHost, type ReceiverProfile } from './receivers.ts';
+
+const require = createRequire(import.meta.url);
+const mailauthReceived = () => require('mailauth/lib/parse-received.js') as { parseReceived(h: string): any };
+
+export interface ReceivedHeader {
+  /** position among all header fields, 0 = topmost */
+  position: number;
+  /** the name the client gave in HELO/EHLO (the `from` clause's name) */
+  helo?: string;
+  /** the client's address from the TCP-info of the `from` clause */
+  ip?: string;
+  /** the reverse name the receiving host looked up, when it wrote one */
+  rdns?: string;
+  by?: string;
+  with?: string;
+  id?: string;
+  date?: string;
+  hasFrom: boolean;
+  value: string;
+}
+
+export interface TrustedAuthResults extends ParsedAuthResults {
+  position: number;
+  value: string;
+}
+
+export interface IgnoredHeader {
+  name: string;
+  position: number;
+  authservId?: string;
+  reason: string;
+  value: string;
+}
+
+export interface ReceivedSpf {
+  result: string;
+  comment?: string;
+  clientIp?: string;
+  envelopeFrom?: string;
+  helo?: string;
+  receiver?: string;
+  value: string;
+}
+
+export interface ReceiverView {
+  /** which profile judged the headers: gmail, outlook, yahoo, icloud or generic */
+  profile: ReceiverProfile['id'];
+  /** the authserv-id patterns trusted (empty for Exchange Online's id-less form) */
+  authservIds: string[];
+  /** the receiver's Received headers, top first; the last one is the arrival hop */
+  hop: ReceivedHeader[];
+  /** the arrival hop: the connection from the sender */
+  arrival?: ReceivedHeader;
+  authResults: TrustedAuthResults[];
+  /** the receiver's own ARC-Authentication-Results (the highest instance above its hop) */
+  arcAuthResults?: TrustedAuthResults;
+  receivedSpf?: ReceivedSpf;
+  /** the header fields the receiver wrote (above its hop), for spam-header decoding */
+  receiverFields: Field[];
+  /** verdict headers that are not the receiver's, and why */
+  ignored: IgnoredHeader[];
+}
+
+export interface ReceiverViewOptions {
+  /** the provider the mailbox belongs to (a seed's provider), used when the Received headers name no known one */
+  provider?: string;
+  /** authserv-ids (patterns, "*.example.org") the receiver is known to write (a seed's `authservId`) */
+  authservIds?: string[];
+}
+
+function unbracket(s: string): string {
+  return s.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '');
+}
+
+function isAddressLiteral(s: string | undefined): boolean {
+  return !!s && net.isIP(unbracket(s)) !== 0;
+}
+
+function isPrivate(ip: string): boolean {
+  try {
+    return ipaddr.process(ip).range() !== 'unicast';
+  } catch {
+    return false;
+  }
+}
+
+/** A `by` name that cannot be another organisation's MX: an address, a bare name, localhost. */
+function isInternalName(s: string | undefined): boolean {
+  return !s || isAddressLiteral(s) || !s.includes('.') || /^localhost(\.|$)/i.test(s);
+}
+
+export function parseReceivedHeader(value: string, position: number): ReceivedHeader {
+  let p: any;
+  try {
+    p = mailauthReceived().parseReceived(`Received: ${value}`) || {};
+  } catch {
+    p = {};
+  }
+  const out: ReceivedHeader = { position, hasFrom: !!p.from, value };
+  const from = p.from as { value?: string; comment?: string } | undefined;
+  if (from) {
+    const name = String(from.value ?? '');
+    const comment = String(from.comment ?? '');
+    // TCP-info (RFC 5321 §4.4): "(rdns [ip])", "([ip])", Exim's "([ip] helo=name)", qmail's "(HELO x) (ip)"
+    const bracketed = [...comment.matchAll(/\[([0-9a-fA-F:.]+|IPv6:[0-9a-fA-F:.]+)\]/gi)].map((m) => unbracket(m[1]!));
+    const bare = comment.split(/[\s()]+/).filter((t) => net.isIP(t) !== 0);
+    const ip = [...bracketed, ...bare].find((x) => net.isIP(x) !== 0) ?? (isAddressLiteral(name) ? unbracket(name) : undefined);
+    if (ip) out.ip = ip;
+    const heloKw = /helo[= ]([^\s)]+)/i.exec(comment)?.[1];
+    const helo = isAddressLiteral(name) && heloKw ? heloKw : name;
+    if (helo) out.helo = helo.replace(/\.$/, '');
+    const rdns = /(?:^|\s)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s*\[/.exec(comment)?.[1];
+    if (rdns && rdns.toLowerCase() !== 'unknown' && net.isIP(rdns) === 0) out.rdns = rdns;
+  }
+  if (p.by?.value) out.by = String(p.by.value).toLowerCase().replace(/\.$/, '');
+  if (p.with?.value) out.with = String(p.with.value);
+  if (p.id?.value) out.id = String(p.id.value);
+  if (p.timestamp) out.date = String(p.timestamp);
+  return out;
+}
+
+function parseReceivedSpf(value: string): ReceivedSpf {
+  // RFC 7208 §9.1: result [comment] [key-value-list]
+  const m = /^\s*([A-Za-z]+)\s*(?:\(([^)]*)\))?\s*(.*)$/.exec(value);
+  const out: ReceivedSpf = { result: (m?.[1] ?? '').toLowerCase(), value };
+  if (m?.[2]) out.comment = m[2].trim();
+  const kv = new Map<string, string>();
+  for (const x of (m?.[3] ?? '').matchAll(/([A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]+)/g)) kv.set(x[1]!.toLowerCase(), x[2]!.replace(/^"|"$/g, '').replace(/^<|>$/g, ''));
+  if (kv.get('client-ip')) out.clientIp = kv.get('client-ip')!;
+  if (kv.get('envelope-from')) out.envelopeFrom = kv.get('envelope-from')!;
+  if (kv.get('helo')) out.helo = kv.get('helo')!;
+  if (kv.get('receiver')) out.receiver = kv.get('receiver')!;
+  return out;
+}
+
+/** Fields a receiver writes on arrival: verdicts, its ARC set, spam scores, the envelope it saw. */
+const RECEIVER_WRITTEN = /^(authentication-results|arc-authentication-results|arc-seal|arc-message-signature|received-spf|return-path|dkim-filter|dmarc-filter|delivered-to|x-original-to|x-spam(-[a-z-]+)?|x-spamd-[a-z-]+|x-rspamd-[a-z-]+|x-virus-[a-z-]+|x-gm-[a-z-]+|x-ms-exchange-[a-z-]+|x-forefront-antispam-report|x-microsoft-antispam[a-z-]*)$/;
+
+function idPatternsFor(host: string | undefined): string[] {
+  if (!host) return [];
+  const reg = registrableDomain(host);
+  return reg ? [reg, `*.${reg}`] : [host];
+}
+
+/** The receiver's hop and the verdict headers it wrote, from a received copy. */
+export function receiverView(source: Buffer | string | Field[], o: ReceiverViewOptions = {}): ReceiverView {
+  const fields = Array.isArray(source) ? source : headerFields(source);
+  const received = fields.map((f, i) => (f.name === 'received' ? parseReceivedHeader(f.value, i) : undefined)).filter((x): x is ReceivedHeader => !!x);
+  const firstNamed = received.find((r) => !isInternalName(r.by))?.by;
+  const seedIds = (o.authservIds ?? []).map((s) => s.toLowerCase());
+  const profile: ReceiverProfile = (firstNamed ? profileForHost(firstNamed) : undefined) ?? (!firstNamed ? profileById(o.provider) : undefined) ?? {
+    id: 'generic',
+    hosts: idPatternsFor(firstNamed),
+    authservIds: idPatternsFor(firstNamed),
+  };
+  const hosts = [...profile.hosts, ...seedIds.flatMap(idPatternsFor)];
+  const ids = [...new Set([...profile.authservIds, ...seedIds])];
+
+  // the contiguous block at the top whose `by` is the receiver
+  const hop: ReceivedHeader[] = [];
+  for (const r of received) {
+    const ours = r.by ? matchesAny(r.by, hosts) : false;
+    // an internal hop (Gmail's "by 2002:…", amavis' "by localhost") belongs to the block at the
+    // top, or when the hop above it took the message from inside (no `from`, or a private address)
+    const prev = hop[hop.length - 1];
+    const fromInside = !prev || !prev.hasFrom || (prev.ip !== undefined && isPrivate(prev.ip));
+    if (!ours && !(isInternalName(r.by) && fromInside && (prev || received[0] === r))) break;
+    // a Received without `from` below one with it: the message was (re)submitted there, a new trace
+    if (!r.hasFrom && hop.some((h) => h.hasFrom)) break;
+    hop.push(r);
+  }
+  // the bottom-most Received of the block that records a connection
+  const arrival = [...hop].reverse().find((h) => h.hasFrom) ?? hop[hop.length - 1];
+  const boundary = arrival ? arrival.position : received.length ? received[0]!.position : fields.length;
+  // Many receivers (Gmail, Postfix with milters) insert their verdicts right below their own arrival
+  // Received: the unbroken run of verdict fields there is theirs too when it carries their authserv-id
+  // (a receiver strips headers with its own id that arrive from outside, RFC 8601 §5). The first
+  // field of another kind (the sender's DKIM-Signature, Received, Subject…) ends the run.
+  let belowEnd = boundary;
+  if (arrival && !profile.noAuthservId) {
+    belowEnd = boundary + 1;
+    while (belowEnd < fields.length && RECEIVER_WRITTEN.test(fields[belowEnd]!.name)) belowEnd++;
+  }
+
+  const view: ReceiverView = { profile: profile.id, authservIds: ids, hop, ...(arrival ? { arrival } : {}), authResults: [], receiverFields: [...fields.slice(0, boundary), ...fields.slice(boundary + 1, belowEnd)], ignored: [] };
+  const noHop = received.length === 0;
+  let firstNoIdTaken = false;
+  let adoptedId: string | undefined | null = null;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.name !== 'authentication-results' && f.name !== 'arc-authentication-results') continue;
+    const arc = f.name === 'arc-authentication-results';
+    const parsed = parseAuthResults(f.value, { arc });
+    const ignore = (reason: string) => view.ignored.push({ name: f.name, position: i, ...(parsed.authservId ? { authservId: parsed.authservId } : {}), reason, value: f.value });
+    const above = i < boundary;
+    const inBelowZone = !above && i < belowEnd;
+    if (!above && !inBelowZone) {
+      ignore(`below the receiver's hop (${arrival ? `under "Received: … by ${arrival.by ?? '?'}"` : 'under its Received'}): it was in the message when the receiver got it, written by the sender or an earlier hop`);
+      continue;
+    }
+    let trusted: boolean;
+    let why = '';
+    if (profile.noAuthservId) {
+      trusted = !arc && parsed.authservId === undefined && !firstNoIdTaken;
+      if (trusted) firstNoIdTaken = true;
+      else why = arc ? '' : parsed.authservId ? `authserv-id ${parsed.authservId}: Exchange Online writes none` : 'not the topmost id-less header above the receiver\'s first Received';
+      if (arc) trusted = true;
+    } else if (ids.length || !noHop) {
+      trusted = !!parsed.authservId && matchesAny(parsed.authservId, ids);
+      if (!trusted) why = parsed.authservId ? `authserv-id ${parsed.authservId} is not the receiver's (${ids.join(', ') || 'none known'})` : 'no authserv-id: the receiver names itself in its headers (RFC 8601 §2.5)';
+    } else {
+      // no Received header at all and nothing known: the topmost header's id is taken as the receiver's
+      if (adoptedId === null) adoptedId = parsed.authservId;
+      trusted = parsed.authservId === adoptedId;
+      if (!trusted) why = `authserv-id ${parsed.authservId ?? '(none)'} differs from the topmost header's (${adoptedId ?? 'none'})`;
+    }
+    if (!trusted) {
+      ignore(why);
+      continue;
+    }
+    const entry: TrustedAuthResults = { ...parsed, position: i, value: f.value };
+    if (arc) {
+      if (!view.arcAuthResults || (entry.instance ?? 0) > (view.arcAuthResults.instance ?? 0)) view.arcAuthResults = entry;
+    } else view.authResults.push(entry);
+  }
+  const spfField = fields.findIndex((f, i) => f.name === 'received-spf' && (i < boundary || (i > boundary && i < belowEnd)));
+  if (spfField >= 0) view.receivedSpf = parseReceivedSpf(fields[spfField]!.value);
+  return view;
+}
