@@ -52,7 +52,7 @@ describe.concurrent('inboxlens demo', () => {
       // d: the demo has its before/after pair (the broken domain, listed after the campaign)
       await term.keys('d');
       const changed = await term.waitFor(/What changed for brokensender\.test after the campaign/);
-      expect(changed).toMatch(/newly listed/);
+      expect(changed).toMatch(/\+ LISTED\s+203\.0\.113\.7 is listed on Spamhaus ZEN/);
       await term.keys('Escape');
       await term.waitFor(/verdict: PASS/);
       // q leaves the plain report behind, as `dashboard` does, then the broken domain's pair
