@@ -14,6 +14,67 @@ import { existsSync } from 'node:fs';
 import { applyConfig, findConfig, loadConfig, type LoadedConfig } from '../config.ts';
 import { COMMANDS } from './command-list.ts';
 
+/**
+ * Edit distance between two short words, for "did you mean": Levenshtein with
+ * adjacent transpositions counted once (optimal string alignment), since `juint`
+ * for `junit` is the typo people make. yargs has a plain Levenshtein inside for its
+ * own recommendCommands(), but does not export it; this is the textbook table.
+ */
+export function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest of `known` to `word`, when it is close enough to be a typo. */
+export function nearest(word: string, known: string[]): string | undefined {
+  const w = word.toLowerCase();
+  // a shortened or lengthened word (warnings for warn, coll for collect)
+  const prefix = known.find((k) => w.length >= 3 && (k.toLowerCase().startsWith(w) || w.startsWith(k.toLowerCase())));
+  if (prefix) return prefix;
+  let best: string | undefined;
+  let d = Infinity;
+  for (const k of known) {
+    const x = distance(word.toLowerCase(), k.toLowerCase());
+    if (x < d) [best, d] = [k, x];
+  }
+  return best !== undefined && d <= (word.length <= 4 ? 1 : 2) ? best : undefined;
+}
+
+/** yargs's "Unknown argument(s): a, b" as one line that names each flag as typed, with a suggestion. */
+function unknownMessage(msg: string, argv: string[], known: string[]): string | undefined {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return undefined;
+  const words = m[1]!.split(', ');
+  const parts = words.map((w) => {
+    // how the user typed it: --juint, -j, or a stray word
+    const typed = argv.find((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}` || a === `--no-${w}`) ?? (argv.includes(w) ? w : w.length === 1 ? `-${w}` : `--${w}`);
+    if (!typed.startsWith('-')) return `unexpected argument '${typed}'`;
+    const flag = typed.replace(/=.*$/, '');
+    const near = nearest(flag.replace(/^--?(no-)?/, ''), known.filter((k) => k.length > 1));
+    return `unknown option ${flag}${near ? ` (did you mean --${near}?)` : ''}`;
+  });
+  return `${parts.join('; ')}; nothing was done (see --help)`;
+}
+
+/** yargs's "Invalid values: Argument: x, Given: "v", Choices: …" as one line naming the flag and the value. */
+function invalidMessage(msg: string, argv: string[]): string | undefined {
+  const m = /Argument: ([^,]+), Given: "([^"]*)", Choices: (.+)$/m.exec(msg);
+  if (!m) return undefined;
+  const choices = m[3]!.split(', ').map((c) => c.replace(/^"|"$/g, ''));
+  const near = nearest(m[2]!, choices);
+  // a positional (placement <action>) is named by its command, a flag by itself
+  const isFlag = argv.some((a) => a === `--${m[1]}` || a.startsWith(`--${m[1]}=`));
+  const what = isFlag ? `--${m[1]}` : `${argv.find((a) => !a.startsWith('-')) ?? 'inboxlens'} ${m[1]}`;
+  return `${what}: '${m[2]}' is not one of ${choices.join(', ')}${near ? ` (did you mean ${near}?)` : ''}; nothing was done`;
+}
+
 type Entry = { name: string; order: number; meta?: (typeof COMMANDS)[number]; load?: () => Promise<Command | undefined> };
 
 /** Thrown by a command registered from its metadata only, when yargs turns out to run it. */
@@ -64,6 +125,14 @@ export async function main(argv = hideBin(process.argv), force?: string): Promis
     process.stderr.write(`inboxlens: ${redact(e.message)}\n`);
     return EXIT.usage;
   }
+  // an unknown command: say so, with the nearest one, before anything else runs
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = cmds.map((c) => c.meta?.name ?? c.name);
+  if (!force && first !== undefined && argv.indexOf(first) === 0 && !names.includes(first) && first !== 'completion') {
+    const near = nearest(first, names);
+    process.stderr.write(`inboxlens: '${redact(first)}' is not a command${near ? ` (did you mean ${near}?)` : ''}; see inboxlens --help\n`);
+    return EXIT.usage;
+  }
   let y = yargs(argv)
     .scriptName('inboxlens')
     .strict()
@@ -75,7 +144,11 @@ export async function main(argv = hideBin(process.argv), force?: string): Promis
     .demandCommand(1, 'Give a command, e.g. `inboxlens check example.com` (see --help).')
     .fail((msg, err) => {
       if (err && !(err instanceof UsageError)) throw err;
-      usage = err?.message ?? msg;
+      // thrown, not recorded: yargs would otherwise go on to run the command (an unknown
+      // flag was reported only after the whole run, its report printed and saved)
+      if (err) throw err;
+      const known = Object.keys(((y as any).getOptions() as { key?: Record<string, unknown> }).key ?? {});
+      throw new UsageError(unknownMessage(msg, argv, known) ?? invalidMessage(msg, argv) ?? msg);
     });
   // yargs renders the running command's whole help (cliui) right after calling an async
   // handler, in case it is shown later; it never is here (.fail() above takes every
