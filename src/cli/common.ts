@@ -14,7 +14,9 @@ import type { DnsSetup } from '../engine/run.ts';
 export interface CommonArgs {
   resolver?: string[];
   concurrency: number;
-  timeout: string;
+  /** the DNS wait per query; `--timeout` is its old spelling where it meant that */
+  'dns-timeout': string;
+  timeout?: string;
   retries: number;
   json: boolean;
   trace: boolean;
@@ -22,11 +24,18 @@ export interface CommonArgs {
   verbose: boolean;
 }
 
-export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
+/**
+ * The options every command shares. `--timeout` meant two things: the DNS wait per
+ * query (check, blacklist, content, smtp, reports) and the wait for seed copies
+ * (placement, demo). Each has a name of its own now, --dns-timeout and
+ * --placement-timeout, and `--timeout` stays an alias of the one it meant in that
+ * command (`timeoutIsDns: false` for the placement commands).
+ */
+export function withCommonOptions<T>(y: Argv<T>, o: { timeoutIsDns?: boolean } = {}): Argv<T & CommonArgs> {
   return y
     .option('resolver', { type: 'string', array: true, describe: 'DNS resolver HOST[:PORT] or DoH https:// URL (repeatable; failover in order). Default: /etc/resolv.conf', group: 'DNS:' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'the one global cap on DNS queries in flight', group: 'DNS:' })
-    .option('timeout', { type: 'string', default: '2500ms', describe: 'per-query timeout (e.g. 2s, 800ms)', group: 'DNS:' })
+    .option('dns-timeout', { type: 'string', default: '2500ms', ...(o.timeoutIsDns === false ? {} : { alias: 'timeout' }), describe: `how long to wait for each DNS answer (e.g. 2s, 800ms)${o.timeoutIsDns === false ? '' : '; --timeout is the old spelling'}`, group: 'DNS:' })
     .option('retries', { type: 'number', default: 2, describe: 'extra attempts per query, spread over the resolvers', group: 'DNS:' })
     .option('json', { type: 'boolean', default: false, describe: 'print one versioned JSON document (schema/report.schema.json)', group: 'Output:' })
     .option('trace', { type: 'boolean', default: false, describe: 'add every DNS query (name, type, rcode, answers, ms) to the JSON', group: 'Output:' })
@@ -44,8 +53,12 @@ export { makeDns } from '../engine/run.ts';
 /** The DNS set-up from the command line's strings (errors name the flag). */
 export async function dnsSetup(args: CommonArgs): Promise<DnsSetup> {
   const concurrency = parsePositiveInt(args.concurrency, '--concurrency', 4096);
-  const timeoutMs = parseDuration(args.timeout, '--timeout');
-  if (timeoutMs < 10) throw new UsageError(`--timeout: '${args.timeout}' is too short (at least 10ms)`);
+  const raw = args['dns-timeout'] ?? args.timeout ?? '2500ms';
+  // the flag as the user typed it
+  const flag = process.argv.some((a) => a === '--timeout' || a.startsWith('--timeout=')) && args['dns-timeout'] === args.timeout ? '--timeout' : '--dns-timeout';
+  const timeoutMs = parseDuration(raw, flag);
+  if (timeoutMs < 10) throw new UsageError(`${flag}: '${raw}' is too short (at least 10ms)`);
+  if (timeoutMs > 300_000) throw new UsageError(`${flag}: '${raw}' is longer than 5m: a DNS answer that takes that long is not coming`);
   const retries = Number(args.retries);
   if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw new UsageError(`--retries: '${args.retries}' must be a whole number from 0 to 10`);
   const resolvers = await resolversFrom(args);

@@ -109,7 +109,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   for (const sig of signals) process.once(sig, shutdown);
   try {
     say(args, `  lab DNS ${lab.dns.address} · Dovecot ${lab.dovecot.version} IMAP ${lab.dovecot.imapPort} POP3 ${lab.dovecot.pop3Port} · MX ${lab.smtpUrl} · ${lab.seeds.length} seeds${spamd ? ` · spamd ${spamd.address}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    const setup: DnsSetup = await dnsSetup({ resolver: [lab.dns.address], concurrency: 64, timeout: '1500ms', retries: 1, json: args.json, trace: false, 'fail-on': 'error', verbose: args.verbose });
+    const setup: DnsSetup = await dnsSetup({ resolver: [lab.dns.address], concurrency: 64, 'dns-timeout': '1500ms', retries: 1, json: args.json, trace: false, 'fail-on': 'error', verbose: args.verbose });
     const publisherFor = (label: string, target: string): Promise<Publisher> =>
       openPublisher({ save: args.save, db: args.db, label, json: true, 'fail-on': 'error' }, 'demo', [target]);
 

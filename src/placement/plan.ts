@@ -3,7 +3,7 @@
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
-import { parseDuration, refuseControl } from '../util/validate.ts';
+import { isDuration, parseDuration, refuseControl } from '../util/validate.ts';
 import { loadMailboxSpec, loadSeeds, type SeedsFile } from './seeds.ts';
 import { loadDkim, makeToken, messageFromEml, parseSmtpUrl, validateUnsubscribe, type MessageSpec, type SmtpTarget } from './send.ts';
 import type { Matcher, Seed, SendResult } from './types.ts';
@@ -105,7 +105,7 @@ function parseAddress(v: string | undefined, what: string): string {
 /** `--since`: an ISO time, or a duration back from now ("2h"). */
 export function parseSince(v: string): Date {
   const s = String(v).trim();
-  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(s)) return new Date(Date.now() - parseDuration(s, '--since'));
+  if (isDuration(s) && !/^\d+$/.test(s)) return new Date(Date.now() - parseDuration(s, '--since'));
   const d = new Date(s);
   if (Number.isNaN(d.getTime())) throw new UsageError(`--since: '${v}' is not a time (use an ISO time like 2025-06-03T10:00:00Z, or a duration back from now like 2h)`);
   return d;

@@ -63,12 +63,22 @@ export function parseIp(input: string, what = '--ip'): string {
 }
 
 /** "30s", "2m", "1500ms", "1h", or a bare number of seconds. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** A duration as written: 90s, 1500ms, 5m, 2h30m, 1d, 1w2d; a bare number is seconds. */
+export function isDuration(input: string): boolean {
+  const s = input.trim();
+  return /^\d+(?:\.\d+)?$/.test(s) || /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(s);
+}
+
 export function parseDuration(input: string | number, what: string): number {
   if (typeof input === 'number') return input * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(input).trim());
-  if (!m) throw new UsageError(`${what}: '${input}' is not a duration (use e.g. 90s, 5m, 1500ms)`);
-  const n = Number(m[1]);
-  return Math.round(n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] as number));
+  const s = String(input).trim();
+  if (!isDuration(s)) throw new UsageError(`${what}: '${input}' is not a duration (use e.g. 90s, 1500ms, 5m, 2h30m, 1d)`);
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  let ms = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return Math.round(ms);
 }
 
 export function parsePositiveInt(input: unknown, what: string, max = 100_000): number {

@@ -10,7 +10,7 @@ import { baseRunOptions, checkDomain, prepareChecks, selectChecks as selectFrom 
 import { buildReport } from '../../report/json.ts';
 import { renderReport } from '../../report/text.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
-import type { Check, RunOptions } from '../../types.ts';
+import type { Check, OptionSpec, RunOptions } from '../../types.ts';
 import { UsageError } from '../errors.ts';
 import type { Command } from '../command.ts';
 import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
@@ -150,8 +150,17 @@ export const command: Command<CheckArgs> = {
       ...checkCommand,
       builder: (y: Argv) => {
         let b = (checkCommand.builder as (y: Argv) => Argv)(y);
+        // an option two checks share (--message: content and blacklist) is listed once
+        const byName = new Map<string, { spec: OptionSpec; titles: string[] }>();
         for (const c of registry.values()) {
-          for (const [name, spec] of Object.entries(c.cliOptions ?? {})) b = b.option(name, { group: `${c.title}:`, ...spec });
+          for (const [name, spec] of Object.entries(c.cliOptions ?? {})) {
+            const seen = byName.get(name);
+            if (seen) seen.titles.push(c.title);
+            else byName.set(name, { spec, titles: [c.title] });
+          }
+        }
+        for (const [name, { spec, titles }] of byName) {
+          b = b.option(name, titles.length > 1 ? { ...spec, group: 'Used by several checks:', describe: `${spec.describe} (${titles.join(', ')})` } : { group: `${titles[0]}:`, ...spec });
         }
         return b as Argv<CheckArgs>;
       },

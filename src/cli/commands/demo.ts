@@ -16,7 +16,7 @@ export const command: Command<DemoArgs> = {
         .option('db', { type: 'string', describe: 'history database' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false })
         .option('html-report', { type: 'string', describe: 'also write a self-contained HTML report to FILE (verdict, fixes, placement chart, the before/after diff)' })
-        .option('timeout', { type: 'string', default: '10s', describe: 'how long to wait for seed copies (POP3 seeds cannot see spam, so they wait this long for copies filed there)' })
+        .option('placement-timeout', { alias: 'timeout', type: 'string', default: '10s', describe: 'how long to wait for seed copies (POP3 seeds cannot see spam, so they wait this long for copies filed there); --timeout is the old spelling' })
         .option('export-dir', { type: 'string', describe: 'dashboard: `e` writes the JSON report into DIR without asking (otherwise it asks for a path)' }) as unknown as Argv<DemoArgs>,
     handler: () => {},
   }),

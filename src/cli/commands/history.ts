@@ -9,7 +9,7 @@ import { parseDomain, parsePositiveInt } from '../validate.ts';
 interface HistoryArgs {
   target?: string;
   label?: string;
-  limit: number;
+  limit: string | number;
   db?: string;
   json: boolean;
 }
@@ -23,13 +23,16 @@ export const command: Command<HistoryArgs> = {
       y
         .option('target', { type: 'string', describe: 'only runs of this domain' })
         .option('label', { type: 'string', describe: 'only runs with this label' })
-        .option('limit', { type: 'number', default: 20 })
+        .option('limit', { type: 'string', default: '20', describe: 'how many runs to list (newest first)' })
         .option('db', { type: 'string', describe: 'history database' })
         .option('json', { type: 'boolean', default: false }) as unknown as Argv<HistoryArgs>,
     handler: () => {},
   }),
   async run(argv) {
     const file = argv.db ?? defaultDbPath();
+    // the arguments first: a bad one is an error whether or not there is a database
+    const target = argv.target ? parseDomain(argv.target, '--target') : undefined;
+    const limit = parsePositiveInt(argv.limit, '--limit', 100_000);
     if (!HistoryStore.exists(file)) {
       // listing must not create the database
       if (argv.json) await out(JSON.stringify({ schemaVersion: '1.0', db: file, runs: [] }, null, 2));
@@ -38,7 +41,7 @@ export const command: Command<HistoryArgs> = {
     }
     const store = HistoryStore.openReadOnly(file);
     try {
-      const runs = store.list({ target: argv.target ? parseDomain(argv.target, '--target') : undefined, label: argv.label, limit: parsePositiveInt(argv.limit, '--limit', 100_000) });
+      const runs = store.list({ target, label: argv.label, limit });
       if (argv.json) {
         await out(JSON.stringify({ schemaVersion: '1.0', db: store.file, runs }, null, 2));
         return 0;

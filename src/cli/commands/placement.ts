@@ -35,8 +35,53 @@ const G_SEEDS = 'Seeds:';
 const G_SEND = 'Send (send, run):';
 const G_COLLECT = 'Collect (collect, watch, run):';
 
+/** What each action does, for its own --help. */
+const ACTION_HELP: Record<(typeof ACTIONS)[number], string> = {
+  send: 'Send one test copy to each seed (it prints the run token to collect them with); nothing is read from the mailboxes.',
+  collect: 'Find the copies of an earlier `placement send` by its run token (--token), read-only, and report where each landed.',
+  watch: "Find the copies of your own campaign (--match-header / --match-subject / --match-from, --since), read-only; nothing is ever deleted.",
+  run: 'Send one test copy to each seed, then find where each landed (send + collect in one go).',
+};
+/** The options groups that matter for an action; the others are hidden from its --help. */
+const ACTION_GROUPS: Record<(typeof ACTIONS)[number], string[]> = {
+  send: [G_SEND],
+  collect: [G_COLLECT],
+  watch: [G_COLLECT],
+  run: [G_SEND, G_COLLECT],
+};
+const NOT_FOR: Record<(typeof ACTIONS)[number], string[]> = {
+  send: ['token', 'match-subject', 'match-header', 'match-from', 'since', 'cleanup', 'dashboard'],
+  collect: ['match-subject', 'match-header', 'match-from', 'since', 'dashboard'],
+  watch: ['token', 'cleanup', 'dashboard'],
+  run: ['token', 'match-subject', 'match-header', 'match-from', 'since'],
+};
+
 function builder(y: Argv): Argv<PlacementArgs> {
-  return withPublishOptions(withCommonOptions(y))
+  const built = baseBuilder(y);
+  // `placement collect --help` describes collect: its own text, and only its options
+  const args = process.argv.slice(2);
+  const action = ACTIONS.find((a) => args[0] === 'placement' && args[1] === a);
+  if (!action || !args.some((a) => a === '--help' || a === '-h')) return built;
+  const hide: string[] = [...NOT_FOR[action]];
+  for (const [name, group] of Object.entries(OPTION_GROUPS)) if (!ACTION_GROUPS[action].includes(group)) hide.push(name);
+  let b = built.usage(`inboxlens placement ${action} [options]\n\n${ACTION_HELP[action]}`);
+  for (const h of new Set(hide)) b = b.hide(h);
+  return b;
+}
+
+/** Each send or collect option's group, so an action's --help can leave out the others. */
+const OPTION_GROUPS: Record<string, string> = {};
+
+function baseBuilder(y: Argv): Argv<PlacementArgs> {
+  const grouped = <T>(b: Argv<T>): Argv<T> => {
+    const orig = b.option.bind(b);
+    (b as any).option = (name: string, o: { group?: string }) => {
+      if (o?.group === G_SEND || o?.group === G_COLLECT) OPTION_GROUPS[name] = o.group;
+      return orig(name, o as never);
+    };
+    return b;
+  };
+  return grouped(withPublishOptions(withCommonOptions(y, { timeoutIsDns: false })))
     .option('dashboard', { type: 'boolean', default: false, describe: 'run: show the live terminal dashboard (on a TTY; plain text otherwise)' })
     .option('content', { type: 'boolean', default: false, describe: 'send, run: also judge the message as it will be sent (structure, unsubscribe, DKIM h=, spam score with --spamd/--rspamd)', group: G_SEND })
     .option('spamd', { type: 'string', describe: 'with --content: score with SpamAssassin\'s spamd at HOST[:PORT]', group: G_SEND })
@@ -63,13 +108,12 @@ function builder(y: Argv): Argv<PlacementArgs> {
     .option('match-header', { type: 'string', describe: 'watch: find copies with header NAME=VALUE', group: G_COLLECT })
     .option('match-from', { type: 'string', describe: 'watch: find copies from this sender (with --since)', group: G_COLLECT })
     .option('since', { type: 'string', describe: 'watch: only mail since this ISO time or duration ago (2h)', group: G_COLLECT })
-    .option('timeout', { type: 'string', default: '5m', describe: 'how long to wait for copies that have not arrived (e.g. 90s, 10m)', group: G_COLLECT })
+    .option('placement-timeout', { alias: 'timeout', type: 'string', default: '5m', describe: 'how long to wait for copies that have not arrived (e.g. 90s, 10m, 1h); --timeout is the old spelling', group: G_COLLECT })
     .option('poll-interval', { type: 'string', describe: 'how often folders without IDLE, and POP3 seeds, are checked [default: 2s]; folders watched with IDLE are searched at this interval too [default: 10s], whatever the server\'s IDLE announces', group: G_COLLECT })
     .option('idle', { type: 'boolean', default: true, describe: 'use IMAP IDLE on INBOX and spam (--no-idle: poll everything)', group: G_COLLECT })
     .option('max-connections', { type: 'string', default: '16', describe: 'connections open at once to one IMAP/POP3 server (host:port); the other seeds wait in line, and one still waiting at the deadline is reported as not checked', group: G_COLLECT })
     .option('bounces', { type: 'string', describe: 'YAML of the IMAP mailbox that receives bounces (DSNs), seed format', group: G_COLLECT })
-    .option('cleanup', { type: 'boolean', default: false, describe: 'afterwards, delete the copies carrying this run\'s token (only those), and say how many', group: G_COLLECT })
-    .option('dns-timeout', { type: 'string', default: '2500ms', describe: 'per-query DNS timeout (for the local DKIM/ARC re-verification)', group: 'DNS:' }) as unknown as Argv<PlacementArgs>;
+    .option('cleanup', { type: 'boolean', default: false, describe: 'afterwards, delete the copies carrying this run\'s token (only those), and say how many', group: G_COLLECT }) as unknown as Argv<PlacementArgs>;
 }
 
 /**
@@ -92,7 +136,7 @@ export async function runPlacement(argv: PlacementArgs): Promise<number> {
   checkActionArgs(argv.action, argv);
   const plan = await buildPlan({ ...argv, deadline: argv.timeout }, phase);
   for (const w of plan.seedsFile.warnings) process.stderr.write(redact(`inboxlens: warning: ${w}\n`));
-  const setup = await dnsSetup({ ...argv, timeout: argv['dns-timeout'] });
+  const setup = await dnsSetup(argv);
   // only this check: loading the whole registry would cost every placement run ~80 MB for nothing
   const check = placementCheck;
   const registry = new Map<string, Check>([[check.id, check]]);
