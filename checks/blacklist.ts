@@ -12,7 +12,7 @@ import { sweep, type Cell, type SweepResult, type Target, type TargetRow, type Z
 import { UNDETERMINED } from '../src/dnsbl/decode.ts';
 import { gridDetails } from '../src/dnsbl/grid.ts';
 import { extractLinks } from '../src/content/links.ts';
-import { messageFor, readMessageFile } from '../src/content/parse.ts';
+import { messageFor, messageFlag, readMessageFile } from '../src/content/parse.ts';
 import { BLACKLIST_FINDINGS } from '../src/catalog/blacklist.ts';
 
 export const DEFAULT_MAX_QUERIES = 4000;
@@ -78,7 +78,7 @@ export async function prepareBlacklist(opts: RunOptions): Promise<Prepared> {
   }
   let explicit: Target[] | undefined;
   if (Array.isArray(opts.blacklistTargets)) explicit = (opts.blacklistTargets as string[]).flatMap(parseTargetArg);
-  if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message);
+  if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message, messageFlag(opts));
   const selection = await selectZones({
     zone: opts.zone as string[] | undefined,
     zonesFile: opts.zonesFile as string | undefined,

@@ -4,7 +4,7 @@
 // real filter's score (spamd, rspamd). Runs only with --message FILE.
 import type { Check, CheckContext, CheckOutput, Rich, RunOptions } from '../src/types.ts';
 import { UsageError } from '../src/util/errors.ts';
-import { messageFor, readMessageFile } from '../src/content/parse.ts';
+import { messageFor, messageFlag, readMessageFile } from '../src/content/parse.ts';
 import { analyzeContent, type SpamVerdict } from '../src/content/analyze.ts';
 import { parseSpamdAddress, type SpamdAddress } from '../src/content/spamd.ts';
 import { parseRspamdUrl } from '../src/content/rspamd.ts';
@@ -50,7 +50,7 @@ async function parse(opts: RunOptions): Promise<ContentSettings> {
   }
   const wants = [opts.spamd ? '--spamd' : '', opts.rspamd ? '--rspamd' : '', opts.checkLinks ? '--check-links' : ''].filter(Boolean);
   if (wants.length && !hasMessage(opts)) throw new UsageError(`${wants.join(', ')} judge a message: give it with --message FILE.eml`);
-  if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message);
+  if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message, messageFlag(opts));
   const spamd = spamdOf(opts);
   const rspamd = rspamdOf(opts);
   return { ...(spamd ? { spamd } : {}), ...(rspamd ? { rspamd } : {}), ...(opts.checkLinks ? { https: httpsSettings(opts) } : {}) };

@@ -52,6 +52,11 @@ export async function parseMessage(raw: Buffer): Promise<LoadedMessage> {
 
 /** Read an .eml file named on the command line; every failure is the user's to fix. */
 const readOnce = new Map<string, Buffer>();
+/** How the message was given, for errors: `--message` in check, `content` for `inboxlens content FILE`. */
+export function messageFlag(opts: RunOptions): string {
+  return typeof opts.messageFlag === 'string' ? opts.messageFlag : '--message';
+}
+
 export async function readMessageFile(file: string, flag = '--message'): Promise<Buffer> {
   // read once per process: a pipe or standard input cannot be read a second time
   const key = `${flag}\0${file}`;
@@ -74,6 +79,6 @@ export function messageFor(ctx: Pick<CheckContext, 'memo' | 'opts'>): Promise<Lo
 
 export async function rawMessageOf(opts: RunOptions): Promise<Buffer> {
   if (Buffer.isBuffer(opts.messageRaw)) return opts.messageRaw;
-  if (typeof opts.message === 'string' && opts.message) return readMessageFile(opts.message);
+  if (typeof opts.message === 'string' && opts.message) return readMessageFile(opts.message, messageFlag(opts));
   throw new Error('no message: give --message FILE');
 }

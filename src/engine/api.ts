@@ -133,7 +133,7 @@ export async function content(message: string | Buffer, o: ContentOptions = {}):
   const opts: RunOptions = {
     ips: o.ip ? [parseIp(o.ip, 'ip')] : [],
     selectors: [],
-    ...(Buffer.isBuffer(message) ? { messageRaw: message } : { message: String(message) }),
+    ...(Buffer.isBuffer(message) ? { messageRaw: message } : { message: String(message), messageFlag: 'content' }),
     ...(o.spamd !== undefined ? { spamd: o.spamd } : {}),
     ...(o.rspamd !== undefined ? { rspamd: o.rspamd } : {}),
     ...(o.checkLinks ? { checkLinks: true } : {}),

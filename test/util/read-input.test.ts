@@ -56,7 +56,7 @@ describe('every file option refuses a device at once (exit 2, naming the option)
     ['--dkim-key /dev/zero', [...SEND, '--dkim-key', '/dev/zero', '--dkim-selector', 's1'], /--dkim-key: '\/dev\/zero' is a character device/],
     ['--html @/dev/zero', [...SEND, '--html', '@/dev/zero'], /--html: '\/dev\/zero' is a character device/],
     ['--message /dev/zero (placement)', [...SEND, '--message', '/dev/zero'], /--message: '\/dev\/zero' is a character device/],
-    ['--message /dev/urandom (content)', ['content', '/dev/urandom'], /--message: '\/dev\/urandom' is a character device/],
+    ['content /dev/urandom (the command names its argument)', ['content', '/dev/urandom'], /^inboxlens: content: '\/dev\/urandom' is a character device/],
     ['--bounces /dev/zero', ['placement', 'collect', '--seeds', seeds, '--token', TOKEN, '--bounces', '/dev/zero'], /--bounces: '\/dev\/zero' is a character device/],
     ['a directory as --seeds', ['placement', 'collect', '--seeds', tmp, '--token', TOKEN], /--seeds: '.*' is a directory, not a file/],
   ];

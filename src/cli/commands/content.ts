@@ -56,6 +56,8 @@ export async function runContentCommand(argv: ContentArgs): Promise<number> {
     ips: argv.ip ? [parseIp(argv.ip)] : [],
     selectors: [],
     message: file,
+    // errors about the file name the command's argument, not check's --message
+    messageFlag: 'content',
     ...(argv.spamd !== undefined ? { spamd: argv.spamd } : {}),
     ...(argv.rspamd !== undefined ? { rspamd: argv.rspamd } : {}),
     ...(argv['check-links'] ? { checkLinks: true } : {}),
