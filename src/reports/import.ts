@@ -110,24 +110,36 @@ export function record(res: UnpackResult, store: ReportStore, sum: ImportSummary
   return saved;
 }
 
+/** Files read and unpacked at once: zip entries inflate on libuv's threads while the next file parses. */
+const IN_FLIGHT = 4;
+
 export async function importFiles(files: string[], o: ImportOptions): Promise<ImportSummary> {
   const sum = emptySummary();
   const limits = o.limits ?? DEFAULT_LIMITS;
   const batch = o.batch ?? 500;
+  const load = async (file: string): Promise<UnpackResult> => {
+    let bytes: Buffer;
+    try {
+      bytes = readBounded(file);
+    } catch (e) {
+      return { found: [], messages: [], problems: [{ where: file, kind: (e as { kind?: string }).kind ?? 'unreadable', message: `cannot read: ${(e as Error).message}` }] };
+    }
+    return unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
+  };
+  // a few files ahead, stored strictly in order (the first copy of a report id is the first file named)
+  const ahead: Promise<UnpackResult>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < IN_FLIGHT && next < files.length) ahead.push(load(files[next++]!));
+  };
   let pending = 0;
   o.store.begin();
   try {
-    for (const [i, file] of files.entries()) {
-      o.progress?.(i, files.length, file);
+    for (let i = 0; i < files.length; i++) {
+      fill();
+      const res = await ahead.shift()!;
+      o.progress?.(i, files.length, files[i]!);
       sum.files++;
-      let bytes: Buffer;
-      try {
-        bytes = readBounded(file);
-      } catch (e) {
-        sum.problems.push({ where: file, kind: (e as { kind?: string }).kind ?? 'unreadable', message: `cannot read: ${(e as Error).message}` });
-        continue;
-      }
-      const res = await unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
       pending += record(res, o.store, sum).length;
       if (pending >= batch) {
         o.store.commit();
@@ -138,6 +150,7 @@ export async function importFiles(files: string[], o: ImportOptions): Promise<Im
     o.store.commit();
   } catch (e) {
     o.store.rollback();
+    await Promise.allSettled(ahead);
     throw e;
   }
   return sum;

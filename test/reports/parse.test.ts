@@ -11,6 +11,7 @@ import { parseAggregate } from '../../src/reports/aggregate.ts';
 import { parseTlsReport } from '../../src/reports/tlsrpt.ts';
 import { unpack, splitMbox, DEFAULT_LIMITS } from '../../src/reports/unpack.ts';
 import type { AggregateReport, FailureReport, TlsReport } from '../../src/reports/types.ts';
+import { makeZip } from '../helpers/zip.ts';
 
 const CONF = path.join(ROOT, '../shared/conformance/dmarc-reports');
 const PD = path.join(CONF, 'parsedmarc/samples');
@@ -209,46 +210,3 @@ describe('containers', () => {
     expect((await un(Buffer.from([0x00, 0x01, 0x02]))).problems).toEqual([expect.objectContaining({ kind: 'not-a-report' })]);
   });
 });
-
-/** A zip archive with stored (deflated) entries, written by hand so a test can make it lie. */
-export function makeZip(entries: [string, Buffer][], o: { lieSize?: number } = {}): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const comp = zlib.deflateRawSync(data);
-    const crc = zlib.crc32(data);
-    const size = o.lieSize ?? data.length;
-    const nameB = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0, 6);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(size, 22);
-    lh.writeUInt16LE(nameB.length, 26);
-    locals.push(lh, nameB, comp);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(size, 24);
-    ch.writeUInt16LE(nameB.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, nameB);
-    offset += 30 + nameB.length + comp.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
