@@ -6,7 +6,8 @@
 import { readdirSync, statSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
-import { unpack, DEFAULT_LIMITS, type MailVerifier, type UnpackLimits, type UnpackResult } from './unpack.ts';
+import { unpack, sniff, DEFAULT_LIMITS, type MailVerifier, type UnpackLimits, type UnpackResult } from './unpack.ts';
+import { ParsePool } from './parse-pool.ts';
 import type { ReportStore, SaveOutcome, SaveResult } from './store.ts';
 import type { ImportProblem } from './types.ts';
 
@@ -52,6 +53,8 @@ export interface ImportOptions {
   limits?: UnpackLimits;
   /** commit after this many reports (default 500) */
   batch?: number;
+  /** parse on this many worker threads (default: one per core for 16 files or more; 0: on the main thread) */
+  workers?: number;
   progress?: (done: number, total: number, file: string) => void;
 }
 
@@ -110,13 +113,15 @@ export function record(res: UnpackResult, store: ReportStore, sum: ImportSummary
   return saved;
 }
 
-/** Files read and unpacked at once: zip entries inflate on libuv's threads while the next file parses. */
-const IN_FLIGHT = 4;
 
 export async function importFiles(files: string[], o: ImportOptions): Promise<ImportSummary> {
   const sum = emptySummary();
   const limits = o.limits ?? DEFAULT_LIMITS;
   const batch = o.batch ?? 500;
+  const poolSize = o.workers ?? ParsePool.sizeFor(files.length);
+  const pool = poolSize ? new ParsePool(poolSize) : undefined;
+  // files read and parsed ahead of the one being stored
+  const IN_FLIGHT = pool ? pool.size * 4 : 4;
   const load = async (file: string): Promise<UnpackResult> => {
     let bytes: Buffer;
     try {
@@ -124,7 +129,10 @@ export async function importFiles(files: string[], o: ImportOptions): Promise<Im
     } catch (e) {
       return { found: [], messages: [], problems: [{ where: file, kind: (e as { kind?: string }).kind ?? 'unreadable', message: `cannot read: ${(e as Error).message}` }] };
     }
-    return unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
+    const local = () => unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
+    const kind = sniff(bytes);
+    if (!pool || kind === 'mail' || kind === 'mbox') return local();
+    return (await pool.parse(bytes, file, limits)) ?? local();
   };
   // a few files ahead, stored strictly in order (the first copy of a report id is the first file named)
   const ahead: Promise<UnpackResult>[] = [];
@@ -152,6 +160,8 @@ export async function importFiles(files: string[], o: ImportOptions): Promise<Im
     o.store.rollback();
     await Promise.allSettled(ahead);
     throw e;
+  } finally {
+    await pool?.close();
   }
   return sum;
 }

@@ -108,10 +108,8 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
   // report-level totals stored at import
   const groups = db
     .prepare(
-      `SELECT source_ip AS ip, sum(count) AS n, sum(count * spf_pass) AS sp, sum(count * spf_aligned) AS sa, sum(count * dkim_pass) AS dp, sum(count * dkim_aligned) AS da,
-              sum(count * (dkim_aligned | spf_aligned)) AS dm,
-              sum(CASE disposition WHEN 'none' THEN count ELSE 0 END) AS d_none, sum(CASE disposition WHEN 'quarantine' THEN count ELSE 0 END) AS d_quarantine,
-              sum(CASE disposition WHEN 'reject' THEN count ELSE 0 END) AS d_reject, sum(CASE disposition WHEN 'pass' THEN count ELSE 0 END) AS d_pass,
+      `SELECT source_ip AS ip, sum(count) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm,
+              sum(d_none) AS d_none, sum(d_quarantine) AS d_quarantine, sum(d_reject) AS d_reject, sum(d_pass) AS d_pass,
               group_concat(DISTINCT replace(reporter, ',', char(31))) AS reporters
        FROM dmarc_records INDEXED BY dmarc_records_show
        WHERE domain = ? AND begin_ts <= ? AND end_ts >= ?

@@ -130,9 +130,11 @@ export class ReportStore {
       detail, r.records.length, t.messages, t.spfPass, t.spfAligned, t.dkimPass, t.dkimAligned, t.dmarcPass, JSON.stringify(disp), digest, auth.dkim, auth.domain ?? null, auth.authenticated ? 1 : 0, auth.source, this.now,
     );
     const id = Number(res.lastInsertRowid);
-    const ins = this.st('INSERT INTO dmarc_records (report, domain, begin_ts, end_ts, reporter, source_ip, count, disposition, dkim_aligned, spf_aligned, dkim_pass, spf_pass, header_from, envelope_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const ins = this.st('INSERT INTO dmarc_records (report, domain, begin_ts, end_ts, reporter, source_ip, count, disposition, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, d_none, d_quarantine, d_reject, d_pass, header_from, envelope_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const x of r.records) {
-      ins.run(id, r.policy.domain, r.begin, r.end, r.org, x.sourceIp, x.count, x.disposition, x.dkimAligned ? 1 : 0, x.spfAligned ? 1 : 0, x.dkimPass ? 1 : 0, x.spfPass ? 1 : 0, x.headerFrom, x.envelopeFrom ?? null);
+      const n = x.count;
+      const d = x.disposition;
+      ins.run(id, r.policy.domain, r.begin, r.end, r.org, x.sourceIp, n, d, x.spfPass ? n : 0, x.spfAligned ? n : 0, x.dkimPass ? n : 0, x.dkimAligned ? n : 0, x.spfAligned || x.dkimAligned ? n : 0, d === 'none' ? n : 0, d === 'quarantine' ? n : 0, d === 'reject' ? n : 0, d === 'pass' ? n : 0, x.headerFrom, x.envelopeFrom ?? null);
     }
   }
 

@@ -210,3 +210,36 @@ describe('containers', () => {
     expect((await un(Buffer.from([0x00, 0x01, 0x02]))).problems).toEqual([expect.objectContaining({ kind: 'not-a-report' })]);
   });
 });
+
+describe('the parse pool (worker threads)', () => {
+  it('gives the same import as the main thread, e-mails parsed on the main thread', async () => {
+    const { HistoryStore } = await import('../../src/history/store.ts');
+    const { ReportStore } = await import('../../src/reports/store.ts');
+    const { expandInputs, importFiles } = await import('../../src/reports/import.ts');
+    const { ParsePool } = await import('../../src/reports/parse-pool.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'inboxlens-pool-'));
+    try {
+      const files = expandInputs([CONF]);
+      const run = async (workers: number) => {
+        const h = HistoryStore.open(path.join(dir, `w${workers}.db`));
+        try {
+          const sum = await importFiles(files, { store: new ReportStore(h), workers });
+          const rows = h.sqlite.prepare('SELECT org, report_id, sha256, records, messages FROM dmarc_reports ORDER BY org, report_id').all();
+          return { sum, rows };
+        } finally {
+          h.close();
+        }
+      };
+      const main = await run(0);
+      const pooled = await run(2);
+      expect(pooled.sum).toEqual(main.sum);
+      expect(pooled.rows).toEqual(main.rows);
+      expect(main.sum.outcomes.imported).toBe(31);
+      expect([ParsePool.sizeFor(10, 8), ParsePool.sizeFor(1000, 2), ParsePool.sizeFor(1000, 8)]).toEqual([0, 0, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
