@@ -156,6 +156,15 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX IF NOT EXISTS tls_failures_domain ON tls_failures (policy_domain, begin_ts);
   CREATE INDEX IF NOT EXISTS tls_failures_report ON tls_failures (report);
+  -- source IPs the domain's own SPF record authorizes (via: the record that holds the range: the
+  -- domain itself, or an include such as _spf.google.com), as of checked_at
+  CREATE TABLE IF NOT EXISTS spf_sources (
+    domain TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    via TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    PRIMARY KEY (domain, ip)
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ip_info (
     ip TEXT PRIMARY KEY,
     ptr TEXT,

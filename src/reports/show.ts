@@ -5,6 +5,7 @@
 // that fail and are not the user's (spoofing) picked out, and the domain's
 // total; failure reports; TLS reports about mail to the domain's MX hosts.
 import type { ReportStore } from './store.ts';
+import { serviceFor } from './resolve.ts';
 
 export interface Window {
   /** Unix seconds, inclusive; undefined: open */
@@ -35,6 +36,8 @@ export interface SourceRow extends Counts {
   ip: string;
   ptr: string | null;
   service: string | null;
+  /** the record of the domain's SPF that authorizes this IP (the domain, or an include), when the last import walked it; null: not authorized, or not checked */
+  spfAuthorizedBy: string | null;
   /** cached PTR status: ok, none (no PTR), error (the lookup failed: tried again next import), invalid, or null (not looked up yet) */
   ptrStatus: string | null;
   rates: Rates;
@@ -118,6 +121,8 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
     .all(domain, until, since) as { ip: string; n: number; sp: number; sa: number; dp: number; da: number; dm: number; d_none: number; d_quarantine: number; d_reject: number; d_pass: number; reporters: string }[];
   const info = new Map<string, { ptr: string | null; service: string | null; status: string }>();
   if (groups.length) for (const i of db.prepare('SELECT ip, ptr, service, status FROM ip_info').all() as { ip: string; ptr: string | null; service: string | null; status: string }[]) info.set(i.ip, i);
+  const spf = new Map<string, string>();
+  if (groups.length) for (const x of db.prepare('SELECT ip, via FROM spf_sources WHERE domain = ?').all(domain) as { ip: string; via: string }[]) spf.set(x.ip, x.via);
   const sources: SourceRow[] = groups.map((g) => {
     const c: Counts = { messages: g.n, spfPass: g.sp, spfAligned: g.sa, dkimPass: g.dp, dkimAligned: g.da, dmarcPass: g.dm };
     const dispositions: Record<string, number> = {};
@@ -128,19 +133,23 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
     const other = g.n - g.d_none - g.d_quarantine - g.d_reject - g.d_pass;
     if (other) dispositions.other = other;
     const i = info.get(g.ip);
+    const via = spf.get(g.ip) ?? null;
+    const service = i?.service ?? (via && via !== domain ? serviceFor(via) ?? null : null);
     return {
       ip: g.ip,
       ptr: i?.ptr ?? null,
-      service: i?.service ?? null,
+      service,
       ptrStatus: i?.status ?? null,
+      spfAuthorizedBy: via,
       ...c,
       rates: ratesOf(c),
       dispositions,
       // (a reporter's own commas travel as U+001F: group_concat(DISTINCT …) takes no separator)
       reporters: g.reporters.split(',').map((r) => r.replaceAll('\u001f', ',')).sort(),
       // the user's own sources pass DMARC at least sometimes (their DKIM or SPF is aligned); one
-      // that never does, and is no known sending service, is someone else using the domain
-      spoofing: g.dm === 0 && !i?.service,
+      // that never does, is no known sending service and is not in the domain's SPF record, is
+      // someone else using the domain (or a forwarder)
+      spoofing: g.dm === 0 && !service && !via,
     };
   });
   res.aggregate.sources = sources.sort((a, b) => b.messages - a.messages || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));

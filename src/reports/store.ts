@@ -196,6 +196,18 @@ export class ReportStore {
     return (this.st('SELECT DISTINCT r.source_ip AS ip FROM dmarc_records r LEFT JOIN ip_info i ON i.ip = r.source_ip WHERE i.ip IS NULL LIMIT ?').all(limit) as { ip: string }[]).map((x) => x.ip);
   }
 
+  /** The distinct source IPs of a domain's aggregate reports (the covering index's order). */
+  domainIps(domain: string): string[] {
+    return (this.st('SELECT DISTINCT source_ip AS ip FROM dmarc_records INDEXED BY dmarc_records_show WHERE domain = ?').all(domain) as { ip: string }[]).map((x) => x.ip);
+  }
+
+  /** Replace what the domain's SPF record authorizes (a new walk supersedes the old one). */
+  saveSpfSources(domain: string, found: { ip: string; via: string }[]): void {
+    this.st('DELETE FROM spf_sources WHERE domain = ?').run(domain);
+    const at = new Date().toISOString();
+    for (const f of found) this.st('INSERT OR REPLACE INTO spf_sources (domain, ip, via, checked_at) VALUES (?, ?, ?, ?)').run(domain, f.ip, f.via, at);
+  }
+
   saveIpInfo(ip: string, info: { ptr?: string; service?: string; status: string }): void {
     this.st('INSERT OR REPLACE INTO ip_info (ip, ptr, service, status, resolved_at) VALUES (?, ?, ?, ?, ?)').run(ip, info.ptr ?? null, info.service ?? null, info.status, new Date().toISOString());
   }
