@@ -103,10 +103,14 @@ async function walk(b: Buffer, where: string, ctx: UnpackContext, budget: Budget
       case 'zip':
         return await unzip(b, where, ctx, budget, auth, depth, res);
       case 'xml':
-        res.found.push({ report: parseAggregate(b), where, auth });
-        return;
       case 'json':
-        res.found.push({ report: parseTlsReport(b), where, auth });
+        // one document is parsed whole: no larger than all decompression of an input may be
+        if (b.length > ctx.limits.maxDecompressed) return void fail('too-large', `refused: the document is ${mb(b.length)}, more than the ${mb(ctx.limits.maxDecompressed)} one report may be`);
+        if (kind === 'json') {
+          res.found.push({ report: parseTlsReport(b), where, auth });
+          return;
+        }
+        res.found.push({ report: parseAggregate(b), where, auth });
         return;
       case 'mbox':
       case 'mail':

@@ -188,6 +188,9 @@ describe('containers', () => {
     // an entry that inflates past the size it declares: yauzl stops it
     const liar = makeZip([['a.xml', xml]], { lieSize: 100 });
     expect((await un(liar)).problems).toEqual([expect.objectContaining({ kind: 'invalid-zip' })]);
+    // a plain document larger than the budget is not parsed at all
+    const big = await unpack(Buffer.concat([xml, Buffer.alloc(2 * 1024 * 1024, 0x20)]), 'big.xml', { limits: small, source: 'big.xml' });
+    expect(big.problems).toEqual([expect.objectContaining({ kind: 'too-large', message: expect.stringMatching(/the document is 2 MB, more than the 1 MB/) })]);
     // and the good zip still reads
     expect((await un(makeZip([['a.xml', xml]]))).found.length).toBe(1);
   });

@@ -43,6 +43,12 @@ const G_SHOW = 'Show:';
 
 function builder(y: Argv): Argv<ReportsArgs> {
   return withCommonOptions(y)
+    // the DNS options serve the DKIM check of report e-mails and the PTR/SPF look-ups after an import;
+    // the shared output options that judge findings mean nothing here
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (schema/reports.schema.json)', group: 'Output:' })
+    .hide('trace')
+    .hide('verbose')
+    .hide('fail-on')
     .positional('action', { choices: ACTIONS, describe: 'import: read reports into the history database; show: what they say about --domain' })
     .positional('files', { type: 'string', array: true, describe: 'import: report files or folders (.xml, .xml.gz, .zip, .json, .json.gz, .eml, mbox)' })
     .option('db', { type: 'string', describe: `history database (default: $INBOXLENS_DB or ${defaultDbPath().replace(process.env.HOME ?? '\u0000', '~')})` })
