@@ -98,7 +98,7 @@ export class ReportStore {
     // one serialisation: stored as the records' detail, and hashed (with the metadata) to tell copies apart
     const detail = JSON.stringify(r.records.map((x) => ({ dkim: x.dkim, spf: x.spf, ...(x.reasons.length ? { reasons: x.reasons } : {}), ...(x.envelopeTo ? { envelopeTo: x.envelopeTo } : {}) })));
     const { records, warnings: _w, ...meta } = r;
-    const digest = sha([meta, records.map((x) => [x.sourceIp, x.count, x.disposition, x.dkimAligned, x.spfAligned, x.headerFrom, x.envelopeFrom ?? null]), detail]);
+    const digest = sha([{ ...meta, org: orgKey(r.org) }, records.map((x) => [x.sourceIp, x.count, x.disposition, x.dkimAligned, x.spfAligned, x.headerFrom, x.envelopeFrom ?? null]), detail]);
     const base = { kind: 'aggregate' as const, key: `${r.org} ${r.reportId}`, domain: r.policy.domain };
     const existing = this.st('SELECT id, sha256, authenticated FROM dmarc_reports WHERE org_key = ? AND report_id = ?').get(orgKey(r.org), r.reportId) as { id: number; sha256: string; authenticated: number } | undefined;
     if (existing) {
@@ -139,7 +139,8 @@ export class ReportStore {
   }
 
   private saveTls(r: TlsReport, auth: ReportAuth): SaveResult {
-    const digest = sha({ ...r, warnings: undefined });
+    // the org as the key folds it: "Mail Co" and "MAIL CO" are one reporter
+    const digest = sha({ ...r, org: orgKey(r.org), warnings: undefined });
     const domain = r.policies[0]?.policyDomain ?? '';
     const base = { kind: 'tls' as const, key: `${r.org} ${r.reportId}`, domain };
     const existing = this.st('SELECT id, sha256, authenticated FROM tls_reports WHERE org_key = ? AND report_id = ?').get(orgKey(r.org), r.reportId) as { id: number; sha256: string; authenticated: number } | undefined;

@@ -96,3 +96,45 @@ describe('the show query', () => {
     }
   });
 });
+
+describe('one report id, several copies: TLS and failure reports too', () => {
+  const auth = (authenticated: boolean, source: string) => ({ dkim: authenticated ? 'pass' : 'none', ...(authenticated ? { domain: 'mail.example' } : {}), authenticated, source });
+  const tls = (failed: number) => ({
+    kind: 'tls' as const, org: 'Mail Co', reportId: 'T-1', begin: 1700000000, end: 1700086399, warnings: [],
+    policies: [{ policyType: 'sts', policyDomain: 'tls.example', successful: 10, failed, failureDetails: [{ resultType: 'certificate-expired', failedSessionCount: failed }] }],
+  });
+  it('TLS: an unauthenticated copy with other numbers never shadows the authenticated one', () => {
+    const h = HistoryStore.open(path.join(tmp, 'tls.db'));
+    try {
+      const s = new ReportStore(h);
+      s.begin();
+      expect(s.save({ report: tls(1), where: 'a', auth: auth(true, 'a.eml') }).outcome).toBe('imported');
+      expect(s.save({ report: tls(500), where: 'b', auth: auth(false, 'b.json') }).outcome).toBe('conflict');
+      expect(s.save({ report: { ...tls(1), org: 'MAIL CO' }, where: 'c', auth: auth(false, 'c.json') }).outcome).toBe('duplicate');
+      s.commit();
+      const r = showReports(s, 'tls.example');
+      expect(r.tls).toMatchObject({ reports: 1, total: { successful: 10, failed: 1 } });
+      expect(r.conflicts).toEqual([expect.objectContaining({ kind: 'tls', outcome: 'kept', offeredAuthenticated: false, source: 'b.json' })]);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('failure reports: the dedupe key stores one; an authenticated copy marks it authenticated', () => {
+    const h = HistoryStore.open(path.join(tmp, 'ruf.db'));
+    try {
+      const s = new ReportStore(h);
+      const f = { kind: 'failure' as const, format: 'arf' as const, dedupeKey: 'k1', domain: 'ruf.example', reporter: 'rep.example', sourceIp: '192.0.2.1', arrival: '2024-01-01T00:00:00.000Z', warnings: [] };
+      s.begin();
+      expect(s.save({ report: f, where: 'a', auth: auth(false, 'a.eml') }).outcome).toBe('imported');
+      expect(s.save({ report: f, where: 'b', auth: auth(false, 'b.eml') }).outcome).toBe('duplicate');
+      expect(s.save({ report: f, where: 'c', auth: auth(true, 'c.eml') }).outcome).toBe('auth-upgraded');
+      s.commit();
+      const r = showReports(s, 'ruf.example', { since: 1704000000, until: 1704153600 });
+      expect(r.failure).toMatchObject({ reports: 1, items: [expect.objectContaining({ sourceIp: '192.0.2.1', authenticated: true })] });
+      expect(showReports(s, 'ruf.example', { since: 1800000000 }).failure.reports).toBe(0);
+    } finally {
+      h.close();
+    }
+  });
+});
