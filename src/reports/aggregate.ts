@@ -79,7 +79,9 @@ type Node = Record<string, unknown>;
  * array; namespace prefixes dropped. Also returns the root's xmlns.
  */
 function tree(text: string): { doc: Node; ns?: string } {
-  const root: Node = {};
+  // prototype-less objects: an element named __proto__ or constructor is just a name here
+  const obj = (): Node => Object.create(null) as Node;
+  const root = obj();
   const stack: { name: string; obj: Node; text: string; kids: number }[] = [{ name: '', obj: root, text: '', kids: 0 }];
   let ns: string | undefined;
   const local = (n: string) => n.slice(n.indexOf(':') + 1);
@@ -88,7 +90,7 @@ function tree(text: string): { doc: Node; ns?: string } {
       onopentag(name, attribs) {
         if (stack.length === 1) ns = Object.entries(attribs).find(([k]) => k === 'xmlns' || k.startsWith('xmlns:'))?.[1];
         stack.at(-1)!.kids++;
-        stack.push({ name: local(name), obj: {}, text: '', kids: 0 });
+        stack.push({ name: local(name), obj: obj(), text: '', kids: 0 });
       },
       ontext(t) {
         stack.at(-1)!.text += t;

@@ -102,6 +102,16 @@ describe('aggregate reports: counts and totals (oracle: Python xml.etree over th
     expect(parseAggregate(Buffer.from(x)).org).toBe('A&B ☺');
   });
 
+  it('element names that are Object properties are only names (__proto__, constructor, toString)', () => {
+    const x = readFileSync(path.join(PD, 'aggregate/example.net!example.com!1529366400!1529452799.xml'), 'utf8').replace('<report_metadata>', '<report_metadata><__proto__><report_id>forged</report_id></__proto__><constructor>x</constructor><toString>y</toString>');
+    const r = parseAggregate(Buffer.from(x));
+    expect(r.reportId).toBe('b043f0e264cf4ea995e93765242f6dfb');
+    expect(({} as any).report_id).toBeUndefined();
+    const noId = x.replace(/<report_id>b043f0e264cf4ea995e93765242f6dfb<\/report_id>/, '');
+    // the forged id inside <__proto__> must not stand in for the missing one
+    expect(() => parseAggregate(Buffer.from(noId))).toThrow(/has no <report_id>/);
+  });
+
   it('a document that is no aggregate report says what its root is', () => {
     expect(() => parseAggregate(Buffer.from('<?xml version="1.0"?><svg/>'))).toThrow(/root element is <svg>/);
   });
