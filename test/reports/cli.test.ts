@@ -252,6 +252,13 @@ describe('broken input and bad arguments', () => {
     expect(r.stderr).toMatch(/2 input\(s\) could not be imported \((1 doctype, 1 truncated-gzip|1 truncated-gzip, 1 doctype)\); the others were imported/);
     const d = (await show('broken', ['--domain', 'broken.reports-test.example', '--json'])).json();
     expect(d.aggregate.total.messages).toBe(2);
+    // --ndjson: one line a problem, then the summary
+    const n = await imp('broken', [dir, '--no-resolve', '--ndjson']);
+    expect(n.code).toBe(1);
+    const rows = n.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    for (const row of rows) valid(row, validateRow);
+    expect(rows.map((x) => x.type)).toEqual(['problem', 'problem', 'summary']);
+    expect(rows[2]).toMatchObject({ failed: 2, outcomes: expect.objectContaining({ duplicate: 1 }) });
   });
 
   it('bad arguments exit 2 with one line and no work done', async () => {
