@@ -6,7 +6,7 @@
 // UIDs. A server with neither is refused before anything is read, because the
 // plain COPY + EXPUNGE fallback would expunge every \Deleted message in the folder.
 import type { ImapFlow } from 'imapflow';
-import { connectImap, within, classifyImapError, MailboxError } from '../mailbox/imap.ts';
+import { connectImap, within, classifyImapError } from '../mailbox/imap.ts';
 import type { Access } from '../placement/types.ts';
 import { UsageError } from '../util/errors.ts';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
@@ -99,6 +99,7 @@ export async function importImap(plan: ImapPlan, o: ImapImportOptions): Promise<
     } catch (e) {
       throw new UsageError(`${where}: cannot open the folder '${plan.folder}': ${(e as Error).message}`);
     }
+    const uidValidity = client.mailbox ? String(client.mailbox.uidValidity) : '';
     const uids = client.mailbox && client.mailbox.exists ? ((await within(client, step, 'UID SEARCH ALL', client.search({ all: true }, { uid: true }))) || []) : [];
     const movable: number[] = [];
     try {
@@ -111,9 +112,15 @@ export async function importImap(plan: ImapPlan, o: ImapImportOptions): Promise<
     if (!plan.move) return {};
     if (!movable.length) return { moved: { moved: 0, folder: plan.move } };
     // only now, for the move, the folder is selected read-write
+    const notMoved = (why: string) => {
+      o.summary.problems.push({ where: plan.label, kind: 'move-failed', message: `${why}; the ${movable.length} imported message(s) stay in ${plan.folder} (their reports are imported)` });
+      return { moved: { moved: 0, folder: plan.move! } };
+    };
     await within(client, step, `SELECT ${plan.folder}`, client.mailboxOpen(plan.folder));
+    // the UIDs were read in the EXAMINE session: with another UIDVALIDITY they would name other messages
+    if (!client.mailbox || String(client.mailbox.uidValidity) !== uidValidity) return notMoved(`the folder's UIDVALIDITY changed while it was read, so its UIDs no longer name the same messages: nothing was moved`);
     const ok = await within(client, step * 5, `UID MOVE to ${plan.move}`, client.messageMove(movable.join(','), plan.move, { uid: true }));
-    if (!ok) throw new MailboxError(`${where}: the server refused to move the imported messages to ${plan.move} (they stay where they were; the reports are imported)`, 'protocol');
+    if (!ok) return notMoved(`the server refused to move them to ${plan.move}`);
     return { moved: { moved: movable.length, folder: plan.move } };
   } catch (e) {
     if (e instanceof UsageError) throw e;

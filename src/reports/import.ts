@@ -6,7 +6,8 @@
 import { readdirSync, statSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
-import { unpack, DEFAULT_LIMITS, type MailVerifier, type UnpackLimits, type UnpackResult } from './unpack.ts';
+import { unpack, sniff, DEFAULT_LIMITS, type MailVerifier, type UnpackLimits, type UnpackResult } from './unpack.ts';
+import { ParsePool } from './parse-pool.ts';
 import type { ReportStore, SaveOutcome, SaveResult } from './store.ts';
 import type { ImportProblem } from './types.ts';
 
@@ -52,6 +53,8 @@ export interface ImportOptions {
   limits?: UnpackLimits;
   /** commit after this many reports (default 500) */
   batch?: number;
+  /** parse on this many worker threads (default: one per core for 16 files or more; 0: on the main thread) */
+  workers?: number;
   progress?: (done: number, total: number, file: string) => void;
 }
 
@@ -110,24 +113,41 @@ export function record(res: UnpackResult, store: ReportStore, sum: ImportSummary
   return saved;
 }
 
+
 export async function importFiles(files: string[], o: ImportOptions): Promise<ImportSummary> {
   const sum = emptySummary();
   const limits = o.limits ?? DEFAULT_LIMITS;
   const batch = o.batch ?? 500;
+  const poolSize = o.workers ?? ParsePool.sizeFor(files.length);
+  const pool = poolSize ? new ParsePool(poolSize) : undefined;
+  // files read and parsed ahead of the one being stored
+  const IN_FLIGHT = pool ? pool.size * 4 : 4;
+  const load = async (file: string): Promise<UnpackResult> => {
+    let bytes: Buffer;
+    try {
+      bytes = readBounded(file);
+    } catch (e) {
+      return { found: [], messages: [], problems: [{ where: file, kind: (e as { kind?: string }).kind ?? 'unreadable', message: `cannot read: ${(e as Error).message}` }] };
+    }
+    const local = () => unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
+    const kind = sniff(bytes);
+    if (!pool || kind === 'mail' || kind === 'mbox') return local();
+    return (await pool.parse(bytes, file, limits)) ?? local();
+  };
+  // a few files ahead, stored strictly in order (the first copy of a report id is the first file named)
+  const ahead: Promise<UnpackResult>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < IN_FLIGHT && next < files.length) ahead.push(load(files[next++]!));
+  };
   let pending = 0;
   o.store.begin();
   try {
-    for (const [i, file] of files.entries()) {
-      o.progress?.(i, files.length, file);
+    for (let i = 0; i < files.length; i++) {
+      fill();
+      const res = await ahead.shift()!;
+      o.progress?.(i, files.length, files[i]!);
       sum.files++;
-      let bytes: Buffer;
-      try {
-        bytes = readBounded(file);
-      } catch (e) {
-        sum.problems.push({ where: file, kind: (e as { kind?: string }).kind ?? 'unreadable', message: `cannot read: ${(e as Error).message}` });
-        continue;
-      }
-      const res = await unpack(bytes, file, { limits, source: file, ...(o.verify ? { verify: o.verify } : {}) });
       pending += record(res, o.store, sum).length;
       if (pending >= batch) {
         o.store.commit();
@@ -138,7 +158,10 @@ export async function importFiles(files: string[], o: ImportOptions): Promise<Im
     o.store.commit();
   } catch (e) {
     o.store.rollback();
+    await Promise.allSettled(ahead);
     throw e;
+  } finally {
+    await pool?.close();
   }
   return sum;
 }

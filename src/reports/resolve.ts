@@ -2,8 +2,15 @@
 // sending service it belongs to, recognised from the PTR name, cached in the
 // history database (ip_info) so `reports show` never waits on DNS and import
 // never does either. A failed lookup is cached as 'error' and tried again next
-// time; "no PTR" is an answer and stays.
+// time; "no PTR" is an answer and stays. And for each domain imported, its SPF
+// record walked (src/spf/): which source IPs it authorizes, and through which
+// include (a service's name: _spf.google.com, sendgrid.net), so a source that
+// fails DMARC but is the user's own (a DKIM set-up gone wrong) is not taken
+// for spoofing.
+import ipaddr from 'ipaddr.js';
 import { answersOf, isFailure, type DnsClient } from '../dns/resolver.ts';
+import { walkSpf } from '../spf/walker.ts';
+import { authorizedRanges } from '../spf/analyze.ts';
 import { reverseName } from '../../checks/ptr.ts';
 import { mapLimit } from '../util/semaphore.ts';
 import type { ReportStore } from './store.ts';
@@ -84,6 +91,50 @@ export async function resolveSources(store: ReportStore, dns: DnsClient, limit =
   } catch (e) {
     store.rollback();
     throw e;
+  }
+  return sum;
+}
+
+export interface SpfSummary {
+  /** domains whose SPF record was walked completely */
+  domains: number;
+  /** source IPs it authorizes */
+  authorized: number;
+  /** domains whose walk failed or was incomplete: left as they were */
+  unknown: string[];
+}
+
+/** Which of each domain's source IPs its SPF record authorizes, and via which record. */
+export async function checkSpfSources(store: ReportStore, dns: DnsClient, domains: string[]): Promise<SpfSummary> {
+  const sum: SpfSummary = { domains: 0, authorized: 0, unknown: [] };
+  for (const domain of domains) {
+    const ips = store.domainIps(domain);
+    // TLS and failure reports' domains have no source IPs to place
+    if (!ips.length) continue;
+    const tree = await walkSpf(dns, domain);
+    // an incomplete walk is unknown, not "authorizes nothing": what was stored stays
+    if (tree.failures.length || tree.truncated) {
+      sum.unknown.push(domain);
+      continue;
+    }
+    const ranges = authorizedRanges(tree).map((r) => ({ cidr: ipaddr.parseCIDR(r.range), via: r.source }));
+    const found: { ip: string; via: string }[] = [];
+    for (const ip of ips) {
+      if (!ipaddr.isValid(ip)) continue;
+      const a = ipaddr.process(ip);
+      const hit = ranges.find((r) => r.cidr[0].kind() === a.kind() && a.match(r.cidr as [typeof a, number]));
+      if (hit) found.push({ ip, via: hit.via });
+    }
+    store.begin();
+    try {
+      store.saveSpfSources(domain, found);
+      store.commit();
+    } catch (e) {
+      store.rollback();
+      throw e;
+    }
+    sum.domains++;
+    sum.authorized += found.length;
   }
   return sum;
 }

@@ -24,8 +24,17 @@ export const MIGRATIONS: string[] = [
     policy TEXT NOT NULL,
     errors TEXT,
     warnings TEXT,
+    -- each record's auth_results, reasons and envelope_to, in record order (JSON array)
+    records_detail TEXT NOT NULL,
     records INTEGER NOT NULL,
     messages INTEGER NOT NULL,
+    -- the report's totals (messages), so per-reporter and domain totals read this table, not the rows
+    spf_pass INTEGER NOT NULL,
+    spf_aligned INTEGER NOT NULL,
+    dkim_pass INTEGER NOT NULL,
+    dkim_aligned INTEGER NOT NULL,
+    dmarc_pass INTEGER NOT NULL,
+    dispositions TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     dkim TEXT NOT NULL,
     dkim_domain TEXT,
@@ -35,6 +44,9 @@ export const MIGRATIONS: string[] = [
     UNIQUE (org_key, report_id)
   );
   CREATE INDEX IF NOT EXISTS dmarc_reports_domain ON dmarc_reports (domain, begin_ts);
+  -- one row per report record; the pass/aligned/disposition columns hold message counts (count
+  -- when the record passed, else 0), so reports show adds columns instead of evaluating
+  -- expressions for each of a million rows
   CREATE TABLE IF NOT EXISTS dmarc_records (
     report INTEGER NOT NULL,
     domain TEXT NOT NULL,
@@ -44,16 +56,21 @@ export const MIGRATIONS: string[] = [
     source_ip TEXT NOT NULL,
     count INTEGER NOT NULL,
     disposition TEXT NOT NULL,
-    dkim_aligned INTEGER NOT NULL,
+    spf_pass INTEGER NOT NULL,
     spf_aligned INTEGER NOT NULL,
     dkim_pass INTEGER NOT NULL,
-    spf_pass INTEGER NOT NULL,
+    dkim_aligned INTEGER NOT NULL,
+    dmarc_pass INTEGER NOT NULL,
+    d_none INTEGER NOT NULL,
+    d_quarantine INTEGER NOT NULL,
+    d_reject INTEGER NOT NULL,
+    d_pass INTEGER NOT NULL,
     header_from TEXT NOT NULL,
-    envelope_from TEXT,
-    detail TEXT NOT NULL
+    envelope_from TEXT
   );
-  -- covering index for reports show: every column the grouping reads, after the range keys
-  CREATE INDEX IF NOT EXISTS dmarc_records_show ON dmarc_records (domain, begin_ts, end_ts, source_ip, reporter, disposition, count, dkim_aligned, spf_aligned, dkim_pass, spf_pass);
+  -- covering index for reports show: the domain, then the grouping in order (no sort), then
+  -- the window and every column summed, so the query never touches the table
+  CREATE INDEX IF NOT EXISTS dmarc_records_show ON dmarc_records (domain, source_ip, reporter, begin_ts, end_ts, count, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, d_none, d_quarantine, d_reject, d_pass);
   CREATE INDEX IF NOT EXISTS dmarc_records_report ON dmarc_records (report);
   CREATE TABLE IF NOT EXISTS report_conflicts (
     kind TEXT NOT NULL,
@@ -139,6 +156,15 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX IF NOT EXISTS tls_failures_domain ON tls_failures (policy_domain, begin_ts);
   CREATE INDEX IF NOT EXISTS tls_failures_report ON tls_failures (report);
+  -- source IPs the domain's own SPF record authorizes (via: the record that holds the range: the
+  -- domain itself, or an include such as _spf.google.com), as of checked_at
+  CREATE TABLE IF NOT EXISTS spf_sources (
+    domain TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    via TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    PRIMARY KEY (domain, ip)
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ip_info (
     ip TEXT PRIMARY KEY,
     ptr TEXT,

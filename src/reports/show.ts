@@ -5,6 +5,7 @@
 // that fail and are not the user's (spoofing) picked out, and the domain's
 // total; failure reports; TLS reports about mail to the domain's MX hosts.
 import type { ReportStore } from './store.ts';
+import { serviceFor } from './resolve.ts';
 
 export interface Window {
   /** Unix seconds, inclusive; undefined: open */
@@ -35,11 +36,14 @@ export interface SourceRow extends Counts {
   ip: string;
   ptr: string | null;
   service: string | null;
+  /** the record of the domain's SPF that authorizes this IP (the domain, or an include), when the last import walked it; null: not authorized, or not checked */
+  spfAuthorizedBy: string | null;
   /** cached PTR status: ok, none (no PTR), error (the lookup failed: tried again next import), invalid, or null (not looked up yet) */
   ptrStatus: string | null;
   rates: Rates;
   dispositions: Record<string, number>;
-  reporters: { org: string; messages: number; dmarcPass: number }[];
+  /** the reporting organisations that saw it */
+  reporters: string[];
   /** fails DMARC for every message and is not the user's: spoofing (or a forwarder) */
   spoofing: boolean;
 }
@@ -102,63 +106,73 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
   };
   if (!store.hasTables) return res;
   const db = store.db;
-  // a report counts when its date range overlaps the window
+  // a report counts when its date range overlaps the window. Per source: one pass over the
+  // covering index, in its order (no sort, no table reads); per reporter and in total: the
+  // report-level totals stored at import
   const groups = db
     .prepare(
-      `SELECT source_ip AS ip, reporter, disposition, sum(count) AS n, sum(count * spf_pass) AS sp, sum(count * spf_aligned) AS sa, sum(count * dkim_pass) AS dp, sum(count * dkim_aligned) AS da,
-              sum(CASE WHEN dkim_aligned = 1 OR spf_aligned = 1 THEN count ELSE 0 END) AS dm
+      `SELECT source_ip AS ip, sum(count) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm,
+              sum(d_none) AS d_none, sum(d_quarantine) AS d_quarantine, sum(d_reject) AS d_reject, sum(d_pass) AS d_pass,
+              group_concat(DISTINCT replace(reporter, ',', char(31))) AS reporters
        FROM dmarc_records INDEXED BY dmarc_records_show
        WHERE domain = ? AND begin_ts <= ? AND end_ts >= ?
-       GROUP BY source_ip, reporter, disposition`,
+       GROUP BY source_ip`,
     )
-    .all(domain, until, since) as { ip: string; reporter: string; disposition: string; n: number; sp: number; sa: number; dp: number; da: number; dm: number }[];
-  const sources = new Map<string, SourceRow>();
-  const reporters = new Map<string, Counts>();
-  const total = zero();
-  for (const g of groups) {
+    .all(domain, until, since) as { ip: string; n: number; sp: number; sa: number; dp: number; da: number; dm: number; d_none: number; d_quarantine: number; d_reject: number; d_pass: number; reporters: string }[];
+  const info = new Map<string, { ptr: string | null; service: string | null; status: string }>();
+  if (groups.length) for (const i of db.prepare('SELECT ip, ptr, service, status FROM ip_info').all() as { ip: string; ptr: string | null; service: string | null; status: string }[]) info.set(i.ip, i);
+  const spf = new Map<string, string>();
+  if (groups.length) for (const x of db.prepare('SELECT ip, via FROM spf_sources WHERE domain = ?').all(domain) as { ip: string; via: string }[]) spf.set(x.ip, x.via);
+  const sources: SourceRow[] = groups.map((g) => {
     const c: Counts = { messages: g.n, spfPass: g.sp, spfAligned: g.sa, dkimPass: g.dp, dkimAligned: g.da, dmarcPass: g.dm };
-    let s = sources.get(g.ip);
-    if (!s) {
-      s = { ip: g.ip, ptr: null, service: null, ptrStatus: null, ...zero(), rates: ratesOf(zero()), dispositions: {}, reporters: [], spoofing: false };
-      sources.set(g.ip, s);
-    }
-    add(s, c);
-    s.dispositions[g.disposition] = (s.dispositions[g.disposition] ?? 0) + g.n;
-    const rep = s.reporters.find((r) => r.org === g.reporter);
-    if (rep) {
-      rep.messages += g.n;
-      rep.dmarcPass += g.dm;
-    } else s.reporters.push({ org: g.reporter, messages: g.n, dmarcPass: g.dm });
-    let rc = reporters.get(g.reporter);
-    if (!rc) reporters.set(g.reporter, (rc = zero()));
-    add(rc, c);
-    add(total, c);
-    res.aggregate.total.dispositions[g.disposition] = (res.aggregate.total.dispositions[g.disposition] ?? 0) + g.n;
-  }
-  const info = db.prepare('SELECT ptr, service, status FROM ip_info WHERE ip = ?');
-  for (const s of sources.values()) {
-    s.rates = ratesOf(s);
-    s.reporters.sort((a, b) => b.messages - a.messages || a.org.localeCompare(b.org));
-    const i = info.get(s.ip) as { ptr: string | null; service: string | null; status: string } | undefined;
-    if (i) {
-      s.ptr = i.ptr;
-      s.service = i.service;
-      s.ptrStatus = i.status;
-    }
-    // the user's own sources pass DMARC at least sometimes (their DKIM or SPF is aligned); one that
-    // never does, and is no known sending service, is someone else using the domain
-    s.spoofing = s.dmarcPass === 0 && !s.service;
-  }
-  res.aggregate.sources = [...sources.values()].sort((a, b) => b.messages - a.messages || a.ip.localeCompare(b.ip));
-  res.aggregate.spoofing = res.aggregate.sources.filter((s) => s.spoofing).map((s) => ({ ip: s.ip, messages: s.messages, ptr: s.ptr, reporters: s.reporters.map((r) => r.org) }));
-  res.aggregate.total = { ...total, rates: ratesOf(total), dispositions: res.aggregate.total.dispositions, sources: sources.size };
-  const reps = db.prepare('SELECT org, count(*) AS n, sum(authenticated = 0) AS unauth FROM dmarc_reports WHERE domain = ? AND begin_ts <= ? AND end_ts >= ? GROUP BY org').all(domain, until, since) as { org: string; n: number; unauth: number }[];
-  res.aggregate.reports = reps.reduce((a, r) => a + r.n, 0);
-  res.aggregate.unauthenticated = reps.reduce((a, r) => a + r.unauth, 0);
-  const reportsBy = new Map(reps.map((r) => [r.org, r.n]));
-  res.aggregate.reporters = [...reporters.entries()]
-    .map(([org, c]) => ({ org, reports: reportsBy.get(org) ?? 0, messages: c.messages, dmarcPass: c.dmarcPass, rates: ratesOf(c) }))
+    const dispositions: Record<string, number> = {};
+    if (g.d_none) dispositions.none = g.d_none;
+    if (g.d_quarantine) dispositions.quarantine = g.d_quarantine;
+    if (g.d_reject) dispositions.reject = g.d_reject;
+    if (g.d_pass) dispositions.pass = g.d_pass;
+    const other = g.n - g.d_none - g.d_quarantine - g.d_reject - g.d_pass;
+    if (other) dispositions.other = other;
+    const i = info.get(g.ip);
+    const via = spf.get(g.ip) ?? null;
+    const service = i?.service ?? (via && via !== domain ? serviceFor(via) ?? null : null);
+    return {
+      ip: g.ip,
+      ptr: i?.ptr ?? null,
+      service,
+      ptrStatus: i?.status ?? null,
+      spfAuthorizedBy: via,
+      ...c,
+      rates: ratesOf(c),
+      dispositions,
+      // (a reporter's own commas travel as U+001F: group_concat(DISTINCT …) takes no separator)
+      reporters: g.reporters.split(',').map((r) => r.replaceAll('\u001f', ',')).sort(),
+      // the user's own sources pass DMARC at least sometimes (their DKIM or SPF is aligned); one
+      // that never does, is no known sending service and is not in the domain's SPF record, is
+      // someone else using the domain (or a forwarder)
+      spoofing: g.dm === 0 && !service && !via,
+    };
+  });
+  res.aggregate.sources = sources.sort((a, b) => b.messages - a.messages || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  res.aggregate.spoofing = res.aggregate.sources.filter((s) => s.spoofing).map((s) => ({ ip: s.ip, messages: s.messages, ptr: s.ptr, reporters: s.reporters }));
+  const reps = db
+    .prepare(
+      `SELECT org, count(*) AS reports, sum(authenticated = 0) AS unauth, sum(messages) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm, group_concat(dispositions, '\n') AS disp
+       FROM dmarc_reports WHERE domain = ? AND begin_ts <= ? AND end_ts >= ? GROUP BY org`,
+    )
+    .all(domain, until, since) as { org: string; reports: number; unauth: number; n: number; sp: number; sa: number; dp: number; da: number; dm: number; disp: string }[];
+  const total = zero();
+  const dispositions: Record<string, number> = {};
+  res.aggregate.reporters = reps
+    .map((r) => {
+      const c: Counts = { messages: r.n, spfPass: r.sp, spfAligned: r.sa, dkimPass: r.dp, dkimAligned: r.da, dmarcPass: r.dm };
+      add(total, c);
+      for (const line of r.disp.split('\n')) for (const [k, v] of Object.entries(JSON.parse(line) as Record<string, number>)) dispositions[k] = (dispositions[k] ?? 0) + v;
+      return { org: r.org, reports: r.reports, messages: r.n, dmarcPass: r.dm, rates: ratesOf(c) };
+    })
     .sort((a, b) => b.messages - a.messages || a.org.localeCompare(b.org));
+  res.aggregate.reports = reps.reduce((a, r) => a + r.reports, 0);
+  res.aggregate.unauthenticated = reps.reduce((a, r) => a + r.unauth, 0);
+  res.aggregate.total = { ...total, rates: ratesOf(total), dispositions, sources: sources.length };
 
   res.conflicts = (db.prepare('SELECT kind, org_key, report_id, outcome, offered_authenticated, source, seen_at FROM report_conflicts WHERE domain = ? ORDER BY seen_at').all(domain) as any[]).map((c) => ({
     kind: c.kind, org: c.org_key, reportId: c.report_id, outcome: c.outcome, offeredAuthenticated: Boolean(c.offered_authenticated), source: c.source, seenAt: c.seen_at,

@@ -28,6 +28,8 @@ function sha(o: unknown): string {
 }
 
 const orgKey = (org: string) => org.trim().toLowerCase();
+/** 19 parameters a row: 50 rows stay far below SQLite's 32,766 */
+const ROWS_PER_INSERT = 50;
 
 export class ReportStore {
   readonly db: DatabaseSync;
@@ -95,7 +97,10 @@ export class ReportStore {
   }
 
   private saveAggregate(r: AggregateReport, auth: ReportAuth): SaveResult {
-    const digest = sha({ ...r, warnings: undefined });
+    // one serialisation: stored as the records' detail, and hashed (with the metadata) to tell copies apart
+    const detail = JSON.stringify(r.records.map((x) => ({ dkim: x.dkim, spf: x.spf, ...(x.reasons.length ? { reasons: x.reasons } : {}), ...(x.envelopeTo ? { envelopeTo: x.envelopeTo } : {}) })));
+    const { records, warnings: _w, ...meta } = r;
+    const digest = sha([{ ...meta, org: orgKey(r.org) }, records.map((x) => [x.sourceIp, x.count, x.disposition, x.dkimAligned, x.spfAligned, x.headerFrom, x.envelopeFrom ?? null]), detail]);
     const base = { kind: 'aggregate' as const, key: `${r.org} ${r.reportId}`, domain: r.policy.domain };
     const existing = this.st('SELECT id, sha256, authenticated FROM dmarc_reports WHERE org_key = ? AND report_id = ?').get(orgKey(r.org), r.reportId) as { id: number; sha256: string; authenticated: number } | undefined;
     if (existing) {
@@ -103,28 +108,48 @@ export class ReportStore {
       if (!s.replace) return { ...base, outcome: s.outcome, ...(s.note ? { note: s.note } : {}) };
       this.st('DELETE FROM dmarc_records WHERE report = ?').run(existing.id);
       this.st('DELETE FROM dmarc_reports WHERE id = ?').run(existing.id);
-      this.insertAggregate(r, auth, digest);
+      this.insertAggregate(r, auth, digest, detail);
       return { ...base, outcome: 'replaced', note: s.note! };
     }
-    this.insertAggregate(r, auth, digest);
+    this.insertAggregate(r, auth, digest, detail);
     return { ...base, outcome: 'imported' };
   }
 
-  private insertAggregate(r: AggregateReport, auth: ReportAuth, digest: string): void {
-    const messages = r.records.reduce((a, x) => a + x.count, 0);
-    const res = this.st('INSERT INTO dmarc_reports (org_key, org, report_id, domain, begin_ts, end_ts, email, schema, policy, errors, warnings, records, messages, sha256, dkim, dkim_domain, authenticated, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+  private insertAggregate(r: AggregateReport, auth: ReportAuth, digest: string, detail: string): void {
+    const t = { messages: 0, spfPass: 0, spfAligned: 0, dkimPass: 0, dkimAligned: 0, dmarcPass: 0 };
+    const disp: Record<string, number> = {};
+    for (const x of r.records) {
+      t.messages += x.count;
+      if (x.spfPass) t.spfPass += x.count;
+      if (x.spfAligned) t.spfAligned += x.count;
+      if (x.dkimPass) t.dkimPass += x.count;
+      if (x.dkimAligned) t.dkimAligned += x.count;
+      if (x.spfAligned || x.dkimAligned) t.dmarcPass += x.count;
+      disp[x.disposition] = (disp[x.disposition] ?? 0) + x.count;
+    }
+    const res = this.st('INSERT INTO dmarc_reports (org_key, org, report_id, domain, begin_ts, end_ts, email, schema, policy, errors, warnings, records_detail, records, messages, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, dispositions, sha256, dkim, dkim_domain, authenticated, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
       orgKey(r.org), r.org, r.reportId, r.policy.domain, r.begin, r.end, r.email ?? null, r.schema, JSON.stringify(r.policy), r.errors.length ? JSON.stringify(r.errors) : null, r.warnings.length ? JSON.stringify(r.warnings) : null,
-      r.records.length, messages, digest, auth.dkim, auth.domain ?? null, auth.authenticated ? 1 : 0, auth.source, this.now,
+      detail, r.records.length, t.messages, t.spfPass, t.spfAligned, t.dkimPass, t.dkimAligned, t.dmarcPass, JSON.stringify(disp), digest, auth.dkim, auth.domain ?? null, auth.authenticated ? 1 : 0, auth.source, this.now,
     );
     const id = Number(res.lastInsertRowid);
-    const ins = this.st('INSERT INTO dmarc_records (report, domain, begin_ts, end_ts, reporter, source_ip, count, disposition, dkim_aligned, spf_aligned, dkim_pass, spf_pass, header_from, envelope_from, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    for (const x of r.records) {
-      ins.run(id, r.policy.domain, r.begin, r.end, r.org, x.sourceIp, x.count, x.disposition, x.dkimAligned ? 1 : 0, x.spfAligned ? 1 : 0, x.dkimPass ? 1 : 0, x.spfPass ? 1 : 0, x.headerFrom, x.envelopeFrom ?? null, JSON.stringify({ dkim: x.dkim, spf: x.spf, ...(x.reasons.length ? { reasons: x.reasons } : {}), ...(x.envelopeTo ? { envelopeTo: x.envelopeTo } : {}) }));
+    // many rows a statement: one step of SQLite's VM per record instead of one statement each
+    const cols = '(report, domain, begin_ts, end_ts, reporter, source_ip, count, disposition, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, d_none, d_quarantine, d_reject, d_pass, header_from, envelope_from)';
+    const one = `(${new Array(19).fill('?').join(', ')})`;
+    for (let i = 0; i < r.records.length; i += ROWS_PER_INSERT) {
+      const chunk = r.records.slice(i, i + ROWS_PER_INSERT);
+      const args: (string | number | null)[] = [];
+      for (const x of chunk) {
+        const n = x.count;
+        const d = x.disposition;
+        args.push(id, r.policy.domain, r.begin, r.end, r.org, x.sourceIp, n, d, x.spfPass ? n : 0, x.spfAligned ? n : 0, x.dkimPass ? n : 0, x.dkimAligned ? n : 0, x.spfAligned || x.dkimAligned ? n : 0, d === 'none' ? n : 0, d === 'quarantine' ? n : 0, d === 'reject' ? n : 0, d === 'pass' ? n : 0, x.headerFrom, x.envelopeFrom ?? null);
+      }
+      this.st(`INSERT INTO dmarc_records ${cols} VALUES ${new Array(chunk.length).fill(one).join(', ')}`).run(...args);
     }
   }
 
   private saveTls(r: TlsReport, auth: ReportAuth): SaveResult {
-    const digest = sha({ ...r, warnings: undefined });
+    // the org as the key folds it: "Mail Co" and "MAIL CO" are one reporter
+    const digest = sha({ ...r, org: orgKey(r.org), warnings: undefined });
     const domain = r.policies[0]?.policyDomain ?? '';
     const base = { kind: 'tls' as const, key: `${r.org} ${r.reportId}`, domain };
     const existing = this.st('SELECT id, sha256, authenticated FROM tls_reports WHERE org_key = ? AND report_id = ?').get(orgKey(r.org), r.reportId) as { id: number; sha256: string; authenticated: number } | undefined;
@@ -179,6 +204,18 @@ export class ReportStore {
   /** Source IPs of the aggregate reports that have no PTR/service entry yet. */
   unresolvedIps(limit: number): string[] {
     return (this.st('SELECT DISTINCT r.source_ip AS ip FROM dmarc_records r LEFT JOIN ip_info i ON i.ip = r.source_ip WHERE i.ip IS NULL LIMIT ?').all(limit) as { ip: string }[]).map((x) => x.ip);
+  }
+
+  /** The distinct source IPs of a domain's aggregate reports (the covering index's order). */
+  domainIps(domain: string): string[] {
+    return (this.st('SELECT DISTINCT source_ip AS ip FROM dmarc_records INDEXED BY dmarc_records_show WHERE domain = ?').all(domain) as { ip: string }[]).map((x) => x.ip);
+  }
+
+  /** Replace what the domain's SPF record authorizes (a new walk supersedes the old one). */
+  saveSpfSources(domain: string, found: { ip: string; via: string }[]): void {
+    this.st('DELETE FROM spf_sources WHERE domain = ?').run(domain);
+    const at = new Date().toISOString();
+    for (const f of found) this.st('INSERT OR REPLACE INTO spf_sources (domain, ip, via, checked_at) VALUES (?, ?, ?, ?)').run(domain, f.ip, f.via, at);
   }
 
   saveIpInfo(ip: string, info: { ptr?: string; service?: string; status: string }): void {

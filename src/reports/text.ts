@@ -55,7 +55,7 @@ export function renderShow(r: ShowResult, st: ViewStyle, opts: { maxSources?: nu
     const tb = table(['source IP', 'PTR / service', 'messages', 'SPF', 'SPF al.', 'DKIM', 'DKIM al.', 'DMARC', 'disposition', 'reporters']);
     for (const s of a.sources.slice(0, max)) {
       const who = [s.ptr ?? (s.ptrStatus === 'none' ? '(no PTR)' : s.ptrStatus === 'error' ? '(lookup failed)' : s.ptrStatus === null ? '(not looked up)' : ''), s.service ? `[${s.service}]` : ''].filter(Boolean).join(' ');
-      tb.push([s.spoofing ? st.red(s.ip) : s.ip, who, s.messages, ...rateCells(s.rates), disp(s.dispositions), s.reporters.map((x) => x.org).join(', ')]);
+      tb.push([s.spoofing ? st.red(s.ip) : s.ip, who, s.messages, ...rateCells(s.rates), disp(s.dispositions), s.reporters.join(', ')]);
     }
     lines.push(tb.toString());
     if (a.sources.length > max) lines.push(st.dim(`  … ${a.sources.length - max} more source(s) (--json or --ndjson lists them all)`));

@@ -35,6 +35,8 @@ export type MailVerifier = (raw: Buffer, fromDomain: string) => Promise<Pick<Rep
 export interface UnpackContext {
   limits: UnpackLimits;
   verify?: MailVerifier;
+  /** on a worker thread: an e-mail (which needs the DKIM verifier) throws MailNeedsMainThread */
+  mailOnMainThread?: boolean;
   /** where the input came from (a file path, an IMAP message) */
   source: string;
 }
@@ -45,6 +47,9 @@ export interface UnpackResult {
   /** mail messages seen (an mbox holds many); each one's outcome */
   messages: { where: string; reports: number; problem?: ImportProblem }[];
 }
+
+/** Thrown on a worker thread when the input holds an e-mail: the main thread parses that file. */
+export class MailNeedsMainThread extends Error {}
 
 interface Budget {
   left: number;
@@ -98,15 +103,19 @@ async function walk(b: Buffer, where: string, ctx: UnpackContext, budget: Budget
       case 'zip':
         return await unzip(b, where, ctx, budget, auth, depth, res);
       case 'xml':
+      case 'json':
+        // one document is parsed whole: no larger than all decompression of an input may be
+        if (b.length > ctx.limits.maxDecompressed) return void fail('too-large', `refused: the document is ${mb(b.length)}, more than the ${mb(ctx.limits.maxDecompressed)} one report may be`);
+        if (kind === 'json') {
+          res.found.push({ report: parseTlsReport(b), where, auth });
+          return;
+        }
         res.found.push({ report: parseAggregate(b), where, auth });
         return;
-      case 'json':
-        res.found.push({ report: parseTlsReport(b), where, auth });
-        return;
       case 'mbox':
-        return await mbox(b, where, ctx, budget, depth, res);
       case 'mail':
-        return await mail(b, where, ctx, budget, depth, res);
+        if (ctx.mailOnMainThread) throw new MailNeedsMainThread();
+        return kind === 'mbox' ? await mbox(b, where, ctx, budget, depth, res) : await mail(b, where, ctx, budget, depth, res);
       default:
         return void fail('not-a-report', 'not a report: neither XML, JSON, gzip, zip nor an e-mail (give DMARC aggregate .xml/.xml.gz/.zip, TLS-RPT .json/.json.gz, report e-mails .eml or an mbox)');
     }

@@ -46,6 +46,10 @@ beforeAll(async () => {
     // PTR names of two source IPs in the samples: a Google host and one without a service
     '69.220.85.209.in-addr.arpa': { PTR: ['mail-sor-f69.google.com'] },
     '123.2.0.192.in-addr.arpa': { PTR: ['mx.sample-reporter.example'] },
+    // spf.reports-test.example sends through an ESP whose include authorizes 198.51.100.0/24, and from its own 192.0.2.25
+    'spf.reports-test.example': { TXT: ['v=spf1 ip4:192.0.2.25 include:_spf.esp.reports-test.example -all'] },
+    '_spf.esp.reports-test.example': { TXT: ['v=spf1 ip4:198.51.100.0/24 -all'] },
+    'walkfails.reports-test.example': { behavior: 'servfail' },
   });
   tmp = await mkdtemp(path.join(tmpdir(), 'inboxlens-reports-test-'));
 });
@@ -142,7 +146,7 @@ describe('reports import + show over the conformance samples', () => {
     const top = d.aggregate.sources[0];
     // 209.85.220.69 is in both copies of the Google report (org google.com and fred.com)
     expect(top).toMatchObject({ ip: '209.85.220.69', messages: 4506, ptrStatus: null, spoofing: false });
-    expect(top.reporters.map((x: any) => x.org).sort()).toEqual(['fred.com', 'google.com']);
+    expect(top.reporters).toEqual(['fred.com', 'google.com']);
     const r126 = d.aggregate.reporters.find((x: any) => x.org === '126.com');
     expect(r126).toMatchObject({ reports: 1, messages: 183934, dmarcPass: 182497 });
     // sources that never pass and are no known service: spoofing candidates
@@ -248,6 +252,13 @@ describe('broken input and bad arguments', () => {
     expect(r.stderr).toMatch(/2 input\(s\) could not be imported \((1 doctype, 1 truncated-gzip|1 truncated-gzip, 1 doctype)\); the others were imported/);
     const d = (await show('broken', ['--domain', 'broken.reports-test.example', '--json'])).json();
     expect(d.aggregate.total.messages).toBe(2);
+    // --ndjson: one line a problem, then the summary
+    const n = await imp('broken', [dir, '--no-resolve', '--ndjson']);
+    expect(n.code).toBe(1);
+    const rows = n.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    for (const row of rows) valid(row, validateRow);
+    expect(rows.map((x) => x.type)).toEqual(['problem', 'problem', 'summary']);
+    expect(rows[2]).toMatchObject({ failed: 2, outcomes: expect.objectContaining({ duplicate: 1 }) });
   });
 
   it('bad arguments exit 2 with one line and no work done', async () => {
@@ -290,6 +301,36 @@ describe('PTR names and services: looked up after the import, cached, never duri
     const again = await imp('ptr', [f, '--json']);
     expect(again.json().resolved).toEqual({ resolved: 0, noPtr: 0, failed: 0, left: 0 });
     expect(dns.counts.get('PTR 69.220.85.209.in-addr.arpa')).toBeUndefined();
+  });
+});
+
+describe('sources the domain\'s SPF authorizes are the user\'s, even when they fail DMARC', () => {
+  it('only the unauthorized failing source is spoofing; a failed SPF walk decides nothing', async () => {
+    const dir = path.join(tmp, 'spf');
+    await mkdir(dir, { recursive: true });
+    const rec = (ip: string, n: number) => `<record><row><source_ip>${ip}</source_ip><count>${n}</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>D</header_from></identifiers><auth_results><spf><domain>D</domain><result>fail</result></spf></auth_results></record>`;
+    const xml = (domain: string, id: string) => `<?xml version="1.0"?><feedback><report_metadata><org_name>Rep</org_name><email>r@rep.example</email><report_id>${id}</report_id><date_range><begin>1700000000</begin><end>1700086399</end></date_range></report_metadata><policy_published><domain>${domain}</domain><p>none</p></policy_published>${[rec('198.51.100.7', 4), rec('192.0.2.25', 2), rec('203.0.113.9', 3)].join('').replaceAll('>D<', `>${domain}<`)}</feedback>`;
+    await writeFile(path.join(dir, 'a.xml'), xml('spf.reports-test.example', 'S-1'));
+    await writeFile(path.join(dir, 'b.xml'), xml('walkfails.reports-test.example', 'S-2'));
+    const r = await imp('spf', [dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    valid(r.json());
+    expect(r.json().spf).toEqual({ domains: 1, authorized: 2, unknown: ['walkfails.reports-test.example'] });
+    const d = (await show('spf', ['--domain', 'spf.reports-test.example', '--json'])).json();
+    valid(d);
+    const by = Object.fromEntries(d.aggregate.sources.map((s: any) => [s.ip, s]));
+    expect(by['198.51.100.7']).toMatchObject({ spfAuthorizedBy: '_spf.esp.reports-test.example', spoofing: false });
+    expect(by['192.0.2.25']).toMatchObject({ spfAuthorizedBy: 'spf.reports-test.example', spoofing: false });
+    expect(by['203.0.113.9']).toMatchObject({ spfAuthorizedBy: null, spoofing: true });
+    expect(d.aggregate.spoofing.map((s: any) => s.ip)).toEqual(['203.0.113.9']);
+    // unknown is not "authorizes nothing": nothing was recorded for the domain whose walk failed, so nothing is cleared either
+    const w = (await show('spf', ['--domain', 'walkfails.reports-test.example', '--json'])).json();
+    expect(w.aggregate.sources.every((s: any) => s.spfAuthorizedBy === null)).toBe(true);
+  });
+
+  it('a service is recognised from the PTR name or the SPF include name', async () => {
+    const { serviceFor } = await import('../../src/reports/resolve.ts');
+    expect([serviceFor('mail-sor-f69.google.com'), serviceFor('_spf.google.com'), serviceFor('spf.protection.outlook.com'), serviceFor('o1.ptr1234.sendgrid.net'), serviceFor('mx.sample-reporter.example')]).toEqual(['Google', 'Google', 'Microsoft', 'SendGrid', undefined]);
   });
 });
 

@@ -11,6 +11,7 @@ import { parseAggregate } from '../../src/reports/aggregate.ts';
 import { parseTlsReport } from '../../src/reports/tlsrpt.ts';
 import { unpack, splitMbox, DEFAULT_LIMITS } from '../../src/reports/unpack.ts';
 import type { AggregateReport, FailureReport, TlsReport } from '../../src/reports/types.ts';
+import { makeZip } from '../helpers/zip.ts';
 
 const CONF = path.join(ROOT, '../shared/conformance/dmarc-reports');
 const PD = path.join(CONF, 'parsedmarc/samples');
@@ -101,6 +102,16 @@ describe('aggregate reports: counts and totals (oracle: Python xml.etree over th
     expect(parseAggregate(Buffer.from(x)).org).toBe('A&B ☺');
   });
 
+  it('element names that are Object properties are only names (__proto__, constructor, toString)', () => {
+    const x = readFileSync(path.join(PD, 'aggregate/example.net!example.com!1529366400!1529452799.xml'), 'utf8').replace('<report_metadata>', '<report_metadata><__proto__><report_id>forged</report_id></__proto__><constructor>x</constructor><toString>y</toString>');
+    const r = parseAggregate(Buffer.from(x));
+    expect(r.reportId).toBe('b043f0e264cf4ea995e93765242f6dfb');
+    expect(({} as any).report_id).toBeUndefined();
+    const noId = x.replace(/<report_id>b043f0e264cf4ea995e93765242f6dfb<\/report_id>/, '');
+    // the forged id inside <__proto__> must not stand in for the missing one
+    expect(() => parseAggregate(Buffer.from(noId))).toThrow(/has no <report_id>/);
+  });
+
   it('a document that is no aggregate report says what its root is', () => {
     expect(() => parseAggregate(Buffer.from('<?xml version="1.0"?><svg/>'))).toThrow(/root element is <svg>/);
   });
@@ -187,6 +198,9 @@ describe('containers', () => {
     // an entry that inflates past the size it declares: yauzl stops it
     const liar = makeZip([['a.xml', xml]], { lieSize: 100 });
     expect((await un(liar)).problems).toEqual([expect.objectContaining({ kind: 'invalid-zip' })]);
+    // a plain document larger than the budget is not parsed at all
+    const big = await unpack(Buffer.concat([xml, Buffer.alloc(2 * 1024 * 1024, 0x20)]), 'big.xml', { limits: small, source: 'big.xml' });
+    expect(big.problems).toEqual([expect.objectContaining({ kind: 'too-large', message: expect.stringMatching(/the document is 2 MB, more than the 1 MB/) })]);
     // and the good zip still reads
     expect((await un(makeZip([['a.xml', xml]]))).found.length).toBe(1);
   });
@@ -210,45 +224,35 @@ describe('containers', () => {
   });
 });
 
-/** A zip archive with stored (deflated) entries, written by hand so a test can make it lie. */
-export function makeZip(entries: [string, Buffer][], o: { lieSize?: number } = {}): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const comp = zlib.deflateRawSync(data);
-    const crc = zlib.crc32(data);
-    const size = o.lieSize ?? data.length;
-    const nameB = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0, 6);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(size, 22);
-    lh.writeUInt16LE(nameB.length, 26);
-    locals.push(lh, nameB, comp);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(size, 24);
-    ch.writeUInt16LE(nameB.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, nameB);
-    offset += 30 + nameB.length + comp.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
+describe('the parse pool (worker threads)', () => {
+  it('gives the same import as the main thread, e-mails parsed on the main thread', async () => {
+    const { HistoryStore } = await import('../../src/history/store.ts');
+    const { ReportStore } = await import('../../src/reports/store.ts');
+    const { expandInputs, importFiles } = await import('../../src/reports/import.ts');
+    const { ParsePool } = await import('../../src/reports/parse-pool.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'inboxlens-pool-'));
+    try {
+      const files = expandInputs([CONF]);
+      const run = async (workers: number) => {
+        const h = HistoryStore.open(path.join(dir, `w${workers}.db`));
+        try {
+          const sum = await importFiles(files, { store: new ReportStore(h), workers });
+          const rows = h.sqlite.prepare('SELECT org, report_id, sha256, records, messages FROM dmarc_reports ORDER BY org, report_id').all();
+          return { sum, rows };
+        } finally {
+          h.close();
+        }
+      };
+      const main = await run(0);
+      const pooled = await run(2);
+      expect(pooled.sum).toEqual(main.sum);
+      expect(pooled.rows).toEqual(main.rows);
+      expect(main.sum.outcomes.imported).toBe(31);
+      expect([ParsePool.sizeFor(10, 8), ParsePool.sizeFor(1000, 2), ParsePool.sizeFor(1000, 8)]).toEqual([0, 0, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

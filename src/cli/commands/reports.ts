@@ -10,7 +10,7 @@ import { HistoryStore, defaultDbPath } from '../../history/store.ts';
 import { ReportStore } from '../../reports/store.ts';
 import { emptySummary, expandInputs, importFiles, mergeSummary, problemCounts, type ImportSummary } from '../../reports/import.ts';
 import { dkimVerifier } from '../../reports/verify.ts';
-import { resolveSources, type ResolveSummary } from '../../reports/resolve.ts';
+import { checkSpfSources, resolveSources, type ResolveSummary, type SpfSummary } from '../../reports/resolve.ts';
 import { showReports, type ShowResult } from '../../reports/show.ts';
 import { windowFromFlags } from '../../reports/window.ts';
 import { renderImport, renderShow } from '../../reports/text.ts';
@@ -43,6 +43,12 @@ const G_SHOW = 'Show:';
 
 function builder(y: Argv): Argv<ReportsArgs> {
   return withCommonOptions(y)
+    // the DNS options serve the DKIM check of report e-mails and the PTR/SPF look-ups after an import;
+    // the shared output options that judge findings mean nothing here
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (schema/reports.schema.json)', group: 'Output:' })
+    .hide('trace')
+    .hide('verbose')
+    .hide('fail-on')
     .positional('action', { choices: ACTIONS, describe: 'import: read reports into the history database; show: what they say about --domain' })
     .positional('files', { type: 'string', array: true, describe: 'import: report files or folders (.xml, .xml.gz, .zip, .json, .json.gz, .eml, mbox)' })
     .option('db', { type: 'string', describe: `history database (default: $INBOXLENS_DB or ${defaultDbPath().replace(process.env.HOME ?? '\u0000', '~')})` })
@@ -92,20 +98,28 @@ async function runImport(a: ReportsArgs): Promise<number> {
     mergeSummary(sum, fromFiles);
     progress.done();
     let resolved: ResolveSummary | undefined;
+    let spf: SpfSummary | undefined;
     if (a.resolve) {
       progress.update('reports import: looking up the PTR names of new source IPs');
       resolved = await resolveSources(store, dns, limit);
+      // a resolver that answered no PTR query at all would not answer the SPF walk either
+      const dead = resolved.failed > 0 && resolved.resolved + resolved.noPtr === 0;
+      if (!dead) {
+        progress.update('reports import: which source IPs the domains\' SPF records authorize');
+        spf = await checkSpfSources(store, dns, sum.domains.slice(0, 50));
+      }
       progress.done();
     }
     const failed = sum.problems.length > 0;
     if (a.ndjson) {
       for (const p of sum.problems) await out(JSON.stringify({ type: 'problem', ...p }));
-      await out(JSON.stringify({ type: 'summary', ...summaryJson(sum, resolved, moved) }));
+      await out(JSON.stringify({ type: 'summary', ...summaryJson(sum, resolved, moved, spf) }));
     } else if (a.json) {
-      await out(JSON.stringify({ schemaVersion: '1.0', kind: 'reports-import', db: history.file, ...summaryJson(sum, resolved, moved), problems: sum.problems, notes: sum.notes }, null, 2));
+      await out(JSON.stringify({ schemaVersion: '1.0', kind: 'reports-import', db: history.file, ...summaryJson(sum, resolved, moved, spf), problems: sum.problems, notes: sum.notes }, null, 2));
     } else {
       await out(renderImport(sum, makeStyle(wantColor())));
       if (moved) await out(`  moved ${moved.moved} imported report message(s) to ${moved.folder}`);
+      if (spf?.domains) await out(`  SPF records walked for ${spf.domains} domain(s): ${spf.authorized} source IP(s) authorized by them${spf.unknown.length ? ` (incomplete for ${spf.unknown.join(', ')}: kept as before)` : ''}`);
       if (resolved && (resolved.resolved || resolved.noPtr || resolved.failed)) await out(`  source IPs looked up: ${resolved.resolved} with a PTR name, ${resolved.noPtr} without${resolved.failed ? `, ${resolved.failed} failed (tried again next import)` : ''}${resolved.left ? `, ${resolved.left} left for the next import` : ''}`);
       if (failed) process.stderr.write(redact(`inboxlens: ${sum.problems.length} input(s) could not be imported (${Object.entries(problemCounts(sum.problems)).map(([k, v]) => `${v} ${k}`).join(', ')}); the others were imported\n`));
     }
@@ -116,7 +130,7 @@ async function runImport(a: ReportsArgs): Promise<number> {
   }
 }
 
-function summaryJson(s: ImportSummary, resolved?: ResolveSummary, moved?: { moved: number; folder: string }) {
+function summaryJson(s: ImportSummary, resolved?: ResolveSummary, moved?: { moved: number; folder: string }, spf?: SpfSummary) {
   return {
     files: s.files,
     messages: s.messages,
@@ -128,6 +142,7 @@ function summaryJson(s: ImportSummary, resolved?: ResolveSummary, moved?: { move
     skipped: s.skipped.length,
     domains: s.domains,
     ...(resolved ? { resolved } : {}),
+    ...(spf ? { spf } : {}),
     ...(moved ? { moved } : {}),
   };
 }
