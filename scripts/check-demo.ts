@@ -27,8 +27,12 @@ for (const id of ['spf', 'dkim', 'dmarc', 'mx', 'ptr', 'blacklist', 'content']) 
 const diff = doc.demo?.diff;
 expect(diff?.targets?.[0]?.listed?.some((f: any) => f.code === 'dnsbl.listed'), 'the diff shows the new listing');
 expect(diff?.regressions?.some((r: string) => /newly listed/.test(r)), 'the listing is a regression');
+// the loop's last step: every lab provider's aggregate report was imported, and counted every copy
+const reports = doc.demo?.reports;
+expect(reports?.files >= 5 && reports?.imported === reports?.files, `the receivers' DMARC aggregate reports were imported (${JSON.stringify(reports)})`);
+expect(reports?.messages >= rows(good).length + rows(before).length, 'the aggregate reports count the copies of both campaigns');
 if (problems.length) {
   console.error(`demo JSON check failed:\n- ${problems.join('\n- ')}`);
   process.exit(1);
 }
-console.log(`demo JSON ok: ${doc.targets.length} runs, ${rows(good).length} seeds, ${diff.regressions.length} regression(s) after the campaign`);
+console.log(`demo JSON ok: ${doc.targets.length} runs, ${rows(good).length} seeds, ${diff.regressions.length} regression(s) after the campaign, ${reports.imported} receivers' reports imported`);

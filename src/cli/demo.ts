@@ -4,7 +4,7 @@
 // simulated providers over IMAP and POP3, the lab MX), runs the full pre-flight
 // and a seed-placement campaign for the good domain, saves the runs, then checks
 // the broken domain before and after a simulated blacklisting and shows the diff.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadChecks } from '../../checks/index.ts';
@@ -21,13 +21,20 @@ import { startSpamd } from '../lab/spamd.ts';
 import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
-import { dnsSetup, out, progressLine, type DnsSetup } from './common.ts';
+import { dnsSetup, makeDns, out, progressLine, type DnsSetup } from './common.ts';
 import { placementProgress } from './commands/placement.ts';
 import { checkExportDir, checkOutputPaths, masked, openPublisher, type Publisher } from './publish.ts';
 import { renderHtml } from '../report/html.ts';
 import { redact } from '../util/redact.ts';
 import { UsageError } from './errors.ts';
 import { canUseDashboard } from '../tui/dashboard.ts';
+import { HistoryStore, defaultDbPath } from '../history/store.ts';
+import { ReportStore } from '../reports/store.ts';
+import { importFiles } from '../reports/import.ts';
+import { resolveSources } from '../reports/resolve.ts';
+import type { DnsClient } from '../dns/resolver.ts';
+import { showReports, type ShowResult } from '../reports/show.ts';
+import { renderShow } from '../reports/text.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
 
@@ -72,6 +79,36 @@ async function campaignOptions(lab: Lab, sender: 'good' | 'broken', timeout: str
     'run',
   );
   return { [PLAN_KEY]: plan };
+}
+
+/**
+ * The loop's last step: the lab MX's aggregate reports (one per provider and author
+ * domain) written as files, imported like any others (DKIM of a report e-mail does not
+ * apply: these are files), and the good domain's view of them.
+ */
+async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: string) => void, dns: DnsClient): Promise<{ show: ShowResult; summary: { files: number; imported: number; messages: number } }> {
+  const dir = path.join(lab.dir, 'dmarc-reports');
+  await mkdir(dir, { recursive: true });
+  const made = lab.mx.aggregateReports();
+  const files: string[] = [];
+  for (const r of made) {
+    const f = path.join(dir, `${r.reporter.email.split('@').pop()}!${r.domain}!${r.reportId}.xml`);
+    await writeFile(f, r.xml);
+    files.push(f);
+  }
+  // with --no-save the reports go into a database of the lab's own, thrown away with it
+  const history = HistoryStore.open(args.save ? args.db ?? defaultDbPath() : path.join(lab.dir, 'reports.db'));
+  try {
+    const store = new ReportStore(history);
+    const sum = await importFiles(files, { store, workers: 0 });
+    say(args, `▶ receivers' DMARC aggregate reports: ${made.length} (one per lab provider and author domain), ${sum.outcomes.imported} imported${sum.problems.length ? `, ${sum.problems.length} refused: ${sum.problems[0]!.message}` : ''}`);
+    // the sources' PTR names and sending services, resolved after the import as `reports import` does
+    await resolveSources(store, dns);
+    const show = showReports(store, lab.senders.good.domain);
+    return { show, summary: { files: files.length, imported: sum.outcomes.imported, messages: made.reduce((a, r) => a + r.messages, 0) } };
+  } finally {
+    history.close();
+  }
 }
 
 interface Step {
@@ -206,6 +243,11 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       steps.push(pair.before, pair.after);
     }
     const { after, diff } = pair;
+
+    // 3. what the receivers reported: each lab provider mails back a DMARC aggregate report
+    // for what it received; they are imported into the history database and shown, as
+    // `inboxlens reports import` and `reports show --domain` would for a real campaign
+    const reports = await labReports(lab, args, say, makeDns(setup));
     const before = pair.before;
 
     if (args['html-report']) {
@@ -235,6 +277,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
             lab: { dns: lab.dns.address, dovecot: lab.dovecot.version, seeds: lab.seeds.map((x) => ({ address: x.address, provider: x.provider, protocol: x.protocol })) },
             runs: steps.map((st) => ({ label: st.label, target: st.domain, runId: st.runId ?? null, status: st.report.summary.status })),
             diff,
+            reports: reports.summary,
           },
         },
       });
@@ -243,6 +286,8 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       await out(renderReport(after.report, s, registry, args.verbose));
       await out(`\n${s.bold(`What changed for ${broken} after the campaign`)} (inboxlens diff ${before.runId ?? 'before'} ${after.runId ?? 'after'}):\n`);
       await out(renderDiff(diff, s));
+      await out(`\n${s.bold(`What the receivers reported for ${good}`)} (inboxlens reports show --domain ${good}):\n`);
+      await out(renderShow(reports.show, s));
       if (args.save) say(args, `\nruns saved; list them with: inboxlens history${args.db ? ` --db ${args.db}` : ''}`);
     }
     return 0;
