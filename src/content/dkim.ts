@@ -23,10 +23,15 @@ export interface DkimFacts {
   signatures: DkimSignatureFacts[];
 }
 
-export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
+/** mailauth's DKIM verification of a message (its signatures, the From header, the ARC sets it found). */
+export async function dkimVerifyMessage(raw: Buffer, resolver: (name: string, type: string) => Promise<any>): Promise<any> {
   // mailauth's DKIM verifier alone: its package root also loads BIMI/VMC and an HTTP client
   const { dkimVerify } = createRequire(import.meta.url)('mailauth/lib/dkim/verify') as { dkimVerify(m: Buffer, o: { resolver: unknown }): Promise<any> };
-  const r = await dkimVerify(raw, { resolver });
+  return dkimVerify(raw, { resolver });
+}
+
+/** The signatures of a dkimVerifyMessage() result as facts. */
+export function signatureFacts(r: any, fromDomains: string[]): DkimSignatureFacts[] {
   const signatures: DkimSignatureFacts[] = [];
   for (const s of r.results ?? []) {
     // mailauth reports an unsigned message as one result "none" without a domain
@@ -42,5 +47,9 @@ export async function verifyDkim(raw: Buffer, resolver: (name: string, type: str
       aligned: Boolean(domain) && fromDomains.some((f) => relaxedAligned(f, domain)),
     });
   }
-  return { signatures };
+  return signatures;
+}
+
+export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
+  return { signatures: signatureFacts(await dkimVerifyMessage(raw, resolver), fromDomains) };
 }

@@ -1,19 +1,15 @@
 // From a found copy to a result row: the placement its folder means, when it
 // arrived, what the receiver said about it (Authentication-Results, spam
 // headers), and our own DKIM/ARC re-verification of the received bytes.
-import { createRequire } from 'node:module';
 import type { DnsClient } from '../dns/resolver.ts';
 import type { Found } from './watch-imap.ts';
 import type { LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
 import { headerFields } from '../analyze/headers.ts';
 import { receiverView, type ReceiverViewOptions } from '../analyze/receiver.ts';
 import { receiverAuthOf } from '../analyze/verdicts.ts';
+import { verifyArc } from '../analyze/arc.ts';
+import { dkimVerifyMessage } from '../content/dkim.ts';
 
-const require = createRequire(import.meta.url);
-const mailauthVerify = () => ({
-  dkimVerify: (require('mailauth/lib/dkim/verify') as { dkimVerify: (m: Buffer, o: any) => Promise<any> }).dkimVerify,
-  arc: (require('mailauth/lib/arc') as { arc: (data: any, o: any) => Promise<any> }).arc,
-});
 
 /** The placement a folder stands for. */
 export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: Seed['provider']): Placement {
@@ -81,8 +77,7 @@ export function headerValue(source: Buffer | string, name: string): string | und
 /** Re-verify DKIM and ARC of the received copy with mailauth, through the run's DNS client. */
 export async function localAuth(source: Buffer, dns: DnsClient): Promise<LocalAuth> {
   try {
-    const { dkimVerify, arc } = mailauthVerify();
-    const dkim = await dkimVerify(source, { resolver: dns.mailauthResolver });
+    const dkim = await dkimVerifyMessage(source, dns.mailauthResolver);
     const out: LocalAuth = {
       dkim: (dkim.results ?? []).map((r: any) => ({
         result: String(r.status?.result ?? 'none'),
@@ -92,8 +87,8 @@ export async function localAuth(source: Buffer, dns: DnsClient): Promise<LocalAu
       })),
     };
     if (dkim.arc) {
-      const a = await arc(dkim.arc, { resolver: dns.mailauthResolver });
-      if (a?.status?.result) out.arc = { result: String(a.status.result), ...(a.status.comment ? { comment: String(a.status.comment) } : {}) };
+      const a = await verifyArc(source, dns);
+      if (a.result !== 'none') out.arc = { result: a.result, ...(a.comment ? { comment: a.comment } : {}) };
     }
     return out;
   } catch (e) {
