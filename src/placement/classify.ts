@@ -28,8 +28,10 @@ export function receiverAuth(source: Buffer | string, o: ReceiverViewOptions = {
   return receiverAuthOf(receiverView(source, o));
 }
 
-export function spamHeaders(source: Buffer | string): SpamHeaders | undefined {
-  const fields = headerFields(source);
+/** The receiver's spam headers: only those it wrote (above its hop, src/analyze/receiver.ts); all of them when the copy has no Received header. */
+export function spamHeaders(source: Buffer | string, o: ReceiverViewOptions = {}): SpamHeaders | undefined {
+  const all = headerFields(source);
+  const fields = all.some((f) => f.name === 'received') ? receiverView(all, o).receiverFields : all;
   const get = (n: string) => fields.find((f) => f.name === n)?.value;
   const out: SpamHeaders = {};
   const status = get('x-spam-status');

@@ -72,9 +72,10 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
         const d = headerDate(src);
         if (d) row.sentAt = d.toISOString();
       }
-      const ra = receiverAuth(src, { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) });
+      const receiver = { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) };
+      const ra = receiverAuth(src, receiver);
       if (ra) row.receiverAuth = ra;
-      const sh = spamHeaders(src);
+      const sh = spamHeaders(src, receiver);
       if (sh) row.spam = sh;
       if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) row.localAuth = await localAuth(src, dns);
       else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };
