@@ -3,7 +3,8 @@
 // headers), and our own DKIM/ARC re-verification of the received bytes.
 import type { DnsClient } from '../dns/resolver.ts';
 import type { Found } from './watch-imap.ts';
-import type { LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import type { LocalAuth, Placement, PlacementRow, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import { decodeSpamHeaders } from '../analyze/spam.ts';
 import { headerFields } from '../analyze/headers.ts';
 import { receiverView, type ReceiverViewOptions } from '../analyze/receiver.ts';
 import { receiverAuthOf } from '../analyze/verdicts.ts';
@@ -32,6 +33,7 @@ export function receiverAuth(source: Buffer | string, o: ReceiverViewOptions = {
 export function spamHeaders(source: Buffer | string, o: ReceiverViewOptions = {}): SpamHeaders | undefined {
   const all = headerFields(source);
   const fields = all.some((f) => f.name === 'received') ? receiverView(all, o).receiverFields : all;
+  const verdicts = decodeSpamHeaders(fields).map(({ headers: _h, rules: _r, notes, ...v }) => ({ ...v, ...(notes.length ? { notes } : {}) }));
   const get = (n: string) => fields.find((f) => f.name === n)?.value;
   const out: SpamHeaders = {};
   const status = get('x-spam-status');
@@ -52,7 +54,16 @@ export function spamHeaders(source: Buffer | string, o: ReceiverViewOptions = {}
     const m = /(?:^|;)\s*SCL:(-?\d+)/i.exec(ff);
     if (out.scl === undefined && m) out.scl = Number(m[1]);
   }
+  if (verdicts.length) out.verdicts = verdicts;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** The receiver's arrival hop of a copy, for a placement row. */
+export function receiverHop(source: Buffer | string, o: ReceiverViewOptions = {}): PlacementRow['receiverHop'] | undefined {
+  const v = receiverView(source, o);
+  const a = v.arrival;
+  if (!a) return undefined;
+  return { ...(a.by ? { by: a.by } : {}), ...(a.ip ? { ip: a.ip } : {}), ...(a.helo ? { helo: a.helo } : {}), profile: v.profile };
 }
 
 /** The date of the topmost Received header: when the last hop (the mailbox's MX) took the message. */

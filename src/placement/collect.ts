@@ -10,7 +10,7 @@ import type { DnsClient } from '../dns/resolver.ts';
 import { watchImapSeed, type WatchOutcome } from './watch-imap.ts';
 import { watchPop3Seed } from './watch-pop3.ts';
 import { watchBounces } from './bounces.ts';
-import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, spamHeaders } from './classify.ts';
+import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, receiverHop, spamHeaders } from './classify.ts';
 import { connectImap, classifyImapError } from '../mailbox/imap.ts';
 import { resolveAuth, sleep } from './watch-imap.ts';
 import { RUN_TOKEN } from './token.ts';
@@ -75,6 +75,8 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
       const receiver = { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) };
       const ra = receiverAuth(src, receiver);
       if (ra) row.receiverAuth = ra;
+      const hop = receiverHop(src, receiver);
+      if (hop) row.receiverHop = hop;
       const sh = spamHeaders(src, receiver);
       if (sh) row.spam = sh;
       if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) row.localAuth = await localAuth(src, dns);
