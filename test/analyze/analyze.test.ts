@@ -16,6 +16,8 @@ import { validateReport } from '../../src/report/validate.ts';
 import { runCli, ROOT } from '../helpers/cli.ts';
 import { startDns } from '../helpers/dns.ts';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
+import { DnsClient, parseResolver } from '../../src/dns/resolver.ts';
+import { checkHost } from '../../src/spf/evaluate.ts';
 
 let lab: Lab;
 let dns: FixtureDns;
@@ -151,6 +153,26 @@ describe('a copy received through the lab MX', () => {
       expect(codes(report)).toContain('received.dkim-key:error');
     } finally {
       if (before) lab.dns.zone.set(name, before);
+    }
+  });
+});
+
+describe('SPF with the Return-Path\'s local part', () => {
+  it('a record that tests %{l} passes for the envelope sender the receiver recorded, not for postmaster@', async () => {
+    const name = 'goodsender.test';
+    const before = lab.dns.zone.get(name)!.records.get('TXT')!;
+    const local = lab.senders.good.envelopeFrom.split('@')[0]!;
+    lab.dns.set(name, 'TXT', ['v=spf1 exists:%{l}._spf.goodsender.test -all']);
+    lab.dns.set(`${local}._spf.goodsender.test`, 'A', ['127.0.0.2']);
+    try {
+      const r = received(await analyze(copies.good!, { ...opts(), offline: true }));
+      expect(r.data.local.spf).toMatchObject({ sender: lab.senders.good.envelopeFrom, result: 'pass' });
+      // what an evaluation with the assumed postmaster@ (the spf check's --ip today) gets
+      const dns = new DnsClient({ resolvers: [parseResolver(lab.dns.address)], timeoutMs: 1500, retries: 1 });
+      expect((await checkHost(dns, { ip: LAB_SENDER_IP, sender: 'postmaster@goodsender.test' })).result).toBe('fail');
+    } finally {
+      lab.dns.set(name, 'TXT', before);
+      lab.dns.zone.delete(`${local}._spf.goodsender.test`);
     }
   });
 });

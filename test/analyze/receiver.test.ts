@@ -389,3 +389,27 @@ describe('a seed names its receiver\'s authserv-id', () => {
     expect(() => parseSeeds(yaml('"mx example; dkim=pass"'), 'seeds.yaml')).toThrow(/authservId/);
   });
 });
+
+describe('the sending IP and HELO from the arrival Received, as MTAs write them', () => {
+  const hop = (received: string, extra: string[] = []) => receiverView(msg(`Received: ${received}`, ...extra, 'From: <a@example.com>', '', 'b')).arrival;
+  it('Postfix (IPv4, IPv6, unknown rDNS), Exim, Microsoft, qmail', () => {
+    expect(hop('from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (Postfix) with ESMTPS id 4X1 for <a@example.org>; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '192.0.2.1', helo: 'mail.example.com', rdns: 'mail.example.com', id: '4X1' });
+    expect(hop('from mail.example.com (mail.example.com [IPv6:2001:db8::25]) by mx.example.org (Postfix) with ESMTPS id 4X2; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '2001:db8::25', helo: 'mail.example.com' });
+    expect(hop('from helo.example (unknown [198.51.100.7]) by mx.example.org (Postfix) with ESMTP id 4X3; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '198.51.100.7', helo: 'helo.example' });
+    expect(hop('from [198.51.100.8] (helo=out.example.net) by mx.example.org with esmtps (Exim 4.96) id 1uM; Tue, 03 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '198.51.100.8', helo: 'out.example.net' });
+    expect(hop('from out.example.com (203.0.113.7) by BN8NAM11FT012.mail.protection.outlook.com (10.13.177.34) with Microsoft SMTP Server id 15.20.7; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '203.0.113.7', helo: 'out.example.com', by: 'bn8nam11ft012.mail.protection.outlook.com' });
+    expect(hop('from mail.example.com (HELO mail.example.com) (192.0.2.9) by mta.example.net with SMTP; 3 Jun 2025 10:00:01 -0000')).toMatchObject({ ip: '192.0.2.9', helo: 'mail.example.com' });
+  });
+
+  it('amavis re-injection on loopback stays in the receiver\'s block; the sender\'s own hop below never counts', () => {
+    const v = receiverView(msg(
+      'Received: from localhost (localhost [127.0.0.1]) by mail.example.org (Postfix) with ESMTP id B2; Tue, 3 Jun 2025 10:00:03 +0000',
+      'Received: from mail.example.org ([127.0.0.1]) by localhost (mail.example.org [127.0.0.1]) (amavisd-new, port 10024) with ESMTP id x1; Tue, 3 Jun 2025 10:00:02 +0000',
+      'Received: from out.sender.example (out.sender.example [203.0.113.44]) by mail.example.org (Postfix) with ESMTPS id A1; Tue, 3 Jun 2025 10:00:01 +0000',
+      'Received: from [10.1.2.3] (unknown [10.1.2.3]) by out.sender.example (Postfix) with ESMTPSA id Z9; Tue, 3 Jun 2025 10:00:00 +0000',
+      'From: <a@sender.example>', '', 'b',
+    ));
+    expect(v.hop.map((h) => h.id)).toEqual(['B2', 'x1', 'A1']);
+    expect(v.arrival).toMatchObject({ ip: '203.0.113.44', helo: 'out.sender.example' });
+  });
+});
