@@ -184,7 +184,9 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
     ...(envelope.returnPath !== undefined ? { returnPath: envelope.returnPath } : {}),
     fromDomains: envelope.fromDomain ? [envelope.fromDomain] : [],
   });
-  const disagreements = compareVerdicts(verdicts, local, view, innocentDkimCauses(raw));
+  const causes = innocentDkimCauses(raw);
+  if (ctx.opts.mboxSeparator) causes.push('The copy started with an mbox "From " separator line: it was cut from an mbox file, which may also have changed its body (">From " quoting, line endings).');
+  const disagreements = compareVerdicts(verdicts, local, view, causes);
 
   const findings: Finding[] = [];
   const a = view.arrival;

@@ -44,7 +44,6 @@ export function innocentDkimCauses(raw: Buffer): string[] {
   else if (crlf > 0 && crlf < lf) causes.push('The saved copy mixes CRLF and LF line endings: it was edited or converted after delivery.');
   const body = text.slice(Math.max(0, text.search(/\r?\n\r?\n/)));
   if (/\n>From /.test(body)) causes.push('Body lines start with ">From ": mbox quoting added when the copy was stored in or exported from an mbox file changes the signed body.');
-  if (/^From [^\r\n]* \d{4}\r?\n/.test(text)) causes.push('The copy starts with an mbox "From " separator line: it was cut from an mbox file, which may also have changed its body.');
   return causes;
 }
 

@@ -49,9 +49,12 @@ export interface PreparedAnalysis {
 }
 
 /** Validate the options and the message, and choose the checks and their options (no DNS yet). */
-export async function prepareAnalysis(raw: Buffer, o: AnalyzeOptions = {}): Promise<PreparedAnalysis> {
-  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new UsageError('analyze: give the message (the bytes of an .eml file, headers, a blank line, the body)');
-  if (!/^[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1').replace(/^From [^\n]*\n/, ''))) {
+export async function prepareAnalysis(input: Buffer, o: AnalyzeOptions = {}): Promise<PreparedAnalysis> {
+  if (!Buffer.isBuffer(input) || input.length === 0) throw new UsageError('analyze: give the message (the bytes of an .eml file, headers, a blank line, the body)');
+  // a copy cut from an mbox file starts with its "From sender date" separator: not part of the message
+  const sep = /^From [^\n]*\n/.exec(input.subarray(0, 1000).toString('latin1'));
+  const raw = sep ? input.subarray(sep[0].length) : input;
+  if (!/^[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
     throw new UsageError(`analyze: ${o.label ?? 'the message'} does not start with a header field (Name: value): give an .eml file as the mailbox stores it`);
   }
   for (const id of o.authservIds ?? []) {
@@ -67,6 +70,7 @@ export async function prepareAnalysis(raw: Buffer, o: AnalyzeOptions = {}): Prom
     selectors: [],
     messageRaw: raw,
     receivedCopy: true,
+    ...(sep ? { mboxSeparator: true } : {}),
     blacklistTargets: [...(ip ? [ip] : []), ...domains],
     ...(o.authservIds ? { authservIds: o.authservIds.map((x) => x.toLowerCase()) } : {}),
     ...(o.provider ? { provider: o.provider } : {}),

@@ -138,6 +138,11 @@ describe('a copy received through the lab MX', () => {
     expect(r.data.disagreements).toEqual([expect.objectContaining({ method: 'dkim', receiver: 'pass', inboxlens: r.data.local.dkim[0].result, causes: expect.arrayContaining([expect.stringContaining('>From')]) })]);
     const f = r.findings.find((x: any) => x.code === 'received.disagrees');
     expect(f.severity).toBe('info');
+    // the same copy cut from an mbox file, with its "From " separator line
+    const boxed = Buffer.concat([Buffer.from('From bounces@goodsender.test Tue Jun  3 10:00:01 2025\n'), quoted]);
+    const r2 = received(await analyze(boxed, { ...opts(), offline: true }));
+    expect(r2.data.hop.ip).toBe(LAB_SENDER_IP);
+    expect(r2.data.disagreements[0].causes).toEqual(expect.arrayContaining([expect.stringContaining('mbox "From " separator')]));
   });
 
   it('a key rotated since the send: the disagreement names it', async () => {
