@@ -194,6 +194,12 @@ export const CHECK_MANIFEST: CheckMeta[] = [
     "title": "PTR / FCrDNS"
   },
   {
+    "id": "received",
+    "file": "received",
+    "title": "Received copy",
+    "optIn": true
+  },
+  {
     "id": "smtp",
     "file": "smtp",
     "title": "SMTP",

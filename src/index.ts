@@ -19,3 +19,4 @@ export { loadChecks } from '../checks/index.ts';
 export { checkMetadata, loadChecksById, type CheckMeta } from './check-registry.ts';
 export { CHECK_ORDER, baseRunOptions, checkDomain, createDnsSetup, makeDns, orderChecks, prepareChecks, selectChecks, type BaseRunInput, type DnsSetup, type DnsSetupOptions } from './engine/run.ts';
 export { UsageError } from './util/errors.ts';
+export { analyze, prepareAnalysis, receiverView, parseAuthResults, receiverAuthOf, decodeSpamHeaders, verifyArc, type AnalyzeOptions, type PreparedAnalysis, type ReceiverView, type ReceiverViewOptions, type ParsedAuthResults, type AuthResult, type SpamFilterVerdict, type ArcVerdict } from './analyze/index.ts';

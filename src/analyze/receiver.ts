@@ -163,6 +163,8 @@ function parseReceivedSpf(value: string): ReceivedSpf {
 /** Fields a receiver writes on arrival: verdicts, its ARC set, spam scores, the envelope it saw. */
 const RECEIVER_WRITTEN = /^(authentication-results|arc-authentication-results|arc-seal|arc-message-signature|received-spf|return-path|dkim-filter|dmarc-filter|delivered-to|x-original-to|x-spam(-[a-z-]+)?|x-spamd-[a-z-]+|x-rspamd-[a-z-]+|x-virus-[a-z-]+|x-gm-[a-z-]+|x-ms-exchange-[a-z-]+|x-forefront-antispam-report|x-microsoft-antispam[a-z-]*)$/;
 
+const NOT_TIED = 'right below the receiver\'s arrival Received, where a header the sender put at the top of its message stands, and nothing ties it to this hop (no filter line or queue id naming it): not taken as the receiver\'s; name the receiver\'s authserv-id (a seed\'s authservId, --authserv-id) if it writes its verdicts there';
+
 function idPatternsFor(host: string | undefined): string[] {
   if (!host) return [];
   const reg = registrableDomain(host);
@@ -199,41 +201,85 @@ export function receiverView(source: Buffer | string | Field[], o: ReceiverViewO
   // the bottom-most Received of the block that records a connection
   const arrival = [...hop].reverse().find((h) => h.hasFrom) ?? hop[hop.length - 1];
   const boundary = arrival ? arrival.position : received.length ? received[0]!.position : fields.length;
-  // Many receivers (Gmail, Postfix with milters) insert their verdicts right below their own arrival
-  // Received: the unbroken run of verdict fields there is theirs too when it carries their authserv-id
-  // (a receiver strips headers with its own id that arrive from outside, RFC 8601 §5). The first
-  // field of another kind (the sender's DKIM-Signature, Received, Subject…) ends the run.
+  // Many receivers insert their verdicts right below their own arrival Received (Gmail; Postfix
+  // hands milters such as OpenDKIM, OpenDMARC and rspamd a header list without its own Received),
+  // which is also where a header the sender put at the top of its message stands. A header there
+  // is taken as the receiver's only when the receiver wrote none above its hop and something ties
+  // it to this hop: the Gmail profile (Gmail removes headers with its id that arrive from outside,
+  // RFC 8601 §5), an authserv-id the user named (a seed's authservId, --authserv-id), or this
+  // hop's queue id in an OpenDKIM/OpenDMARC filter line, rspamd's X-Rspamd-Queue-Id or the
+  // header's own job id. The run of verdict fields ends at the first field of another kind.
   let belowEnd = boundary;
   if (arrival && !profile.noAuthservId) {
     belowEnd = boundary + 1;
     while (belowEnd < fields.length && RECEIVER_WRITTEN.test(fields[belowEnd]!.name)) belowEnd++;
   }
+  const queueId = arrival?.id?.toLowerCase();
+  const markers: number[] = [];
+  for (let i = boundary + 1; i < belowEnd; i++) {
+    const f = fields[i]!;
+    const v = f.value.trim().toLowerCase();
+    if (!queueId) break;
+    if (((f.name === 'dkim-filter' || f.name === 'dmarc-filter') && v.split(/\s+/).pop() === queueId) || (f.name === 'x-rspamd-queue-id' && v === queueId)) markers.push(i);
+  }
+  const lastMarker = markers.length ? markers[markers.length - 1]! : -1;
 
-  const view: ReceiverView = { profile: profile.id, authservIds: ids, hop, ...(arrival ? { arrival } : {}), authResults: [], receiverFields: [...fields.slice(0, boundary), ...fields.slice(boundary + 1, belowEnd)], ignored: [] };
+  const view: ReceiverView = { profile: profile.id, authservIds: ids, hop, ...(arrival ? { arrival } : {}), authResults: [], receiverFields: fields.slice(0, boundary), ignored: [] };
   const noHop = received.length === 0;
   let firstNoIdTaken = false;
   let adoptedId: string | undefined | null = null;
+  const parsedAt = new Map<number, ParsedAuthResults>();
+  const parse = (i: number) => {
+    let p = parsedAt.get(i);
+    if (!p) parsedAt.set(i, (p = parseAuthResults(fields[i]!.value, { arc: fields[i]!.name === 'arc-authentication-results' })));
+    return p;
+  };
+  const idMatches = (p: ParsedAuthResults) => !!p.authservId && matchesAny(p.authservId, ids);
+  const wroteAbove = fields.some((f, i) => i < boundary && f.name === 'authentication-results' && (profile.noAuthservId ? parse(i).authservId === undefined : idMatches(parse(i))));
+  const useZone = !wroteAbove && belowEnd > boundary + 1;
+  let zoneArSeen = 0;
+  let afterLastMarker = 0;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     if (f.name !== 'authentication-results' && f.name !== 'arc-authentication-results') continue;
     const arc = f.name === 'arc-authentication-results';
-    const parsed = parseAuthResults(f.value, { arc });
+    const parsed = parse(i);
     const ignore = (reason: string) => view.ignored.push({ name: f.name, position: i, ...(parsed.authservId ? { authservId: parsed.authservId } : {}), reason, value: f.value });
     const above = i < boundary;
-    const inBelowZone = !above && i < belowEnd;
-    if (!above && !inBelowZone) {
-      ignore(`below the receiver's hop (${arrival ? `under "Received: … by ${arrival.by ?? '?'}"` : 'under its Received'}): it was in the message when the receiver got it, written by the sender or an earlier hop`);
+    const inZone = !above && i > boundary && i < belowEnd;
+    if (!above && !(inZone && useZone && !arc)) {
+      ignore(inZone
+        ? wroteAbove
+          ? 'right below the receiver\'s arrival Received, where a header the sender put at the top of its message stands; the receiver wrote its own above its hop'
+          : NOT_TIED
+        : `below the receiver's hop (${arrival ? `under "Received: … by ${arrival.by ?? '?'}"` : 'under its Received'}): it was in the message when the receiver got it, written by the sender or an earlier hop`);
       continue;
     }
     let trusted: boolean;
     let why = '';
-    if (profile.noAuthservId) {
+    if (inZone) {
+      zoneArSeen++;
+      if (i > lastMarker && lastMarker >= 0) afterLastMarker++;
+      const bound = (profile.writesBelowArrival && zoneArSeen === 1)
+        || (!!parsed.authservId && matchesAny(parsed.authservId, seedIds))
+        || (!!queueId && parsed.jobId?.toLowerCase() === queueId)
+        || i < lastMarker
+        || (lastMarker >= 0 && i > lastMarker && afterLastMarker === 1);
+      trusted = bound && idMatches(parsed);
+      if (!trusted) {
+        why = !idMatches(parsed)
+          ? `authserv-id ${parsed.authservId ?? '(none)'} is not the receiver's (${ids.join(', ') || 'none known'})`
+          : lastMarker < 0
+            ? NOT_TIED
+            : 'right below the receiver\'s arrival Received, after the headers tied to this hop: a header the sender put at the top of its message stands there';
+      }
+    } else if (profile.noAuthservId) {
       trusted = !arc && parsed.authservId === undefined && !firstNoIdTaken;
       if (trusted) firstNoIdTaken = true;
       else why = arc ? '' : parsed.authservId ? `authserv-id ${parsed.authservId}: Exchange Online writes none` : 'not the topmost id-less header above the receiver\'s first Received';
       if (arc) trusted = true;
     } else if (ids.length || !noHop) {
-      trusted = !!parsed.authservId && matchesAny(parsed.authservId, ids);
+      trusted = idMatches(parsed);
       if (!trusted) why = parsed.authservId ? `authserv-id ${parsed.authservId} is not the receiver's (${ids.join(', ') || 'none known'})` : 'no authserv-id: the receiver names itself in its headers (RFC 8601 §2.5)';
     } else {
       // no Received header at all and nothing known: the topmost header's id is taken as the receiver's
@@ -250,7 +296,10 @@ export function receiverView(source: Buffer | string | Field[], o: ReceiverViewO
       if (!view.arcAuthResults || (entry.instance ?? 0) > (view.arcAuthResults.instance ?? 0)) view.arcAuthResults = entry;
     } else view.authResults.push(entry);
   }
-  const spfField = fields.findIndex((f, i) => f.name === 'received-spf' && (i < boundary || (i > boundary && i < belowEnd)));
+  // the other verdict fields of the zone count when its Authentication-Results did
+  const zoneTrusted = view.authResults.some((a) => a.position > boundary);
+  if (zoneTrusted) view.receiverFields.push(...fields.slice(boundary + 1, belowEnd));
+  const spfField = fields.findIndex((f, i) => f.name === 'received-spf' && (i < boundary || (zoneTrusted && i > boundary && i < belowEnd)));
   if (spfField >= 0) view.receivedSpf = parseReceivedSpf(fields[spfField]!.value);
   return view;
 }

@@ -17,12 +17,17 @@ export interface ReceiverProfile {
    * topmost such header above the receiver's first Received, and nothing else
    */
   noAuthservId?: boolean;
+  /**
+   * writes its Authentication-Results right below its own arrival Received (Gmail) and removes
+   * headers with its id that arrive from outside (RFC 8601 §5): the first one there is its own
+   */
+  writesBelowArrival?: boolean;
   /** `by` clauses with an address literal or a bare name are this receiver's internal hops (Gmail's "by 2002:a05:…") */
   internalByAddress?: boolean;
 }
 
 export const RECEIVER_PROFILES: ReceiverProfile[] = [
-  { id: 'gmail', hosts: ['mx.google.com', '*.google.com'], authservIds: ['mx.google.com'], internalByAddress: true },
+  { id: 'gmail', hosts: ['mx.google.com', '*.google.com'], authservIds: ['mx.google.com'], writesBelowArrival: true, internalByAddress: true },
   {
     id: 'outlook',
     hosts: ['*.outlook.com', '*.protection.outlook.com', '*.office365.com', '*.hotmail.com', '*.exchangelabs.com'],

@@ -61,6 +61,10 @@ export interface VerifiedMessage {
   arc?: any;
   /** the parsed header block: rows of { key (lower case), line (the raw field, a Buffer) } */
   headers?: { parsed: { key: string; line: Buffer }[] };
+  /** as mailauth's dkimVerify() gives them: the From addresses' domains, the From fields, the envelope sender */
+  headerFrom?: string[];
+  fromFields?: unknown;
+  envelopeFrom?: unknown;
 }
 
 /** Verify the DKIM signatures and the newest ARC-Message-Signature of a message. Throws only on a broken resolver contract. */
@@ -73,5 +77,12 @@ export async function verifyMessage(raw: Buffer, resolver: MailauthResolver): Pr
     if (applyKeyTypeRule(r.status)) r.info = formatAuthHeaderRow('dkim', r.status);
   }
   if (v.arc?.lastEntry?.messageSignature) applyKeyTypeRule(v.arc.lastEntry.messageSignature.status);
-  return { results, ...(v.arc ? { arc: v.arc } : {}), ...(v.headers ? { headers: v.headers } : {}) };
+  return {
+    results,
+    ...(v.arc ? { arc: v.arc } : {}),
+    ...(v.headers ? { headers: v.headers } : {}),
+    ...(v.headerFrom ? { headerFrom: v.headerFrom } : {}),
+    ...(v.fromFields ? { fromFields: v.fromFields } : {}),
+    ...(v.envelopeFrom !== undefined ? { envelopeFrom: v.envelopeFrom } : {}),
+  };
 }

@@ -13,6 +13,7 @@ export interface CommandMeta {
 }
 
 export const COMMANDS: CommandMeta[] = [
+  { name: 'analyze', command: 'analyze <file>', order: 32, describe: 'Judge a received copy (.eml, or - for standard input): the receiver\'s hop and verdicts, inboxlens\'s own SPF/DKIM/DMARC/ARC, where they disagree, the sending IP\'s PTR and listings, the content' },
   { name: 'blacklist', command: 'blacklist [target..]', order: 20, describe: 'Look IPs, IPv4 ranges (up to a /24) and domains up on DNS blacklists (DNSBL/URIBL), with self-tests' },
   { name: 'check', command: 'check [domain..]', order: 10, describe: 'Pre-flight a sending domain: SPF, DKIM, DMARC, MX, PTR, MTA-STS, TLS-RPT, BIMI, bulk-sender rules' },
   { name: 'content', command: 'content <file>', order: 30, describe: 'Judge a message (.eml): headers, HTML/text, size, links, one-click unsubscribe, DKIM alignment, spam score from spamd/rspamd' },

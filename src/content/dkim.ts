@@ -23,9 +23,13 @@ export interface DkimFacts {
   signatures: DkimSignatureFacts[];
 }
 
-export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
-  // mailauth's DKIM verifier with our stricter rules (src/auth/verify.ts: k= defaults to rsa)
-  const r = await verifyMessage(raw, resolver);
+/** The DKIM verification of a message (its signatures, the From header, the ARC sets found): mailauth's verifier with our stricter rules (src/auth/verify.ts: k= defaults to rsa). */
+export async function dkimVerifyMessage(raw: Buffer, resolver: (name: string, type: string) => Promise<any>): Promise<any> {
+  return verifyMessage(raw, resolver);
+}
+
+/** The signatures of a dkimVerifyMessage() result as facts. */
+export function signatureFacts(r: any, fromDomains: string[]): DkimSignatureFacts[] {
   const signatures: DkimSignatureFacts[] = [];
   for (const s of r.results ?? []) {
     // mailauth reports an unsigned message as one result "none" without a domain
@@ -41,5 +45,9 @@ export async function verifyDkim(raw: Buffer, resolver: (name: string, type: str
       aligned: Boolean(domain) && fromDomains.some((f) => relaxedAligned(f, domain)),
     });
   }
-  return { signatures };
+  return signatures;
+}
+
+export async function verifyDkim(raw: Buffer, resolver: (name: string, type: string) => Promise<any>, fromDomains: string[]): Promise<DkimFacts> {
+  return { signatures: signatureFacts(await dkimVerifyMessage(raw, resolver), fromDomains) };
 }

@@ -1,17 +1,16 @@
 // From a found copy to a result row: the placement its folder means, when it
 // arrived, what the receiver said about it (Authentication-Results, spam
 // headers), and our own DKIM/ARC re-verification of the received bytes.
-import { createRequire } from 'node:module';
 import type { DnsClient } from '../dns/resolver.ts';
 import { verifyMessage } from '../auth/verify.ts';
 import { arcOf } from '../auth/arc.ts';
 import type { Found } from './watch-imap.ts';
-import type { LocalAuth, Placement, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import type { LocalAuth, Placement, PlacementRow, ReceiverAuth, Seed, SpamHeaders } from './types.ts';
+import { decodeSpamHeaders } from '../analyze/spam.ts';
 import { headerFields } from '../analyze/headers.ts';
 import { receiverView, type ReceiverViewOptions } from '../analyze/receiver.ts';
 import { receiverAuthOf } from '../analyze/verdicts.ts';
 
-const require = createRequire(import.meta.url);
 
 /** The placement a folder stands for. */
 export function placementOf(found: Found, protocol: 'imap' | 'pop3', provider: Seed['provider']): Placement {
@@ -30,8 +29,11 @@ export function receiverAuth(source: Buffer | string, o: ReceiverViewOptions = {
   return receiverAuthOf(receiverView(source, o));
 }
 
-export function spamHeaders(source: Buffer | string): SpamHeaders | undefined {
-  const fields = headerFields(source);
+/** The receiver's spam headers: only those it wrote (above its hop, src/analyze/receiver.ts); all of them when the copy has no Received header. */
+export function spamHeaders(source: Buffer | string, o: ReceiverViewOptions = {}): SpamHeaders | undefined {
+  const all = headerFields(source);
+  const fields = all.some((f) => f.name === 'received') ? receiverView(all, o).receiverFields : all;
+  const verdicts = decodeSpamHeaders(fields).map(({ headers: _h, rules: _r, notes, ...v }) => ({ ...v, ...(notes.length ? { notes } : {}) }));
   const get = (n: string) => fields.find((f) => f.name === n)?.value;
   const out: SpamHeaders = {};
   const status = get('x-spam-status');
@@ -52,7 +54,16 @@ export function spamHeaders(source: Buffer | string): SpamHeaders | undefined {
     const m = /(?:^|;)\s*SCL:(-?\d+)/i.exec(ff);
     if (out.scl === undefined && m) out.scl = Number(m[1]);
   }
+  if (verdicts.length) out.verdicts = verdicts;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** The receiver's arrival hop of a copy, for a placement row. */
+export function receiverHop(source: Buffer | string, o: ReceiverViewOptions = {}): PlacementRow['receiverHop'] | undefined {
+  const v = receiverView(source, o);
+  const a = v.arrival;
+  if (!a) return undefined;
+  return { ...(a.by ? { by: a.by } : {}), ...(a.ip ? { ip: a.ip } : {}), ...(a.helo ? { helo: a.helo } : {}), profile: v.profile };
 }
 
 /** The date of the topmost Received header: when the last hop (the mailbox's MX) took the message. */

@@ -10,7 +10,7 @@ import type { DnsClient } from '../dns/resolver.ts';
 import { watchImapSeed, type WatchOutcome } from './watch-imap.ts';
 import { watchPop3Seed } from './watch-pop3.ts';
 import { watchBounces } from './bounces.ts';
-import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, spamHeaders } from './classify.ts';
+import { headerDate, headerValue, localAuth, placementOf, receivedDate, receiverAuth, receiverHop, spamHeaders } from './classify.ts';
 import { connectImap, classifyImapError } from '../mailbox/imap.ts';
 import { resolveAuth, sleep } from './watch-imap.ts';
 import { RUN_TOKEN } from './token.ts';
@@ -76,9 +76,12 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
         const d = headerDate(src);
         if (d) row.sentAt = d.toISOString();
       }
-      const ra = receiverAuth(src, { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) });
+      const receiver = { provider: seed.provider, ...(seed.authservIds ? { authservIds: seed.authservIds } : {}) };
+      const ra = receiverAuth(src, receiver);
       if (ra) row.receiverAuth = ra;
-      const sh = spamHeaders(src);
+      const hop = receiverHop(src, receiver);
+      if (hop) row.receiverHop = hop;
+      const sh = spamHeaders(src, receiver);
       if (sh) row.spam = sh;
       if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) row.localAuth = await localAuth(src, dns);
       else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };

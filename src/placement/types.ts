@@ -126,6 +126,8 @@ export interface SpamHeaders {
   spamFlag?: string;
   scl?: number;
   forefront?: string;
+  /** the receiver's spam filter verdicts, decoded (src/analyze/spam.ts) */
+  verdicts?: { filter: string; verdict: 'spam' | 'not-spam' | 'unknown'; score?: number; threshold?: number; action?: string; scl?: number; bcl?: number; sfv?: string; cat?: string; notes?: string[] }[];
 }
 
 export interface LocalAuth {
@@ -156,6 +158,8 @@ export interface PlacementRow {
   internalDate?: string;
   /** the date of the receiver's topmost Received header */
   receivedAt?: string;
+  /** the receiver's arrival hop: who took the copy, from which IP and HELO */
+  receiverHop?: { by?: string; ip?: string; helo?: string; profile?: string };
   /** when inboxlens saw the copy */
   seenAt?: string;
   /** send → arrival, from INTERNALDATE or Received (second resolution on most servers) */

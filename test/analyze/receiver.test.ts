@@ -241,6 +241,18 @@ describe('receivers that write several headers', () => {
     expect(a.dkim).toEqual([expect.objectContaining({ result: 'fail', domain: 'example.com', selector: 'sel1', reason: 'signature verification failed', comment: '2048-bit key; unprotected' })]);
     expect(authFailures(a)).toEqual(['dmarc=fail (header.from=example.com)', 'spf=fail (smtp.mailfrom=example.com)', 'dkim=fail (d=example.com)']);
   });
+
+  it('a header the sender put at the top of its message, after the milters\' run: not tied to the hop, ignored', () => {
+    const planted = OPENDKIM.replace('DKIM-Signature: v=1;', 'Authentication-Results: mail.example.org; dmarc=pass header.from=example.com; spf=pass smtp.mailfrom=example.com\r\nDKIM-Signature: v=1;');
+    const v = receiverView(planted);
+    expect(v.authResults).toHaveLength(3);
+    expect(v.ignored).toEqual([expect.objectContaining({ authservId: 'mail.example.org', reason: expect.stringContaining('after the headers tied to this hop') })]);
+    expect(receiverAuth(planted)!.dmarc).toMatchObject({ result: 'fail' });
+    // without the filter lines and job id nothing ties the milters' headers to the hop either
+    const bare = OPENDKIM.replace(/DMARC-Filter:[^\r]*\r\n|DKIM-Filter:[^\r]*\r\n/g, '').replace('/4A2B3C4D5E', '');
+    expect(receiverAuth(bare)).toBeUndefined();
+    expect(receiverAuth(bare, { authservIds: ['mail.example.org'] })!.headers).toBe(3);
+  });
 });
 
 describe('headers the sender planted never pass as the receiver\'s verdict', () => {
@@ -295,6 +307,22 @@ describe('headers the sender planted never pass as the receiver\'s verdict', () 
     expect(receiverAuth(m, { authservIds: ['filter.corp.example'] })!.dkim[0]).toMatchObject({ result: 'pass', domain: 'example.com' });
   });
 
+  it('Gmail: the first header right below its Received is its own, a second one there is the sender\'s', () => {
+    const m = msg(
+      'Received: from mail.example.com (mail.example.com. [192.0.2.10]) by mx.google.com with ESMTPS id x; Tue, 3 Jun 2025 03:00:01 -0700 (PDT)',
+      'Received-SPF: softfail (google.com: domain of transitioning a@example.com does not designate 192.0.2.10 as permitted sender) client-ip=192.0.2.10;',
+      'Authentication-Results: mx.google.com; spf=softfail smtp.mailfrom=a@example.com',
+      'Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=a@example.com; dmarc=pass header.from=example.com',
+      'From: <a@example.com>',
+      '',
+      'b',
+    );
+    const a = receiverAuth(m)!;
+    expect(a).toMatchObject({ headers: 1, spf: { result: 'softfail' } });
+    expect(a.dmarc).toBeUndefined();
+    expect(a.ignored).toHaveLength(1);
+  });
+
   it('Exchange Online: the topmost id-less header above its first Received; one planted below is ignored', () => {
     const m = msg(
       'Authentication-Results: spf=fail (sender IP is 203.0.113.7) smtp.mailfrom=example.com; dkim=none (message not signed) header.d=none;dmarc=fail action=oreject header.from=example.com;compauth=fail reason=000',
@@ -336,8 +364,11 @@ describe('the mailauth fixtures (real Gmail and other copies)', () => {
     expect(receiverAuth(readFileSync(path.join(FIXTURES, 'zbimi.eml')))).toMatchObject({ spf: { result: 'pass', domain: 'zone.ee' }, dmarc: { result: 'pass' } });
   });
 
-  it('a receiver that writes its header right below its Received (message4.eml) and one above it (message2.eml)', () => {
-    expect(receiverAuth(readFileSync(path.join(FIXTURES, 'message4.eml')))).toMatchObject({ authservId: 'uvn-67-33.tll01.zonevs.eu', dkim: [{ result: 'pass' }] });
+  it('Postfix + OpenDKIM writing right below its Received with nothing tying it to the hop (message4.eml): trusted only once its authserv-id is named; one above the hop (message2.eml) as it is', () => {
+    const m4 = readFileSync(path.join(FIXTURES, 'message4.eml'));
+    expect(receiverAuth(m4)).toBeUndefined();
+    expect(receiverView(m4).ignored[0]!.reason).toContain('nothing ties it to this hop');
+    expect(receiverAuth(m4, { authservIds: ['uvn-67-33.tll01.zonevs.eu'] })).toMatchObject({ authservId: 'uvn-67-33.tll01.zonevs.eu', dkim: [{ result: 'pass', reason: '1024-bit key; insecure key' }] });
     expect(view('message2.eml')).toMatchObject({ profile: 'generic', arrival: { ip: '141.193.32.12', helo: 'm32-12.eu.mailgun.net' } });
     expect(receiverAuth(readFileSync(path.join(FIXTURES, 'message2.eml')))).toMatchObject({ authservId: 'mx.ethereal.email', spf: { result: 'pass' } });
   });
@@ -356,5 +387,29 @@ describe('a seed names its receiver\'s authserv-id', () => {
     expect(parseSeeds(yaml('[a.example, "*.b.example"]'), 'seeds.yaml').seeds[0]!.authservIds).toEqual(['a.example', '*.b.example']);
     expect(() => parseSeeds(yaml('"mx example; dkim=pass"'), 'seeds.yaml')).toThrow(UsageError);
     expect(() => parseSeeds(yaml('"mx example; dkim=pass"'), 'seeds.yaml')).toThrow(/authservId/);
+  });
+});
+
+describe('the sending IP and HELO from the arrival Received, as MTAs write them', () => {
+  const hop = (received: string, extra: string[] = []) => receiverView(msg(`Received: ${received}`, ...extra, 'From: <a@example.com>', '', 'b')).arrival;
+  it('Postfix (IPv4, IPv6, unknown rDNS), Exim, Microsoft, qmail', () => {
+    expect(hop('from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (Postfix) with ESMTPS id 4X1 for <a@example.org>; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '192.0.2.1', helo: 'mail.example.com', rdns: 'mail.example.com', id: '4X1' });
+    expect(hop('from mail.example.com (mail.example.com [IPv6:2001:db8::25]) by mx.example.org (Postfix) with ESMTPS id 4X2; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '2001:db8::25', helo: 'mail.example.com' });
+    expect(hop('from helo.example (unknown [198.51.100.7]) by mx.example.org (Postfix) with ESMTP id 4X3; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '198.51.100.7', helo: 'helo.example' });
+    expect(hop('from [198.51.100.8] (helo=out.example.net) by mx.example.org with esmtps (Exim 4.96) id 1uM; Tue, 03 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '198.51.100.8', helo: 'out.example.net' });
+    expect(hop('from out.example.com (203.0.113.7) by BN8NAM11FT012.mail.protection.outlook.com (10.13.177.34) with Microsoft SMTP Server id 15.20.7; Tue, 3 Jun 2025 10:00:01 +0000')).toMatchObject({ ip: '203.0.113.7', helo: 'out.example.com', by: 'bn8nam11ft012.mail.protection.outlook.com' });
+    expect(hop('from mail.example.com (HELO mail.example.com) (192.0.2.9) by mta.example.net with SMTP; 3 Jun 2025 10:00:01 -0000')).toMatchObject({ ip: '192.0.2.9', helo: 'mail.example.com' });
+  });
+
+  it('amavis re-injection on loopback stays in the receiver\'s block; the sender\'s own hop below never counts', () => {
+    const v = receiverView(msg(
+      'Received: from localhost (localhost [127.0.0.1]) by mail.example.org (Postfix) with ESMTP id B2; Tue, 3 Jun 2025 10:00:03 +0000',
+      'Received: from mail.example.org ([127.0.0.1]) by localhost (mail.example.org [127.0.0.1]) (amavisd-new, port 10024) with ESMTP id x1; Tue, 3 Jun 2025 10:00:02 +0000',
+      'Received: from out.sender.example (out.sender.example [203.0.113.44]) by mail.example.org (Postfix) with ESMTPS id A1; Tue, 3 Jun 2025 10:00:01 +0000',
+      'Received: from [10.1.2.3] (unknown [10.1.2.3]) by out.sender.example (Postfix) with ESMTPSA id Z9; Tue, 3 Jun 2025 10:00:00 +0000',
+      'From: <a@sender.example>', '', 'b',
+    ));
+    expect(v.hop.map((h) => h.id)).toEqual(['B2', 'x1', 'A1']);
+    expect(v.arrival).toMatchObject({ ip: '203.0.113.44', helo: 'out.sender.example' });
   });
 });

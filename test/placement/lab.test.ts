@@ -89,7 +89,10 @@ describe('placement run on the lab', () => {
     expect(g.receiverAuth.dkim[0]).toMatchObject({ result: 'pass', domain: 'goodsender.test', selector: 'lab' });
     expect(g.receiverAuth.dmarc).toMatchObject({ result: 'pass', domain: 'goodsender.test' });
     expect(g.spam).toMatchObject({ spamFlag: 'NO', spamStatus: expect.stringMatching(/^No, score=/) });
-    expect(rows[OUTLOOK].spam).toMatchObject({ scl: 1 });
+    expect(rows[OUTLOOK].spam).toMatchObject({ scl: 1, verdicts: [expect.objectContaining({ filter: 'microsoft', verdict: 'not-spam', scl: 1, sfv: 'NSPM' })] });
+    // the receiver's hop: the lab MX took the copy from the address SPF was evaluated for
+    expect(g.receiverHop).toMatchObject({ by: 'mx.lab.test', ip: '198.51.100.25', helo: expect.any(String) });
+    expect(g.receiverAuth.headers).toBe(1);
     // our own re-verification of the received bytes agrees with the receiver
     expect(g.localAuth.dkim[0]).toMatchObject({ result: 'pass', domain: 'goodsender.test', selector: 'lab' });
     expect(g.timeToArrivalMs).toBeGreaterThanOrEqual(0);

@@ -48,7 +48,7 @@ describe('reading what the receiver said', () => {
     expect(a.dmarc).toMatchObject({ result: 'fail', domain: 'broken.example' });
     expect(authFailures(a)).toEqual(['dmarc=fail (header.from=broken.example)', 'spf=softfail (smtp.mailfrom=broken.example)']);
     expect(spamHeaders(OUTLOOK)).toMatchObject({ scl: 6, forefront: expect.stringContaining('SFV:SPM') });
-    expect(spamHeaders('X-Spam-Status: Yes, score=7.3 required=5.0 tests=A,B\r\nX-Spam-Flag: YES\r\n\r\n')).toEqual({ spamStatus: 'Yes, score=7.3 required=5.0 tests=A,B', spamScore: 7.3, spamFlag: 'YES' });
+    expect(spamHeaders('X-Spam-Status: Yes, score=7.3 required=5.0 tests=A,B\r\nX-Spam-Flag: YES\r\n\r\n')).toEqual({ spamStatus: 'Yes, score=7.3 required=5.0 tests=A,B', spamScore: 7.3, spamFlag: 'YES', verdicts: [{ filter: 'spamassassin', verdict: 'spam', score: 7.3, threshold: 5, notes: ['score 7.3 against a threshold of 5'] }] });
     expect(receiverAuth('Subject: none\r\n\r\nx')).toBeUndefined();
   });
 
