@@ -15,7 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dkimSign } from 'mailauth';
+import { dkimSign, sealMessage } from 'mailauth';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { DnsClient } from '../../src/dns/resolver.ts';
 import { verifyMessage } from '../../src/auth/verify.ts';
@@ -45,6 +45,16 @@ const DISAGREE: Record<string, { inboxlens: string; dkimpy: string; rfc: string 
     inboxlens: 'fail', dkimpy: 'None',
     rfc: 'RFC 8617 §5.2 step 2: "If the value of the cv tag on that seal is fail, the Chain Validation Status is fail"; and step 3.C: a seal of instance 1 with cv other than none, or a later one with cv other than pass, fails the chain. "none" and no status are not chain validation statuses for a message with ARC sets (§4.4). The suite expects fail for the third, and an empty cv (its harness printed dkimpy\'s None) for the first two.',
   }])),
+};
+
+/** Disagreements on the chains sealed here (the ARC test below), with the RFC reading that decides them. */
+const ED25519_ARC = {
+  inboxlens: 'pass', dkimpy: 'fail',
+  rfc: 'RFC 8617 §4.1.2: the ARC-Message-Signature has the syntax and semantics of the DKIM-Signature, whose a= values are those of the DKIM registry, to which RFC 8463 §3 adds ed25519-sha256; the ARC-Seal takes its a= the same way (§4.1.3). dkimpy 1.1.4\'s ARC verifier knows only rsa-sha256 ("unknown signature algorithm: ed25519-sha256"). mailauth signs and verifies both.',
+};
+const ARC_SEALED_DISAGREE: Record<string, typeof ED25519_ARC> = {
+  // an Ed25519 chain; and an RSA first hop under an Ed25519 second seal
+  'ed/i1': ED25519_ARC, 'ed/i2': ED25519_ARC, 'rsa/i2': ED25519_ARC,
 };
 
 function keysRsa(bits: number) {
@@ -249,6 +259,40 @@ describe('dkimpy as an oracle for DKIM and ARC', () => {
     expect(by('dkimpy/rsa/relaxed/relaxed/subject-whitespace#0')).toMatchObject({ inboxlens: 'pass', dkimpy: 'pass' });
     expect(rows.filter((r) => r.inboxlens === 'pass').length).toBeGreaterThan(40);
     expect(rows.filter((r) => r.inboxlens === 'fail').length).toBeGreaterThan(40);
+  }, 240_000);
+
+  it('ARC: chains sealed by mailauth, one and two hops, RSA and Ed25519, changed after sealing: both agree, or the RFC decides', async () => {
+    const seal = async (msg: Buffer, sel: string, cv: string, hop: string) => {
+      const k = SELECTORS[sel]!.key;
+      const headers = await sealMessage(msg, {
+        signingDomain: D, selector: sel, privateKey: k === 'ed' ? ed.pkcs8 : rsa.pkcs8, algorithm: k === 'ed' ? 'ed25519-sha256' : 'rsa-sha256',
+        authResults: `${hop}.${D}; spf=pass smtp.mailfrom=${D}; dkim=pass header.d=${D}`, cv,
+      } as any);
+      expect(headers.toString(), `${sel} ${hop}`).toMatch(/^ARC-Seal:/);
+      return Buffer.concat([headers, msg]);
+    };
+    const plain = Buffer.from(MESSAGE);
+    const cases: { id: string; message: Buffer }[] = [];
+    for (const sel of ['rsa', 'ed', 'ed-nok', 'rsa-nok', 'revoked', 'short']) {
+      const one = await seal(plain, sel, 'none', 'hop1');
+      cases.push({ id: `${sel}/i1`, message: one });
+      cases.push({ id: `${sel}/i1/body-changed`, message: Buffer.from(one.toString().replace('Hello,  world.', 'Hello, world!')) });
+      cases.push({ id: `${sel}/i1/aar-changed`, message: Buffer.from(one.toString().replace('spf=pass', 'spf=fail')) });
+      if (sel === 'rsa' || sel === 'ed') {
+        const two = await seal(one, sel === 'rsa' ? 'ed' : 'rsa', 'pass', 'hop2');
+        cases.push({ id: `${sel}/i2`, message: two });
+        cases.push({ id: `${sel}/i2/first-seal-changed`, message: Buffer.from(two.toString().replace(/(ARC-Seal: i=1;[^]*?b=)(.)/, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))) });
+      }
+    }
+    const theirs = await oracle(dns, cases.map((c) => ({ id: c.id, op: 'arc-verify', message: c.message.toString('base64') })));
+    const rows: Record<string, { inboxlens: string; dkimpy: string }> = {};
+    for (const c of cases) rows[c.id] = { inboxlens: (await verifyArc(c.message, client.mailauthResolver)).result, dkimpy: theirs.get(c.id)!.cv! };
+    const disagree = Object.fromEntries(Object.entries(rows).filter(([, r]) => r.inboxlens !== r.dkimpy));
+    expect(disagree).toEqual(Object.fromEntries(Object.entries(ARC_SEALED_DISAGREE).map(([k, v]) => [k, { inboxlens: v.inboxlens, dkimpy: v.dkimpy }])));
+    expect(rows['rsa/i1']).toEqual({ inboxlens: 'pass', dkimpy: 'pass' });
+    expect(rows['rsa/i1/aar-changed']).toEqual({ inboxlens: 'fail', dkimpy: 'fail' });
+    expect(rows['ed-nok/i1']).toEqual({ inboxlens: 'fail', dkimpy: 'fail' });
+    expect(rows['rsa/i2/first-seal-changed']).toEqual({ inboxlens: 'fail', dkimpy: 'fail' });
   }, 240_000);
 
   it('ARC: dkimpy arc_verify and inboxlens agree on the ValiMail suite, or the RFC decides', async () => {
