@@ -2,13 +2,14 @@
 # One-time set-up of a fresh Debian/Ubuntu machine for inboxlens's lab and tests:
 # Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd and
 # rspamd for content scoring, tmux for the dashboard test, xmllint (libxml2-utils) for the
-# JUnit schema test, chromium for the HTML report test, python3-authres (an independent
-# Authentication-Results parser the tests compare with), then the npm packages (which
+# JUnit schema test, chromium for the HTML report test, and the independent implementations
+# the tests compare with: python3-authres (Authentication-Results) and dkimpy (python3-dkim,
+# DKIM and ARC), then the npm packages (which
 # bring the pinned Node 24 runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres python3-dkim)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

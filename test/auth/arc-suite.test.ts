@@ -3,40 +3,13 @@
 // re-check), with each scenario's txt-records served by the fixture DNS server.
 // Before the tag-list pre-validation and the AMS h= rule, 166 passed: four
 // malformed ARC-Seals were accepted and a valid AMS with an empty h= refused.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { DnsClient } from '../../src/dns/resolver.ts';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { verifyArc } from '../../src/auth/arc.ts';
 import { localAuth } from '../../src/placement/classify.ts';
 import { startDns } from '../helpers/dns.ts';
-import { ROOT } from '../helpers/cli.ts';
-
-const SUITE = path.resolve(ROOT, '../shared/conformance/arc/valimail-arc-draft-validation-tests.yml');
-
-export interface ArcCase { id: string; scenario: string; message: Buffer; cv: 'pass' | 'fail' | 'none' }
-
-/** The suite's cases and the union of its txt-records (the scenarios share keys: checked). */
-export function loadArcSuite(): { cases: ArcCase[]; txt: Record<string, string> } {
-  const docs = YAML.parseAllDocuments(readFileSync(SUITE, 'utf8')).map((d) => d.toJSON() as any);
-  const txt: Record<string, string> = {};
-  const cases: ArcCase[] = [];
-  for (const d of docs) {
-    for (const [name, value] of Object.entries<string>(d['txt-records'] ?? {})) {
-      const k = name.toLowerCase();
-      if (txt[k] !== undefined && txt[k] !== String(value)) throw new Error(`the scenarios disagree about ${k}`);
-      txt[k] = String(value);
-    }
-    for (const [id, t] of Object.entries<any>(d.tests)) {
-      // an empty cv (two cases whose seal says cv=fail) expects a failed chain
-      const cv = String(t.cv ?? '').trim().toLowerCase() || 'fail';
-      cases.push({ id, scenario: String(d.description).trim(), message: Buffer.from(String(t.message ?? '').replace(/\r?\n/g, '\r\n')), cv: cv as ArcCase['cv'] });
-    }
-  }
-  return { cases, txt };
-}
+import { loadArcSuite } from '../helpers/arc-suite.ts';
 
 const { cases, txt } = loadArcSuite();
 let dns: FixtureDns;
