@@ -107,7 +107,20 @@ function commands(argv: string[], force?: string): Entry[] {
   return list.sort((a, b) => a.order - b.order);
 }
 
-export async function main(argv = hideBin(process.argv), force?: string): Promise<number> {
+/**
+ * A lone `-` (standard input: `content -`, `--seeds -`) is not what yargs-parser
+ * keeps: it turns it into '' or true. It goes through yargs as a word of its own
+ * and comes back as `-` before the command runs.
+ */
+const STDIN_WORD = '\u0000stdin';
+function restoreStdin<T>(v: T): T {
+  if (v === (STDIN_WORD as unknown)) return '-' as T;
+  if (Array.isArray(v)) return v.map(restoreStdin) as T;
+  return v;
+}
+
+export async function main(rawArgv = hideBin(process.argv), force?: string): Promise<number> {
+  const argv = rawArgv.map((a) => (a === '-' ? STDIN_WORD : a));
   let code: number = EXIT.ok;
   let usage: string | undefined;
   const cmds = commands(argv, force);
@@ -175,7 +188,8 @@ export async function main(argv = hideBin(process.argv), force?: string): Promis
     y = y.command({
       ...module,
       handler: async (a: any) => {
-        if (config) applyConfig(a, config, argv);
+        for (const k of Object.keys(a)) a[k] = restoreStdin(a[k]);
+        if (config) applyConfig(a, config, rawArgv);
         code = await c.run(a);
       },
     });
@@ -184,7 +198,7 @@ export async function main(argv = hideBin(process.argv), force?: string): Promis
   try {
     await y.parseAsync();
   } catch (e) {
-    if (e instanceof LoadCommand && !force) return main(argv, e.command);
+    if (e instanceof LoadCommand && !force) return main(rawArgv, e.command);
     if (e instanceof UsageError) usage = e.message;
     else throw e;
   }

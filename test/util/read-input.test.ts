@@ -71,13 +71,29 @@ describe('every file option refuses a device at once (exit 2, naming the option)
 });
 
 describe('standard input and pipes are read, up to a cap', () => {
-  it('--seeds - reads the seeds from standard input', async () => {
-    const r = await runCapped(['placement', 'collect', '--seeds=-', '--token', TOKEN], {
-      input: 'seeds:\n  - address: a@example.com\n    imap: { host: h, port: x }\n    auth: { user: u, pass: p }\n',
-    });
-    // the seeds were read from stdin: the error is about their content
-    expect(r.stderr).toMatch(/imap\.port: must be a whole number/);
-    expect(r.code).toBe(2);
+  it('--seeds - reads the seeds from standard input (written --seeds=- or --seeds -)', async () => {
+    for (const args of [['--seeds=-'], ['--seeds', '-']]) {
+      const r = await runCapped(['placement', 'collect', ...args, '--token', TOKEN], {
+        input: 'seeds:\n  - address: a@example.com\n    imap: { host: h, port: x }\n    auth: { user: u, pass: p }\n',
+      });
+      // the seeds were read from stdin: the error is about their content
+      expect(r.stderr).toMatch(/imap\.port: must be a whole number/);
+      expect(r.code).toBe(2);
+    }
+  }, 25_000);
+
+  it('content - reads the message from standard input', async () => {
+    const { startDns } = await import('../helpers/dns.ts');
+    const dns = await startDns();
+    try {
+      const { runCli } = await import('../helpers/cli.ts');
+      const r = await runCli(['content', '-', '--no-save', '--json', '--resolver', dns.address], { input: 'From: a@b.example\r\nSubject: read from stdin\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n' });
+      // the message was read and judged (before, '-' became '' and the command asked for a file)
+      const doc = r.json();
+      expect(doc.targets[0].checks[0].data.subject).toBe('read from stdin');
+    } finally {
+      await dns.stop();
+    }
   }, 25_000);
 
   it('a FIFO is read to its end, and one that does not end stops at the cap', async () => {
