@@ -121,6 +121,15 @@ function restoreStdin<T>(v: T): T {
 
 export async function main(rawArgv = hideBin(process.argv), force?: string): Promise<number> {
   const argv = rawArgv.map((a) => (a === '-' ? STDIN_WORD : a));
+  // --color / --no-color decide before anything draws (NO_COLOR and FORCE_COLOR as before otherwise)
+  const colour = argv.filter((a) => a === '--color' || a === '--no-color' || a.startsWith('--color=')).pop();
+  if (colour === '--no-color' || colour === '--color=false') {
+    process.env.NO_COLOR = '1';
+    delete process.env.FORCE_COLOR;
+  } else if (colour === '--color' || colour === '--color=true') {
+    delete process.env.NO_COLOR;
+    process.env.FORCE_COLOR = '1';
+  }
   let code: number = EXIT.ok;
   let usage: string | undefined;
   const cmds = commands(argv, force);
@@ -153,6 +162,7 @@ export async function main(rawArgv = hideBin(process.argv), force?: string): Pro
     .alias('h', 'help')
     .version()
     .option('config', { type: 'string', describe: 'a YAML config file (default: inboxlens.config.yaml found upward from here)', global: true })
+    .option('color', { type: 'boolean', describe: 'colour the text output (--no-color: never); default: on a terminal, unless NO_COLOR is set', global: true })
     .wrap(Math.min(110, process.stdout.columns || 100))
     .demandCommand(1, 'Give a command, e.g. `inboxlens check example.com` (see --help).')
     .fail((msg, err) => {

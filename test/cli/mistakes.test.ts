@@ -108,3 +108,13 @@ describe('durations', () => {
     expect(() => parseDuration('h2', 'x')).toThrow();
   });
 });
+
+describe('--color and --no-color', () => {
+  it('--color colours output that is not a terminal; --no-color wins over FORCE_COLOR', async () => {
+    const on = await runCli(['check', 'good.example', '--only', 'mx', '--no-save', '--color', ...dnsArgs(dns)], { env: { NO_COLOR: '' } });
+    expect(on.stdout).toMatch(/\x1b\[/);
+    const off = await runCli(['check', 'good.example', '--only', 'mx', '--no-save', '--no-color', ...dnsArgs(dns)], { env: { FORCE_COLOR: '1' } });
+    expect(off.stdout).not.toMatch(/\x1b\[/);
+    expect(off.stdout).toMatch(/Summary:/);
+  });
+});
