@@ -11,6 +11,7 @@ import { selectZones, type ZoneSelection } from '../src/dnsbl/zones.ts';
 import { sweep, type Cell, type SweepResult, type Target, type TargetRow, type ZoneReport } from '../src/dnsbl/sweep.ts';
 import { UNDETERMINED } from '../src/dnsbl/decode.ts';
 import { gridDetails } from '../src/dnsbl/grid.ts';
+import ipaddr from 'ipaddr.js';
 import { extractLinks } from '../src/content/links.ts';
 import { messageFor, messageFlag, readMessageFile } from '../src/content/parse.ts';
 import { BLACKLIST_FINDINGS } from '../src/catalog/blacklist.ts';
@@ -306,15 +307,55 @@ function judge(r: SweepResult, g: Gathered, prep: Prepared): CheckOutput {
   return { findings };
 }
 
+/** RFC 5782 §5: the test points every list must answer, queried whatever range they sit in. */
+const TEST_POINTS = new Set(['127.0.0.2', '::ffff:7f00:2']);
+
+/**
+ * Address space no list judges (RFC 6890, as ipaddr.js names it): loopback, private,
+ * link-local, shared (CGNAT), unspecified, broadcast, multicast, IPv6 unique-local.
+ * Documentation ranges (RFC 5737, 'reserved') are looked up: they are what examples
+ * and the lab stand in for public addresses with, and a lookup of them is harmless.
+ */
+const NOT_LISTABLE = new Set(['loopback', 'private', 'linkLocal', 'carrierGradeNat', 'unspecified', 'broadcast', 'multicast', 'uniqueLocal']);
+
+/** The special-purpose range an address is in when no blacklist can judge it, else undefined. */
+export function specialRange(ip: string): string | undefined {
+  if (TEST_POINTS.has(ip.toLowerCase())) return undefined;
+  try {
+    let addr = ipaddr.parse(ip);
+    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+    const range = addr.range();
+    return NOT_LISTABLE.has(range) ? range : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Run a whole blacklist sweep for a context: gather targets, sweep, judge. */
 export async function runBlacklist(ctx: CheckContext<Prepared>): Promise<CheckOutput> {
   const prep = ctx.settings ?? (await prepareBlacklist(ctx.opts));
   const g = await gather(ctx, prep);
+  // loopback, private and other special-purpose addresses: no list judges them, so they are
+  // not looked up and never called clean (the RFC 5782 test points still are)
+  const notListable: { target: string; range: string }[] = [];
+  const listable = g.targets.filter((t) => {
+    if (t.kind === 'domain') return true;
+    const range = specialRange(t.value);
+    if (range) notListable.push({ target: t.value, range });
+    return !range;
+  });
+  if (notListable.length) {
+    g.findings.push(f('dnsbl.not-listable', 'info', `${notListable.length} address(es) no blacklist can judge were not looked up: ${notListable.slice(0, 5).map((x) => `${x.target} (${x.range})`).join(', ')}${notListable.length > 5 ? ', …' : ''}`, {
+      detail: 'Blacklists list the public addresses mail comes from. Loopback, private (RFC 1918), link-local, shared (CGNAT) and documentation addresses are never listed, so a lookup would say nothing: they are reported here, not as clean.',
+      fix: 'Check the public address your mail leaves from: the connecting IP in the Received header a receiver adds.',
+      ref: 'RFC 6890; RFC 5782 §5',
+    }));
+  }
   let last = 0;
   const r = await sweep({
     dns: ctx.dns,
     zones: prep.selection.zones,
-    targets: g.targets,
+    targets: listable,
     maxQueries: prep.maxQueries,
     progress: (done, total) => {
       // a progress event per lookup would flood the stream: about every 5%
@@ -325,7 +366,12 @@ export async function runBlacklist(ctx: CheckContext<Prepared>): Promise<CheckOu
     },
   });
   const out = judge(r, g, prep);
+  if (notListable.length && !listable.length && !out.findings.some((x) => x.severity === 'error')) {
+    out.status = 'unknown';
+    out.reason = `no blacklist can judge ${notListable.length === 1 ? notListable[0]!.target : `these ${notListable.length} addresses`}: ${[...new Set(notListable.map((x) => x.range))].join(', ')} address space (dnsbl.not-listable)`;
+  }
   out.data = {
+    ...(notListable.length ? { notListable } : {}),
     targets: r.targets,
     zones: r.zones,
     queries: r.queries,

@@ -297,6 +297,27 @@ describe('query names and targets', () => {
   });
 });
 
+describe('addresses no list can judge', () => {
+  it('loopback and private addresses are not looked up and never called clean; the RFC 5782 test point still is', async () => {
+    const { check, codes } = await bl(['127.0.0.1', '10.0.0.1', '192.168.1.20', '100.64.0.1', '::1', 'fd00::1', '::ffff:10.1.2.3']);
+    expect(codes).toContain('dnsbl.not-listable');
+    expect(codes).not.toContain('dnsbl.clean');
+    expect(check.status).toBe('unknown');
+    expect(check.reason).toMatch(/no blacklist can judge these 7 addresses: loopback, private, carrierGradeNat, uniqueLocal address space/);
+    expect(check.data.notListable.map((x: any) => x.range)).toEqual(['loopback', 'private', 'private', 'carrierGradeNat', 'loopback', 'uniqueLocal', 'private']);
+    // nothing was queried for them
+    expect(check.data.targets).toEqual([]);
+    // mixed with a public one: that one is judged as usual, the others said apart
+    const mixed = await bl(['127.0.0.1', '192.0.2.99']);
+    expect(mixed.codes).toEqual(expect.arrayContaining(['dnsbl.not-listable', 'dnsbl.listed']));
+    expect(mixed.check.data.targets.map((t: any) => t.target)).toEqual(['192.0.2.99']);
+    // the test point every list must answer is still looked up
+    const point = await bl(['127.0.0.2', '--zone', 'zen.spamhaus.org']);
+    expect(point.codes).not.toContain('dnsbl.not-listable');
+    expect(point.cell('127.0.0.2', 'zen.spamhaus.org')?.status).toBe('listed');
+  });
+});
+
 describe('inside `inboxlens check`', () => {
   it("checks the domain's own SPF ranges (not the ESP's shared ones), the From domain and --ip", async () => {
     const r = await runCli(['check', 'spf-dnsbl-lab.example', '--only', 'blacklist', '--ip', '192.0.2.10', '--json', ...dnsArgs(dns)]);
