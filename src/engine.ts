@@ -17,6 +17,8 @@ export interface TargetResult {
   status: Status;
   checks: CheckResult[];
   ms: number;
+  /** one line that comes before every check's advice: "example.test does not exist: NXDOMAIN" */
+  headline?: string;
 }
 
 /** A stream of engine events; the dashboard and the progress line subscribe to it. */

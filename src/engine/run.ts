@@ -112,7 +112,12 @@ export async function checkDomain(domain: string, checks: Check[], registry: Map
   const dns = makeDns(setup);
   const applicable = checks.filter((c) => (c.applies ? c.applies(opts) === true : true));
   const skipped = checks.filter((c) => !applicable.includes(c)).map((c) => ({ check: c.id, reason: String(c.applies!(opts)) }));
+  // does the domain exist at all? asked beside the checks (one more query, usually cached)
+  const exists = dns.query(domain, 'SOA').catch(() => undefined);
   const result = await runTarget({ target: domain, checks: applicable, registry, opts, dns, ...(stream ? { stream } : {}), ...(signal ? { signal } : {}) });
+  const soa = await exists;
+  // a name that does not exist: publishing SPF, DMARC or MTA-STS for it is not the first thing to do
+  if (soa?.rcode === 'NXDOMAIN') result.headline = `${domain} does not exist: NXDOMAIN (no DNS name, so no mail can be sent from or to it; register or delegate it first — the advice below assumes it exists)`;
   return { result, skipped, dns };
 }
 

@@ -45,6 +45,7 @@ export function renderReport(report: Report, s: ViewStyle, registry: Map<string,
   const lines: string[] = [];
   for (const t of report.targets) {
     lines.push(`${s.bold(t.target)}  ${s.status(t.status)}${(t as any).error ? ` ${s.red((t as any).error)}` : ''}`);
+    if (t.headline) lines.push(`  ${s.red(s.bold(t.headline))}`);
     for (const c of t.checks) lines.push(...renderCheck(c, s, registry.get(c.check), verbose));
     lines.push('');
   }

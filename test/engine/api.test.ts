@@ -83,3 +83,18 @@ describe('library: content()', () => {
     await expect(content('/no/such/file.eml')).rejects.toBeInstanceOf(UsageError);
   });
 });
+
+describe('a domain that does not exist', () => {
+  it('gets one headline (NXDOMAIN) before any check\'s advice, in the JSON and first in the text', async () => {
+    const report = await check('nosuch-at-all.example', { only: ['spf', 'dmarc', 'mta-sts'], ...net() });
+    expect(validateReport(report)).toEqual([]);
+    expect(report.targets[0]!.headline).toMatch(/^nosuch-at-all\.example does not exist: NXDOMAIN/);
+    const good = await check('good.example', { only: ['mx'], ...net() });
+    expect(good.targets[0]!.headline).toBeUndefined();
+    const cli = await runCli(['check', 'nosuch-at-all.example', '--only', 'spf,dmarc,mta-sts', '--no-save', ...dnsArgs(dns)]);
+    const lines = cli.stdout.split('\n');
+    expect(lines[1]).toMatch(/^\s+nosuch-at-all\.example does not exist: NXDOMAIN/);
+    // the advice to publish records comes after it
+    expect(cli.stdout.indexOf('does not exist: NXDOMAIN')).toBeLessThan(cli.stdout.search(/fix: Publish/));
+  });
+});
