@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian/Ubuntu machine for inboxlens's lab and tests:
 # Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd and
-# rspamd for content scoring, tmux for the dashboard test, then the npm packages (which
+# rspamd for content scoring, tmux for the dashboard test, pyspf (python3-spf) as the
+# independent SPF oracle of the differential tests, then the npm packages (which
 # bring the pinned Node 24 runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux python3-spf)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
