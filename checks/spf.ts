@@ -362,11 +362,11 @@ const check: Check = {
     const entries = Object.entries(data.domains);
     for (const [d, x] of entries) {
       if (entries.length > 1) lines.push(s.dim(`${x.roles.includes('envelope') ? 'envelope (MAIL FROM) domain' : 'From domain'} ${d}:`));
-      lines.push(...drawTree({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, s));
+      lines.push(...drawTree({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, s, x.unmatched));
     }
     for (const e of data.evaluations ?? []) {
       const colour = e.result === 'pass' ? s.green : e.result === 'fail' || e.result === 'permerror' ? s.red : s.yellow;
-      lines.push(`${e.ip} → ${colour(e.result)} ${s.dim(`(SPF of ${e.domain})`)}`);
+      lines.push(`${e.ip} → ${colour(e.result)} ${s.dim(`(SPF of ${e.domain}, MAIL FROM ${e.sender ?? `postmaster@${e.domain}`}${e.assumedLocalPart ? ': local part assumed, RFC 7208 §4.3' : ''})`)}`);
     }
     return lines;
   },

@@ -25,7 +25,13 @@ function leaf(t: TermInfo): string {
     if (hosts.length > 4) shown.push(`… ${hosts.length - 4} more`);
     return `${plural(hosts.length, 'host')}: ${shown.join(', ')}`;
   }
-  if (t.name === 'a' || t.name === 'exists') return t.void ? 'no address (void lookup)' : (t.addresses ?? []).join(' ');
+  if (t.name === 'a' || t.name === 'exists') {
+    if (t.void) return 'no address (void lookup)';
+    const fam = t.voidFamilies?.length === 1 ? t.voidFamilies[0] : undefined;
+    // RFC 7208 §5.3: the lookup an IPv4 client's check makes is A, an IPv6 client's AAAA
+    const partly = fam ? ` (no ${fam === 4 ? 'A' : 'AAAA'}: void lookup for IPv${fam} senders)` : '';
+    return `${(t.addresses ?? []).join(' ')}${partly}`;
+  }
   return '';
 }
 
@@ -56,24 +62,31 @@ function drawChildren(n: SpfNode, prefix: string, s: ViewStyle, out: string[]): 
       const t = it.term;
       const text = leaf(t);
       const colour = t.status === 'loop' || t.status === 'unknown' ? s.red : s.dim;
-      out.push(`${branch}${t.term} ${s.dim(`(${plural(t.lookups, 'lookup')})`)}${text ? ` ${colour(text)}` : ''}`);
+      const expanded = t.expandedFrom && t.target ? ` → ${t.target}` : '';
+      out.push(`${branch}${t.term}${expanded} ${s.dim(`(${plural(t.lookups, 'lookup')})`)}${text ? ` ${colour(text)}` : ''}`);
       return;
     }
     const c = it.node;
-    out.push(`${branch}${c.term ?? c.domain} ${s.dim(`(${counts(c)})`)}`);
+    const expanded = c.term?.includes('%') ? ` → ${c.domain}` : '';
+    out.push(`${branch}${c.term ?? c.domain}${expanded} ${s.dim(`(${counts(c)})`)}`);
     if (c.record !== null) out.push(`${cont}${s.dim(JSON.stringify(c.record))}`);
     for (const e of nodeErrors(c, s)) out.push(`${cont}${e}`);
     drawChildren(c, cont, s, out);
   });
 }
 
-/** The tree as lines, headed by the domain and its totals against the RFC 7208 §4.6.4 limits. */
-export function drawTree(tree: Pick<SpfTree, 'root' | 'lookups' | 'voidLookups' | 'truncated'>, s: ViewStyle): string[] {
+/**
+ * The tree as lines, headed by the domain and its totals against the RFC 7208 §4.6.4
+ * limits; void lookups per address family when they differ (an unlisted sender's count).
+ */
+export function drawTree(tree: Pick<SpfTree, 'root' | 'lookups' | 'voidLookups' | 'truncated'>, s: ViewStyle, unmatched?: { ipv4: { voidLookups: number }; ipv6: { voidLookups: number } }): string[] {
   const r = tree.root;
   const over = tree.lookups > LOOKUP_LIMIT;
   const total = `${tree.truncated ? '≥' : ''}${tree.lookups}/${LOOKUP_LIMIT} lookups`;
-  const voids = `${tree.voidLookups}/${VOID_LIMIT} void`;
-  const out = [`${s.bold(r.domain)} ${over ? s.red(total) : s.dim(total)}${s.dim(',')} ${tree.voidLookups > VOID_LIMIT ? s.red(voids) : s.dim(voids)}`];
+  const [v4, v6] = unmatched ? [unmatched.ipv4.voidLookups, unmatched.ipv6.voidLookups] : [tree.voidLookups, tree.voidLookups];
+  const voidText = (n: number, label: string) => (n > VOID_LIMIT ? s.red : s.dim)(`${n}/${VOID_LIMIT} void${label}`);
+  const voids = v4 === v6 ? voidText(Math.max(v4, tree.voidLookups), '') : `${voidText(v4, ' (IPv4)')}${s.dim(',')} ${voidText(v6, ' (IPv6)')}`;
+  const out = [`${s.bold(r.domain)} ${over ? s.red(total) : s.dim(total)}${s.dim(',')} ${voids}`];
   if (r.record !== null) out.push(s.dim(JSON.stringify(r.record)));
   for (const e of nodeErrors(r, s)) out.push(e);
   drawChildren(r, '', s, out);

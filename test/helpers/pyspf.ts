@@ -45,12 +45,15 @@ export class Pyspf {
     });
   }
 
-  /** check_host() as pyspf computes it: sender may be '' (then the HELO identity is checked). */
-  check(ip: string, sender: string, helo = ''): Promise<PyspfResult> {
+  /**
+   * check_host() as pyspf computes it: sender may be '' (then the HELO identity is
+   * checked). terms: void lookups counted per term, as inboxlens reads RFC 7208 §4.6.4.
+   */
+  check(ip: string, sender: string, helo = '', opts: { terms?: boolean } = {}): Promise<PyspfResult> {
     const id = this.next++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.child.stdin.write(`${JSON.stringify({ id, ip, sender, helo })}\n`);
+      this.child.stdin.write(`${JSON.stringify({ id, ip, sender, helo, ...(opts.terms ? { terms: true } : {}) })}\n`);
     });
   }
 
