@@ -9,7 +9,10 @@ import type { Check, CheckContext, CheckOutput, Evidence, Finding, Rich, RunOpti
 import { finder } from '../src/findings.ts';
 import { addresses, answersOf, describe, evidenceOf, isFailure, mxRecords, resolverValidates, txtRecords, type DnsResponse } from '../src/dns/resolver.ts';
 import { UsageError } from '../src/util/errors.ts';
-import { parseDomain, parseDuration, parsePositiveInt, refuseControl } from '../src/util/validate.ts';
+import { parseDomain, parseDuration, parseMailbox, parsePositiveInt, refuseControl } from '../src/util/validate.ts';
+
+// parseMailbox moved to src/util/validate.ts (--mail-from takes an address too); still exported from here
+export { parseMailbox };
 import { registerCredentials, registerSecret } from '../src/util/redact.ts';
 import { Semaphore } from '../src/util/semaphore.ts';
 import { presentedChain, probeMx, verifyRecipients, type MxAddress, type MxProbe, type RcptRun } from '../src/smtp/receive.ts';
@@ -49,18 +52,6 @@ export interface SmtpConfig {
 function list(v: unknown): string[] {
   if (v === undefined || v === null || v === false) return [];
   return (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
-}
-
-/** `local@domain` with the domain in A-label form; a UsageError naming the flag otherwise. */
-export function parseMailbox(input: string, what: string): string {
-  const s = refuseControl(String(input).trim(), what).replace(/^<|>$/g, '');
-  const at = s.lastIndexOf('@');
-  if (at < 1 || at === s.length - 1) throw new UsageError(`${what}: '${s}' is not an email address (e.g. someone@example.com)`);
-  const local = s.slice(0, at);
-  // RFC 5321 §4.1.2 local parts: no spaces, controls or angle brackets unquoted; §4.5.3.1.1: at most 64 octets
-  if (/[\s<>()\[\],;:\\]/.test(local) && !/^"[^"\r\n]*"$/.test(local)) throw new UsageError(`${what}: '${s}' has characters that are not allowed in the local part`);
-  if (Buffer.byteLength(local) > 64) throw new UsageError(`${what}: '${s}': the local part is longer than 64 octets (RFC 5321 §4.5.3.1.1)`);
-  return `${local}@${parseDomain(s.slice(at + 1), what)}`;
 }
 
 export function domainOf(addr: string): string {

@@ -1,14 +1,16 @@
 // SPF (RFC 7208): walks the include/redirect tree of the From domain and, with
 // --mail-from, of the envelope domain (where receivers actually evaluate SPF),
 // then judges the tree: record selection, syntax, the 10-lookup and 2-void
-// limits, loops, permissive endings, ptr, sizes. With --ip, mailauth evaluates
-// the SPF result of each IP after the parallel walk has filled the DNS cache.
+// limits (the void limit per address family: what an unlisted IPv4 or IPv6 sender
+// gets), loops, permissive endings, ptr, sizes. With --ip, mailauth evaluates the
+// SPF result of each IP (src/spf/evaluate.ts) after the parallel walk has filled
+// the DNS cache.
 import ipaddr from 'ipaddr.js';
-import { spf as mailauthSpf } from 'mailauth/lib/spf/index.js';
+import { checkHost } from '../src/spf/evaluate.ts';
 import type { Check, CheckContext, CheckOutput, Evidence, Finding, Severity, Detail } from '../src/types.ts';
 import { finder } from '../src/findings.ts';
 import { LOOKUP_LIMIT, VOID_LIMIT, MX_ADDRESS_LIMIT, walkSpf, type SpfNode, type SpfTree } from '../src/spf/walker.ts';
-import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, toCidr, type AuthorizedRange } from '../src/spf/analyze.ts';
+import { authorizedRanges, costliest, defaultResult, nodes, pathTo, recordSize, sizeProblems, toCidr, unmatchedResult, type AuthorizedRange, type UnmatchedResult } from '../src/spf/analyze.ts';
 import { spfTreeDetail } from '../src/spf/view.ts';
 import { muted, span } from '../src/report/details.ts';
 import { SPF_FINDINGS } from '../src/catalog/spf.ts';
@@ -25,11 +27,17 @@ export interface SpfDomainData {
   voidLookups: number;
   truncated: boolean;
   authorizedRanges: AuthorizedRange[];
+  /** what check_host() gives a sender of each family that no ip4/ip6/a/mx range lists */
+  unmatched: { ipv4: UnmatchedResult; ipv6: UnmatchedResult };
 }
 
 export interface SpfEvaluation {
   ip: string;
   domain: string;
+  /** the MAIL FROM address evaluated (%{s}, %{l}, %{o}) */
+  sender: string;
+  /** the local part was not given: RFC 7208 §4.3 has "postmaster" assumed */
+  assumedLocalPart?: 'postmaster';
   result: 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
   comment?: string;
   lookups?: number;
@@ -134,7 +142,23 @@ export function treeFindings(tree: SpfTree, evaluated: boolean, otherEnvelope?: 
       ref: 'RFC 7208 §4.6.4',
     });
   }
-  if (tree.voidLookups > VOID_LIMIT) {
+  const unmatched = { 4: unmatchedResult(tree, 4), 6: unmatchedResult(tree, 6) };
+  const voidHit = [unmatched[4], unmatched[6]].filter((u) => u.limit === 'void');
+  if (voidHit.length) {
+    // RFC 7208 §5.3: an a term queries A for IPv4 clients, AAAA for IPv6 ones, so the count differs by family
+    const both = voidHit.length === 2;
+    const who = both ? 'senders' : `IPv${voidHit[0]!.family} senders`;
+    const same = both && voidHit[0]!.term === voidHit[1]!.term && voidHit[0]!.domain === voidHit[1]!.domain;
+    const at = (u: UnmatchedResult) => `"${u.term}" in ${u.domain}${u.domain === d ? "'s record" : ''}`;
+    const other = both ? undefined : unmatched[voidHit[0]!.family === 4 ? 6 : 4];
+    add('spf.void-lookups', 'error', `${d}'s SPF reaches ${VOID_LIMIT + 1} void lookups for ${both ? 'IPv4 and IPv6' : `IPv${voidHit[0]!.family}`} senders: every ${who.replace(/s$/, '')} not matched before ${same || !both ? at(voidHit[0]!) : `${at(voidHit[0]!)} (IPv4), ${at(voidHit[1]!)} (IPv6)`} gets permerror`, {
+      detail: voidHit.map((u) => `IPv${u.family} senders (the a terms query ${u.family === 4 ? 'A' : 'AAAA'}): ${u.voidTerms.join(', ')} return NXDOMAIN or no records.`).join(' ') +
+        (other ? ` IPv${other.family} senders: ${other.voidLookups}/${VOID_LIMIT} void (${other.result}${other.result === 'permerror' ? `: ${other.reason}` : ''}).` : '') +
+        ` Receivers that enforce the limit (RFC 7208 §4.6.4) return permerror past it; a sender matched by an earlier term still passes.`,
+      fix: `Remove or correct those terms, or move them after the ip4:/ip6: terms: ${[...new Set(voidHit.flatMap((u) => u.voidTerms))].join(', ')}.`,
+      ref: 'RFC 7208 §4.6.4, §5.3',
+    });
+  } else if (tree.voidLookups > VOID_LIMIT) {
     const voids: string[] = [];
     for (const n of nodes(root)) for (const t of n.terms) if (t.void) voids.push(`"${t.term}" in ${n.domain}`);
     add('spf.void-lookups', 'error', `${d}'s SPF has ${tree.voidLookups} void lookups; the limit is ${VOID_LIMIT}`, {
@@ -202,7 +226,9 @@ export function treeFindings(tree: SpfTree, evaluated: boolean, otherEnvelope?: 
 
   if (!tree.failures.length && !out.some((x) => x.severity === 'error')) {
     const ending = def.qualifier === 'none' ? 'no ending' : `"${def.qualifier}all"${def.at === root ? '' : ` (via ${def.at.domain})`}`;
-    add('spf.ok', 'pass', `${d}: one valid SPF record, ${tree.lookups}/${LOOKUP_LIMIT} DNS lookups, ${tree.voidLookups}/${VOID_LIMIT} void, ends in ${def.explicit ? ending : 'neutral (no all)'}`, {
+    const [v4, v6] = [unmatched[4].voidLookups, unmatched[6].voidLookups];
+    const voids = v4 === v6 ? `${v4}/${VOID_LIMIT} void` : `${v4}/${VOID_LIMIT} void for IPv4 senders, ${v6}/${VOID_LIMIT} for IPv6`;
+    add('spf.ok', 'pass', `${d}: one valid SPF record, ${tree.lookups}/${LOOKUP_LIMIT} DNS lookups, ${voids}, ends in ${def.explicit ? ending : 'neutral (no all)'}`, {
       evidence: [{ query: d, type: 'TXT', answers: [JSON.stringify(root.record)] }],
     });
   }
@@ -217,18 +243,17 @@ function ptrName(ip: string): string {
 }
 
 /**
- * mailauth's check_host() for one IP, reading the DNS cache the walk filled.
- * Strict mode follows RFC 7208 exactly (a syntax error anywhere is a permerror,
- * as our findings say); it passes the whole OpenSPF suite (test/conformance-spf).
+ * check_host() for one IP (mailauth, strict: RFC 7208 exactly), reading the DNS
+ * cache the walk filled. Without a local part, "postmaster" is assumed (§4.3).
  */
-async function evaluate(ctx: CheckContext, domain: string, ip: string): Promise<SpfEvaluation> {
-  const r = await mailauthSpf({ sender: `postmaster@${domain}`, ip, mta: 'inboxlens', resolver: ctx.dns.mailauthResolver, strict: true });
-  const lookups = (r as { lookups?: { count?: number; void?: number } }).lookups;
+async function evaluate(ctx: CheckContext, domain: string, address: string | undefined, ip: string): Promise<SpfEvaluation> {
+  const sender = address ?? `postmaster@${domain}`;
+  const r = await checkHost({ ip, sender, resolver: ctx.dns.mailauthResolver });
   return {
-    ip, domain, result: r.status.result as SpfEvaluation['result'],
-    ...(r.status.comment ? { comment: String(r.status.comment).replace(/^inboxlens: /, '') } : {}),
-    ...(lookups?.count !== undefined ? { lookups: lookups.count } : {}),
-    ...(lookups?.void !== undefined ? { voidLookups: lookups.void } : {}),
+    ip, domain, sender, ...(address ? {} : { assumedLocalPart: 'postmaster' as const }), result: r.result,
+    ...(r.comment ? { comment: r.comment } : {}),
+    ...(r.lookups !== undefined ? { lookups: r.lookups } : {}),
+    ...(r.voidLookups !== undefined ? { voidLookups: r.voidLookups } : {}),
   };
 }
 
@@ -254,8 +279,9 @@ function denyingTerms(tree: SpfTree, ip: string): string[] {
 
 function evaluationFinding(e: SpfEvaluation, tree: SpfTree | undefined): Finding | null {
   const sev: Partial<Record<SpfEvaluation['result'], Severity>> = { fail: 'error', permerror: 'error', softfail: 'warn', neutral: 'warn' };
+  const assumed = e.assumedLocalPart ? ` Evaluated as MAIL FROM ${e.sender}: no local part was given, so "${e.assumedLocalPart}" is assumed (RFC 7208 §4.3); pass --mail-from the full address if the record uses %{l} or %{s}.` : '';
   if (e.result === 'pass') {
-    return f('spf.ip-authorized', 'pass', `${e.ip} passes SPF for ${e.domain}`, { subject: e.domain, evidence: [{ note: e.comment }] });
+    return f('spf.ip-authorized', 'pass', `${e.ip} passes SPF for ${e.domain}`, { subject: e.domain, ...(assumed ? { detail: assumed.trim() } : {}), evidence: [{ note: e.comment }] });
   }
   const s = sev[e.result];
   if (!s) return null;
@@ -264,7 +290,7 @@ function evaluationFinding(e: SpfEvaluation, tree: SpfTree | undefined): Finding
     : `${e.ip} is not authorized by ${e.domain}'s SPF (result: ${e.result})`;
   const denied = e.result === 'permerror' || !tree ? [] : denyingTerms(tree, e.ip);
   return f('spf.ip-not-authorized', s, what, {
-    detail: [e.comment ? `${e.comment}.` : '', denied.length ? `Explicitly matched by ${denied.join(', ')}.` : ''].filter(Boolean).join(' '),
+    detail: [e.comment ? `${e.comment}.` : '', denied.length ? `Explicitly matched by ${denied.join(', ')}.` : '', assumed.trim()].filter(Boolean).join(' '),
     fix: e.result === 'permerror'
       ? `Fix the record errors reported above for ${e.domain}.`
       : denied.length
@@ -278,12 +304,17 @@ function evaluationFinding(e: SpfEvaluation, tree: SpfTree | undefined): Finding
 async function run(ctx: CheckContext): Promise<CheckOutput> {
   const from = ctx.target;
   const envelope = ctx.opts.mailFrom ?? from;
+  // --mail-from with a local part: %{s} and %{l} expand in the walk and the evaluation
+  const address = typeof ctx.opts.mailFromAddress === 'string' ? ctx.opts.mailFromAddress : undefined;
   const domains = [...new Set([from, envelope])];
   // with --ip, a ptr term or %{p} will need the PTR names: ask now, alongside the walk
   for (const ip of ctx.opts.ips) void ctx.dns.query(ptrName(ip), 'PTR');
-  const trees = await Promise.all(domains.map((d) => ctx.memo(`spf.tree:${d}`, () => walkSpf(ctx.dns, d))));
+  const trees = await Promise.all(domains.map((d) => {
+    const sender = d === envelope ? address : undefined;
+    return ctx.memo(`spf.tree:${d}${sender ? ` ${sender}` : ''}`, () => walkSpf(ctx.dns, d, sender ? { sender } : {}));
+  }));
   // mailauth evaluates one lookup at a time: only now, with the cache filled by the walk
-  const evaluations = await Promise.all(ctx.opts.ips.map((ip) => evaluate(ctx, envelope, ip)));
+  const evaluations = await Promise.all(ctx.opts.ips.map((ip) => evaluate(ctx, envelope, address, ip)));
 
   const findings: Finding[] = [];
   const byDomain: Record<string, SpfDomainData> = {};
@@ -294,6 +325,7 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
       roles: [...(d === from ? ['from' as const] : []), ...(d === envelope ? ['envelope' as const] : [])],
       record: tree.root.record, tree: tree.root, lookups: tree.lookups, voidLookups: tree.voidLookups,
       truncated: tree.truncated, authorizedRanges: authorizedRanges(tree),
+      unmatched: { ipv4: unmatchedResult(tree, 4), ipv6: unmatchedResult(tree, 6) },
     };
   });
   for (const e of evaluations) {
@@ -304,7 +336,8 @@ async function run(ctx: CheckContext): Promise<CheckOutput> {
   const main = byDomain[from]!;
   const data: Record<string, unknown> = {
     domain: from, record: main.record, tree: main.tree, lookups: main.lookups, voidLookups: main.voidLookups,
-    truncated: main.truncated, authorizedRanges: main.authorizedRanges, evaluatedDomain: envelope, domains: byDomain,
+    truncated: main.truncated, authorizedRanges: main.authorizedRanges, unmatched: main.unmatched, evaluatedDomain: envelope,
+    ...(address ? { sender: address } : {}), domains: byDomain,
     ...(evaluations.length ? { evaluations } : {}),
   };
 
@@ -330,10 +363,20 @@ const check: Check = {
     const entries = Object.entries(data.domains);
     for (const [d, x] of entries) {
       const title = entries.length > 1 ? [muted(`${x.roles.includes('envelope') ? 'envelope (MAIL FROM) domain' : 'From domain'} ${d}:`)] : undefined;
-      out.push(spfTreeDetail({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, title));
+      out.push(spfTreeDetail({ root: x.tree, lookups: x.lookups, voidLookups: x.voidLookups, truncated: x.truncated }, title, x.unmatched));
     }
     const evals = data.evaluations ?? [];
-    if (evals.length) out.push({ kind: 'list', items: evals.map((e) => [span(`${e.ip} → `), span(e.result, e.result === 'pass' ? 'good' : e.result === 'fail' || e.result === 'permerror' ? 'bad' : 'warn'), span(' '), muted(`(SPF of ${e.domain})`)]) });
+    if (evals.length) {
+      out.push({
+        kind: 'list',
+        items: evals.map((e) => [
+          span(`${e.ip} → `),
+          span(e.result, e.result === 'pass' ? 'good' : e.result === 'fail' || e.result === 'permerror' ? 'bad' : 'warn'),
+          span(' '),
+          muted(`(SPF of ${e.domain}, MAIL FROM ${e.sender ?? `postmaster@${e.domain}`}${e.assumedLocalPart ? ': local part assumed, RFC 7208 §4.3' : ''})`),
+        ]),
+      });
+    }
     return out;
   },
   headline: (r) => {

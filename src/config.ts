@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { UsageError } from './util/errors.ts';
 import { readInputFile, INPUT_LIMITS } from './util/read-input.ts';
 import { registerSecret } from './util/redact.ts';
-import { parseDomain, parseIp } from './util/validate.ts';
+import { parseDomain, parseIp, parseMailFrom } from './util/validate.ts';
 
 const require = createRequire(import.meta.url);
 // the YAML parser, the validator and the schema load with the first config file, not with every command
@@ -94,7 +94,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     if (PATHS.has(key) && typeof value === 'string') value = path.resolve(dir, value);
     // validate what has a known shape here, so the error names the config key, not a flag
     try {
-      if (key === 'domain' || key === 'mailFrom' || key === 'dkimDomain') parseDomain(String(value), where);
+      if (key === 'domain' || key === 'dkimDomain') parseDomain(String(value), where);
+      if (key === 'mailFrom') parseMailFrom(String(value), where);
       if (key === 'domains') (value as string[]).forEach((d, i) => parseDomain(d, `${where}[${i}]`));
       if (key === 'ips') (value as string[]).forEach((ip, i) => parseIp(ip, `${where}[${i}]`));
     } catch (e) {

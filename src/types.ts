@@ -52,7 +52,10 @@ export interface CheckResult {
 export interface RunOptions {
   ips: string[];
   selectors: string[];
+  /** the envelope (MAIL FROM) domain */
   mailFrom?: string;
+  /** the envelope sender address, when --mail-from named one (local@domain, domain = mailFrom) */
+  mailFromAddress?: string;
   dkimDomain?: string;
   [key: string]: unknown;
 }

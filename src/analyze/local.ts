@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { DnsClient } from '../dns/resolver.ts';
 import { dkimVerifyMessage, signatureFacts, type DkimSignatureFacts } from '../content/dkim.ts';
 import { lookupKeys, type SelectorState } from '../dkim/lookup.ts';
-import { checkHost, type SpfCheckHost } from '../spf/evaluate.ts';
+import { checkConnection as checkHost, type SpfConnectionCheck as SpfCheckHost } from '../spf/evaluate.ts';
 import { verifyArc, type ArcVerdict } from './arc.ts';
 
 const evaluateDmarc = () => (createRequire(import.meta.url)('mailauth/lib/dmarc') as { evaluateDmarc(o: any): Promise<any> }).evaluateDmarc;

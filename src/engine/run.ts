@@ -7,7 +7,7 @@ import type { Check, RunOptions } from '../types.ts';
 import { DnsClient, DEFAULT_CONCURRENCY, parseResolver, systemResolvers, type ResolverAddress } from '../dns/resolver.ts';
 import { Semaphore } from '../util/semaphore.ts';
 import { UsageError } from '../util/errors.ts';
-import { parseDomain, parseIp } from '../util/validate.ts';
+import { parseDomain, parseIp, parseMailFrom } from '../util/validate.ts';
 import { expandRange } from '../dnsbl/names.ts';
 
 /** The order checks are shown in; checks not named here follow alphabetically. */
@@ -147,7 +147,12 @@ export function baseRunOptions(i: BaseRunInput, what: { ip: string; selector: st
   for (const s of opts.selectors) {
     if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(s)) throw new UsageError(`${what.selector}: '${s}' is not a valid DKIM selector (letters, digits, '-', '_' and dots)`);
   }
-  if (i.mailFrom) opts.mailFrom = parseDomain(i.mailFrom, what.mailFrom);
+  if (i.mailFrom) {
+    // a domain, or a full address whose local part SPF's %{l} and %{s} use
+    const mf = parseMailFrom(i.mailFrom, what.mailFrom);
+    opts.mailFrom = mf.domain;
+    if (mf.address) opts.mailFromAddress = mf.address;
+  }
   if (i.dkimDomain) opts.dkimDomain = parseDomain(i.dkimDomain, what.dkimDomain);
   return opts;
 }

@@ -158,3 +158,137 @@ export function pathTo(root: SpfNode, target: SpfNode): string[] {
   };
   return walk(root, []) ?? [];
 }
+
+export type Family = 4 | 6;
+
+/** The result check_host() gives a client that no address term matches, per address family. */
+export interface UnmatchedResult {
+  family: Family;
+  /** unknown: a term needs the connecting IP (%{i}, %{p}, %{h}…) or the tree is incomplete */
+  result: 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror' | 'unknown';
+  /** why, in words: the term and record that decide it */
+  reason: string;
+  /** the deciding term, and the domain whose record holds it */
+  term?: string;
+  domain?: string;
+  /** the limit that ends the evaluation in permerror */
+  limit?: 'lookups' | 'void' | 'mx';
+  /** DNS-querying terms and void lookups counted up to the end, for this family */
+  lookups: number;
+  voidLookups: number;
+  /** the void lookups, in evaluation order: `"a:gone.example" in example.com` */
+  voidTerms: string[];
+}
+
+const QUALIFIER_RESULT = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' } as const;
+
+class Stop {
+  readonly r: Omit<UnmatchedResult, 'family' | 'lookups' | 'voidLookups' | 'voidTerms'>;
+  constructor(r: Stop['r']) {
+    this.r = r;
+  }
+}
+
+/**
+ * check_host() over the walked tree, for a client of one address family whose
+ * IP no ip4/ip6/a/mx range lists (a range of prefix length 0 does list it):
+ * the terms in evaluation order (RFC 7208 §4.6, redirect last §6.1), counting
+ * lookups (§4.6.4: the 11th DNS-querying term is a permerror) and void lookups
+ * for the family (an `a` term queries A for IPv4, AAAA for IPv6, §5.3; the third
+ * void lookup is a permerror). That is the verdict for every sender the record
+ * does not list, and the limit a listed sender passes only if matched before.
+ */
+export function unmatchedResult(tree: SpfTree, family: Family): UnmatchedResult {
+  const st = { lookups: 0, voids: 0, voidTerms: [] as string[] };
+  const count = (n: SpfNode, t: TermInfo) => {
+    st.lookups++;
+    if (st.lookups > 10) throw new Stop({ result: 'permerror', limit: 'lookups', term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record is the ${st.lookups}th DNS-querying term (limit 10)` });
+  };
+  const voidFor = (t: TermInfo) => !!t.void || !!t.voidFamilies?.includes(family);
+  const addVoid = (n: SpfNode, t: TermInfo) => {
+    st.voids++;
+    st.voidTerms.push(`"${t.term}" in ${n.domain}`);
+    if (st.voids > 2) throw new Stop({ result: 'permerror', limit: 'void', term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record is the ${st.voids}rd void lookup for IPv${family} senders (limit 2): ${st.voidTerms.join(', ')}` });
+  };
+  const addressesOf = (t: TermInfo) => [...(t.addresses ?? []), ...(t.mx ?? []).flatMap((h) => h.addresses)].filter((a) => (family === 6) === a.includes(':'));
+  const wholeFamily = (t: TermInfo) => (family === 4 ? t.cidr4 : t.cidr6) === 0;
+  type Decided = { result: UnmatchedResult['result']; term?: string; domain?: string; reason: string };
+
+  const evalNode = (n: SpfNode, depth: number): Decided => {
+    const failed = n.errors.find((e) => e.kind === 'dns' && !e.term);
+    if (failed) return { result: 'temperror', domain: n.domain, reason: `the TXT lookup of ${n.domain} failed: ${failed.message}` };
+    const missing = n.errors.find((e) => e.kind === 'missing' || e.kind === 'multiple-records');
+    if (missing) return { result: missing.kind === 'missing' ? 'none' : 'permerror', domain: n.domain, reason: missing.message };
+    const syntax = n.errors.find((e) => e.kind === 'syntax');
+    if (syntax) return { result: 'permerror', domain: n.domain, term: syntax.term, reason: `syntax error in ${n.domain}'s record: "${syntax.term}": ${syntax.message}` };
+    let redirect: TermInfo | undefined;
+    for (const t of n.terms) {
+      if (t.status === 'ignored') continue;
+      if (t.name === 'redirect') {
+        redirect = t;
+        continue;
+      }
+      const match = (why: string): Decided => ({ result: QUALIFIER_RESULT[t.qualifier ?? '+'], term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record ${why}` });
+      if (t.name === 'all') return match('matches every IP');
+      if (t.name === 'ip4' || t.name === 'ip6') {
+        if ((t.name === 'ip4') === (family === 4) && wholeFamily(t)) return match(`lists every IPv${family} address`);
+        continue;
+      }
+      count(n, t);
+      const stuck = (reason: string): Decided => ({ result: 'unknown', term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record: ${reason}` });
+      if (t.status === 'unknown') return { ...stuck(t.note ?? 'its lookup failed'), result: 'temperror' };
+      if (t.status === 'not-walked') return stuck(t.note ?? 'not walked');
+      if (t.name === 'ptr') continue; // an IP without validated PTR names (RFC 7208 §5.5)
+      if (t.status === 'not-resolved') return stuck(t.note ?? 'not resolved');
+      if (t.status === 'loop') throw new Stop({ result: 'permerror', limit: 'lookups', term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record loops back (${t.note ?? ''}): evaluation runs into the 10-lookup limit` });
+      if (t.name === 'include') {
+        if (voidFor(t)) addVoid(n, t);
+        const child = n.children.find((c) => c.via === 'include' && c.term === t.term);
+        if (!child) {
+          // an invalid target name (a syntax error above) or an expansion that is no valid name: no match
+          continue;
+        }
+        const r = evalNode(child, depth + 1);
+        if (r.result === 'pass') return match(`passes: ${r.reason}`);
+        if (r.result === 'none') return { result: 'permerror', term: t.term, domain: n.domain, reason: `"${t.term}" in ${n.domain}'s record: ${r.reason} (an include of a name without SPF is a permerror, RFC 7208 §5.2)` };
+        if (r.result === 'permerror' || r.result === 'temperror' || r.result === 'unknown') return r;
+        continue;
+      }
+      if (t.name === 'mx') {
+        const err = n.errors.find((e) => e.kind === 'mx-too-many-addresses' && e.term === t.term);
+        if (voidFor(t)) addVoid(n, t);
+        if (err) throw new Stop({ result: 'permerror', limit: 'mx', term: t.term, domain: n.domain, reason: err.message });
+      } else if (voidFor(t)) addVoid(n, t);
+      if (t.name === 'exists') {
+        if ((t.addresses ?? []).length) return match(`matches every IP (${t.target} has an address)`);
+        continue;
+      }
+      // a and mx
+      if (wholeFamily(t) && addressesOf(t).length) return match(`lists every IPv${family} address (prefix length 0)`);
+    }
+    if (redirect) {
+      count(n, redirect);
+      if (redirect.status === 'unknown') return { result: 'temperror', term: redirect.term, domain: n.domain, reason: redirect.note ?? 'its lookup failed' };
+      if (redirect.status === 'not-resolved' || redirect.status === 'not-walked') return { result: 'unknown', term: redirect.term, domain: n.domain, reason: redirect.note ?? '' };
+      if (redirect.status === 'loop') throw new Stop({ result: 'permerror', limit: 'lookups', term: redirect.term, domain: n.domain, reason: `"${redirect.term}" loops back: evaluation runs into the 10-lookup limit` });
+      if (voidFor(redirect)) addVoid(n, redirect);
+      const child = n.children.find((c) => c.via === 'redirect' && c.term === redirect.term);
+      // RFC 7208 §6.1: a redirect to a name that does not exist or has no record is a permerror
+      if (!child) return { result: 'permerror', term: redirect.term, domain: n.domain, reason: `"${redirect.term}" does not name a valid domain` };
+      const r = evalNode(child, depth + 1);
+      if (r.result === 'none') return { ...r, result: 'permerror', reason: `${r.reason} (a redirect to a name without SPF is a permerror, RFC 7208 §6.1)` };
+      return r;
+    }
+    return { result: 'neutral', domain: n.domain, reason: `nothing in ${n.domain}'s record matches and it has no "all" and no redirect (RFC 7208 §4.7)` };
+  };
+
+  let out: Decided;
+  try {
+    out = evalNode(tree.root, 0);
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    out = e.r;
+  }
+  if (tree.truncated && out.result !== 'permerror') out = { ...out, result: 'unknown', reason: `the walk was cut short (depth or size cap): ${out.reason}` };
+  return { family, ...out, lookups: st.lookups, voidLookups: st.voids, voidTerms: st.voidTerms } as UnmatchedResult;
+}

@@ -1,13 +1,23 @@
 // The SPF include/redirect tree walker: fetches a domain's SPF record, follows
 // every include and redirect (all the children of a node at once), resolves the
-// a/mx/exists terms that need no macro expansion, and records per node what it
-// costs under RFC 7208 §4.6.4 (DNS-querying terms, void lookups). It only gathers
-// facts over the DnsClient (which de-duplicates and caches per run); turning
-// them into findings is the spf check's job. Never throws.
+// a/mx/exists terms, expanding the macros that do not depend on the connection
+// (%{d}, %{o}, and %{s}/%{l} when the sender's local part is known: RFC 7208 §7.2),
+// and records per node what it costs under RFC 7208 §4.6.4 (DNS-querying terms,
+// void lookups per address family). It only gathers facts over the DnsClient
+// (which de-duplicates and caches per run); turning them into findings is the spf
+// check's job. Never throws.
+import { createRequire } from 'node:module';
 import type { DnsClient, DnsResponse } from '../dns/resolver.ts';
 import { addresses, answersOf, describe, isFailure, mxRecords, normalizeName } from '../dns/resolver.ts';
 import { registrableDomain } from '../dns/orgdomain.ts';
 import { isSpfRecord, parseSpf, type Qualifier, type SpfTerm } from './parser.ts';
+
+// mailauth's own macro expansion (RFC 7208 §7.3) and target-name rules, so that the
+// walk expands a domain-spec exactly as the --ip evaluation (mailauth) does
+const require = createRequire(import.meta.url);
+const expandMacro = require('mailauth/lib/spf/macro.js') as (input: string, values: { sender: string; domain: string }) => string;
+const { normalizeTargetName, isValidTargetName } = require('mailauth/lib/spf/syntax.js') as { normalizeTargetName: (n: string) => string; isValidTargetName: (n: string) => boolean };
+const { toALabel } = require('mailauth/lib/tools.js') as { toALabel: (n: string) => string };
 
 /** RFC 7208 §4.6.4 limits */
 export const LOOKUP_LIMIT = 10;
@@ -37,8 +47,16 @@ export interface TermInfo {
   qualifier?: Qualifier;
   /** 1 when the term is one of the DNS-querying terms counted by RFC 7208 §4.6.4 */
   lookups: number;
-  /** its lookup returned NXDOMAIN or no records (counted towards the void limit) */
+  /** its lookup returned NXDOMAIN or no records whatever the client's address family (counted towards the void limit) */
   void?: boolean;
+  /**
+   * the address families for which its lookup is void: an `a` term queries A for an
+   * IPv4 client and AAAA for an IPv6 one (RFC 7208 §5.3), so an IPv6-only host is a
+   * void lookup for IPv4 clients. [4, 6] when `void`.
+   */
+  voidFamilies?: (4 | 6)[];
+  /** the domain-spec as written, when its macros were expanded into `target` (RFC 7208 §7.3) */
+  expandedFrom?: string;
   /**
    * resolved: looked up (or nothing to look up); not-resolved: needs the connecting
    * IP or sender (macros, ptr); ignored: never tested (after `all`, or a redirect
@@ -52,6 +70,8 @@ export interface TermInfo {
   addresses?: string[];
   /** mx: the MX hosts and their addresses */
   mx?: MxHostInfo[];
+  /** mx: how many MX records the answer has (a name listed twice counts twice; no null MX) */
+  mxRecords?: number;
   /** ip4/ip6: the network as written */
   ip?: string;
   cidr4?: number;
@@ -102,16 +122,27 @@ export interface WalkOptions {
   maxDepth?: number;
   /** records fetched in one tree at most: a runaway tree cannot hold the run */
   maxNodes?: number;
+  /**
+   * the MAIL FROM address, when its local part is known: %{s} and %{l} are then
+   * expanded too. Its domain must be the walked domain (else it is ignored).
+   */
+  sender?: string;
 }
+
+/** Macro letters the walk can expand: the current domain, and the sender's domain (the walked domain). */
+const STATIC_MACROS = new Set(['d', 'o']);
+const SENDER_MACROS = new Set(['s', 'l']);
 
 const MACRO_NEEDS: Record<string, string> = {
   i: 'the connecting IP', v: 'the connecting IP', p: "the connecting IP's validated host name",
   s: 'the sender address', l: 'the sender address', o: 'the sender domain', h: 'the HELO name', d: 'the current domain',
 };
 
-function macroNote(t: SpfTerm): string {
-  const needs = [...new Set(t.macros.map((m) => MACRO_NEEDS[m] ?? `%{${m}}`))];
-  return `not resolved: uses ${t.macros.map((m) => `%{${m}}`).join(' ')} (needs ${needs.join(', ')}); counted, not queried`;
+function macroNote(t: SpfTerm, expandable: (m: string) => boolean): string {
+  const missing = t.macros.filter((m) => !expandable(m));
+  const needs = [...new Set(missing.map((m) => MACRO_NEEDS[m] ?? `%{${m}}`))];
+  const local = missing.some((m) => SENDER_MACROS.has(m)) ? ' (give --mail-from a full address to expand it)' : '';
+  return `not resolved: uses ${missing.map((m) => `%{${m}}`).join(' ')} (needs ${needs.join(', ')})${local}; counted, not queried`;
 }
 
 /** Why a name cannot be looked up (RFC 1035 §2.3.4 sizes), or null when it can. */
@@ -135,12 +166,26 @@ class Walk {
   private readonly dns: DnsClient;
   private readonly maxDepth: number;
   private readonly maxNodes: number;
+  /** the sender address macros expand with: local@root (the local part only when known) */
+  private readonly sender: string;
+  private readonly localKnown: boolean;
 
-  constructor(dns: DnsClient, domain: string, maxDepth: number, maxNodes: number) {
+  constructor(dns: DnsClient, domain: string, maxDepth: number, maxNodes: number, sender?: string) {
     this.dns = dns;
     this.top = registrableDomain(domain);
     this.maxDepth = maxDepth;
     this.maxNodes = maxNodes;
+    const at = sender ? sender.lastIndexOf('@') : -1;
+    this.localKnown = !!sender && at > 0 && normalizeName(sender.slice(at + 1)) === domain;
+    this.sender = this.localKnown ? `${sender!.slice(0, at)}@${domain}` : `postmaster@${domain}`;
+  }
+
+  private expandable = (m: string): boolean => STATIC_MACROS.has(m) || (this.localKnown && SENDER_MACROS.has(m));
+
+  /** The domain-spec with its macros expanded for this node, as mailauth does (§7.3: over 253 octets, cut from the left). */
+  private expand(spec: string, domain: string, lowercase: boolean): string {
+    if (lowercase) spec = spec.replace(/%\{[^}]*\}|%[%_-]|[^%]+|%/g, (part) => (part.charAt(0) === '%' ? part : part.toLowerCase()));
+    return normalizeTargetName(toALabel(expandMacro(spec, { sender: this.sender, domain }).replace(/\.$/, '')));
   }
 
   async node(domain: string, via: SpfNode['via'], parentTerm: string | undefined, ancestors: readonly string[], parentShared: boolean): Promise<SpfNode> {
@@ -208,18 +253,32 @@ class Walk {
         continue;
       }
       info.lookups = 1;
-      if (t.macros.length) {
-        Object.assign(info, { status: 'not-resolved', note: macroNote(t) });
+      if (t.macros.length && !t.macros.every(this.expandable)) {
+        Object.assign(info, { status: 'not-resolved', note: macroNote(t, this.expandable) });
         continue;
       }
       if (t.name === 'ptr') {
-        if (t.domainSpec) info.target = normalizeName(t.domainSpec);
+        if (t.domainSpec) info.target = t.macros.length ? this.expand(t.domainSpec, node.domain, false) : normalizeName(t.domainSpec);
         Object.assign(info, { status: 'not-resolved', note: 'not resolved: ptr needs the connecting IP (its PTR names, validated); counted, not queried' });
         continue;
       }
-      const target = normalizeName(t.domainSpec ?? node.domain);
-      info.target = target;
-      const bad = invalidName(target);
+      let target: string;
+      if (t.macros.length) {
+        target = this.expand(t.domainSpec!, node.domain, t.name === 'a' || t.name === 'mx');
+        info.expandedFrom = t.domainSpec!;
+        info.target = target;
+        // RFC 7208 §4.8: a name the expansion makes invalid is not queried and the term does not match
+        if (!isValidTargetName(target)) {
+          Object.assign(info, { note: `never matches: "${t.domainSpec}" expands to '${target}', which is not a valid domain name` });
+          continue;
+        }
+        target = normalizeName(target);
+        info.target = target;
+      } else {
+        target = normalizeName(t.domainSpec ?? node.domain);
+        info.target = target;
+      }
+      const bad = t.macros.length ? null : invalidName(target);
       if (bad) {
         // RFC 7208 §4.3, §4.8: such a name is never queried; an include or redirect of it is a permerror
         Object.assign(info, { note: `never matches: ${bad}` });
@@ -258,7 +317,7 @@ class Walk {
         const child = await this.node(target, t.name, t.raw, path, node.shared);
         node.children.push(child);
         // the child's TXT query is this term's lookup: empty means void (RFC 7208 §4.6.4)
-        if (child.rcode === 'NXDOMAIN' || (child.rcode === 'NOERROR' && child.txt.length === 0)) info.void = true;
+        if (child.rcode === 'NXDOMAIN' || (child.rcode === 'NOERROR' && child.txt.length === 0)) Object.assign(info, { void: true, voidFamilies: [4, 6] });
         if (child.errors.some((e) => e.kind === 'dns' && e.query === `TXT ${target}`)) info.status = 'unknown';
         return;
       }
@@ -267,29 +326,36 @@ class Walk {
         const bad = [a, aaaa].find(isFailure);
         if (bad) return this.fail(node, info, bad);
         info.addresses = [...addresses(a), ...addresses(aaaa)];
-        // an IPv4-only (or IPv6-only) host is not void: only no address at all is
-        if (isVoid(a, 'A') && isVoid(aaaa, 'AAAA')) info.void = true;
+        // RFC 7208 §5.3: an IPv4 client's check queries A, an IPv6 client's AAAA; each empty answer is void for that family
+        const families = [...(isVoid(a, 'A') ? [4 as const] : []), ...(isVoid(aaaa, 'AAAA') ? [6 as const] : [])];
+        if (families.length) info.voidFamilies = families;
+        if (families.length === 2) info.void = true;
         return;
       }
       case 'exists': {
         const a = await this.dns.query(target, 'A');
         if (isFailure(a)) return this.fail(node, info, a);
         info.addresses = addresses(a);
-        if (isVoid(a, 'A')) info.void = true;
+        // exists queries A whatever the client's family (RFC 7208 §5.7)
+        if (isVoid(a, 'A')) Object.assign(info, { void: true, voidFamilies: [4, 6] });
         return;
       }
       case 'mx': {
         const mx = await this.dns.query(target, 'MX');
         if (isFailure(mx)) return this.fail(node, info, mx);
         if (isVoid(mx, 'MX')) {
-          info.void = true;
-          info.mx = [];
+          Object.assign(info, { void: true, voidFamilies: [4, 6], mx: [], mxRecords: 0 });
           return;
         }
         // a null MX ("0 .") has no hosts
-        const hosts = [...new Set(mxRecords(mx).sort((x, y) => x.priority - y.priority).map((r) => r.exchange).filter((e) => e && e !== '.'))];
-        if (hosts.length > MX_ADDRESS_LIMIT) {
-          node.errors.push({ kind: 'mx-too-many-addresses', term: t.raw, query: `MX ${target}`, message: `${target} has ${hosts.length} MX hosts: evaluating "${t.raw}" needs ${hosts.length} address lookups (limit ${MX_ADDRESS_LIMIT})` });
+        const names = mxRecords(mx).sort((x, y) => x.priority - y.priority).map((r) => r.exchange).filter((e) => e && e !== '.');
+        const hosts = [...new Set(names)];
+        info.mxRecords = names.length;
+        // RFC 7208 §4.6.4: more than 10 MX names is a permerror whatever the client's IP (docs/spf.md:
+        // the reading pyspf and the OpenSPF suite's mx-limit take; a name listed twice counts twice)
+        if (names.length > MX_ADDRESS_LIMIT) {
+          const distinct = hosts.length === names.length ? '' : ` (${hosts.length} distinct)`;
+          node.errors.push({ kind: 'mx-too-many-addresses', term: t.raw, query: `MX ${target}`, message: `${target} has ${names.length} MX records${distinct}: evaluating "${t.raw}" needs ${names.length} address lookups (limit ${MX_ADDRESS_LIMIT})` });
         }
         const resolved = await Promise.all(hosts.map(async (h) => {
           const [a, aaaa] = await Promise.all([this.dns.query(h, 'A'), this.dns.query(h, 'AAAA')]);
@@ -318,7 +384,7 @@ function collectFailures(n: SpfNode, out: SpfTree['failures']): void {
 /** Walk the SPF tree of one domain. */
 export async function walkSpf(dns: DnsClient, domain: string, opts: WalkOptions = {}): Promise<SpfTree> {
   const d = normalizeName(domain);
-  const walk = new Walk(dns, d, opts.maxDepth ?? 12, opts.maxNodes ?? 100);
+  const walk = new Walk(dns, d, opts.maxDepth ?? 12, opts.maxNodes ?? 100, opts.sender);
   const root = await walk.node(d, 'root', undefined, [], false);
   const failures: SpfTree['failures'] = [];
   collectFailures(root, failures);

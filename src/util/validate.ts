@@ -56,6 +56,31 @@ export function parseDomain(input: string, what = 'domain'): string {
   return ascii;
 }
 
+/** `local@domain` with the domain in A-label form; a UsageError naming the flag otherwise. */
+export function parseMailbox(input: string, what: string): string {
+  const s = refuseControl(String(input).trim(), what).replace(/^<|>$/g, '');
+  const at = s.lastIndexOf('@');
+  if (at < 1 || at === s.length - 1) throw new UsageError(`${what}: '${s}' is not an email address (e.g. someone@example.com)`);
+  const local = s.slice(0, at);
+  // RFC 5321 §4.1.2 local parts: no spaces, controls or angle brackets unquoted; §4.5.3.1.1: at most 64 octets
+  if (/[\s<>()\[\],;:\\]/.test(local) && !/^"[^"\r\n]*"$/.test(local)) throw new UsageError(`${what}: '${s}' has characters that are not allowed in the local part`);
+  if (Buffer.byteLength(local) > 64) throw new UsageError(`${what}: '${s}': the local part is longer than 64 octets (RFC 5321 §4.5.3.1.1)`);
+  return `${local}@${parseDomain(s.slice(at + 1), what)}`;
+}
+
+/**
+ * --mail-from: the envelope sender as a domain (example.com) or a full address
+ * (bounces@example.com). The domain is where SPF is evaluated; the local part,
+ * when given, is what %{l} and %{s} expand to (RFC 7208 §7.3).
+ */
+export function parseMailFrom(input: string, what = '--mail-from'): { domain: string; address?: string } {
+  const raw = refuseControl(String(input ?? '').trim(), what).replace(/^<|>$/g, '');
+  if (!raw.includes('@')) return { domain: parseDomain(raw, what) };
+  if (raw.startsWith('@')) throw new UsageError(`${what}: '${raw}' has no local part; give a domain (example.com) or a full address (bounces@example.com)`);
+  const address = parseMailbox(raw, what);
+  return { domain: address.slice(address.lastIndexOf('@') + 1), address };
+}
+
 export function parseIp(input: string, what = '--ip'): string {
   const raw = String(input ?? '').trim();
   if (!isIp(raw)) throw new UsageError(`${what}: '${raw}' is not an IPv4 or IPv6 address (e.g. 192.0.2.10 or 2001:db8::10)`);

@@ -17,7 +17,7 @@ import { runCli, ROOT } from '../helpers/cli.ts';
 import { startDns } from '../helpers/dns.ts';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { DnsClient, parseResolver } from '../../src/dns/resolver.ts';
-import { checkHost } from '../../src/spf/evaluate.ts';
+import { checkConnection as checkHost } from '../../src/spf/evaluate.ts';
 
 let lab: Lab;
 let dns: FixtureDns;

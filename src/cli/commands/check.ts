@@ -129,7 +129,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .positional('domain', { type: 'string', array: true, describe: 'the From domain(s) to check' })
       .option('ip', { type: 'string', array: true, describe: 'a sending IP (repeatable): PTR/FCrDNS, SPF evaluation, blacklists' })
       .option('selector', { type: 'string', array: true, describe: 'a DKIM selector you use (repeatable); common ones are also tried' })
-      .option('mail-from', { type: 'string', describe: 'the envelope (Return-Path) domain, where SPF is evaluated' })
+      .option('mail-from', { type: 'string', describe: 'the envelope (Return-Path) domain, where SPF is evaluated, or the full address (bounces@example.com) for %{l}/%{s} macros' })
       .option('dkim-domain', { type: 'string', describe: 'the DKIM signing domain (d=)' })
       .option('only', { type: 'string', array: true, describe: 'run only these checks (repeatable)' })
       .option('domains-file', { type: 'string', describe: 'check every domain in FILE (one per line); prints NDJSON' })
