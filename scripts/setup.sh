@@ -4,12 +4,13 @@
 # rspamd for content scoring, tmux for the dashboard test, xmllint (libxml2-utils) for the
 # JUnit schema test, chromium for the HTML report test, and the independent implementations
 # the tests compare with: python3-authres (Authentication-Results), dkimpy (python3-dkim,
-# DKIM and ARC) and pyspf (python3-spf), then the npm packages (which
+# DKIM and ARC) and pyspf (python3-spf, with python3-dnspython: apt would otherwise pick pydns
+# for its alternative dependency), then the npm packages (which
 # bring the pinned Node 24 runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres python3-dkim python3-spf)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres python3-dkim python3-spf python3-dnspython)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureDns } from '../../src/dns/fixture-server.ts';
 import { runCli } from '../helpers/cli.ts';
 import { dnsArgs, startDns } from '../helpers/dns.ts';
-import { validateReport } from '../../src/report/validate.ts';
+import { runSpfCheck } from '../helpers/spf-cli.ts';
 
 let dns: FixtureDns;
 beforeAll(async () => {
@@ -19,13 +19,7 @@ afterAll(async () => {
   await dns?.stop();
 });
 
-async function spf(args: string[]) {
-  const r = await runCli(['check', ...args, '--only', 'spf', '--json', ...dnsArgs(dns)]);
-  const doc = r.json();
-  expect(validateReport(doc)).toEqual([]);
-  const res = doc.targets[0].checks[0];
-  return { r, res, data: res.data, codes: res.findings.map((f: any) => f.code) as string[], find: (code: string) => res.findings.find((f: any) => f.code === code) };
-}
+const spf = (args: string[]) => runSpfCheck(dns, args);
 
 describe('spf check', () => {
   it('passes a clean record and lists its authorized ranges', async () => {
@@ -108,7 +102,7 @@ describe('spf check', () => {
     expect(find('spf.too-many-lookups').detail).toContain('include:i1.many.spf.example 2');
   });
 
-  it('spf.void-lookups above 2; an IPv4-only or IPv6-only host is not void', async () => {
+  it('spf.void-lookups above 2; an IPv4-only or IPv6-only host is void for the other family only', async () => {
     const { codes, data, find } = await spf(['void.spf.example']);
     expect(codes).toEqual(['spf.void-lookups']);
     expect(data.voidLookups).toBe(3);
@@ -118,6 +112,11 @@ describe('spf check', () => {
       'a:v4only.void.spf.example': false, 'a:v6only.void.spf.example': false, '-all': false,
     });
     expect(find('spf.void-lookups').detail).toContain('"mx:nomx.void.spf.example"');
+    const families = Object.fromEntries(data.tree.terms.map((t: any) => [t.term, t.voidFamilies ?? []]));
+    expect(families['a:v4only.void.spf.example']).toEqual([6]);
+    expect(families['a:v6only.void.spf.example']).toEqual([4]);
+    expect(families['a:gone1.void.spf.example']).toEqual([4, 6]);
+    expect(find('spf.void-lookups').summary).toContain('for IPv4 and IPv6 senders: every sender not matched before "mx:nomx.void.spf.example"');
   });
 
   it('spf.mx-too-many-addresses for an mx with 11 hosts', async () => {

@@ -28,6 +28,8 @@ r.timeout = timeout
 r.lifetime = timeout
 r.cache = None
 dns.resolver.default_resolver = r
+if spf.DNSLookup is not spf.DNSLookup_dnspython:
+    sys.exit('pyspf-oracle: pyspf does not use dnspython here (install python3-dnspython)')
 
 stock_dns_mx = spf.query.dns_mx
 

@@ -22,7 +22,7 @@ export interface PyspfResult {
 export function pyspfMissing(): string | null {
   const r = spawnSync(PYTHON, ['-c', 'import spf, dns.resolver'], { encoding: 'utf8' });
   if (r.error) return `${PYTHON}: ${r.error.message}`;
-  return r.status === 0 ? null : `pyspf is not installed (apt-get install python3-spf; scripts/setup.sh does it): ${r.stderr.trim().split('\n').pop()}`;
+  return r.status === 0 ? null : `pyspf with dnspython is not installed (apt-get install python3-spf python3-dnspython; scripts/setup.sh does it): ${r.stderr.trim().split('\n').pop()}`;
 }
 
 export class Pyspf {

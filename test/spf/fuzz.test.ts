@@ -97,7 +97,7 @@ describe('spf walker and findings (fuzz, against the fixture DNS)', () => {
         const size = Math.min(Math.ceil(r.length / pieces), 60) || 1;
         const strings = r.length ? Array.from({ length: Math.ceil(r.length / size) }, (_, i) => r.slice(i * size, (i + 1) * size)) : [''];
         dns.set('fz.spf.example', 'TXT', [strings]);
-        const client = new DnsClient({ resolvers: [{ host: dns.host, port: dns.port }], timeoutMs: 200, retries: 0 });
+        const client = new DnsClient({ resolvers: [{ host: dns.host, port: dns.port }], timeoutMs: 1500, retries: 0 });
         const tree = await walkSpf(client, 'fz.spf.example');
         expect(validNode(tree.root), JSON.stringify(validNode.errors)).toBe(true);
         const findings = treeFindings(tree, true);
