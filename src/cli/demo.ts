@@ -35,6 +35,7 @@ import { resolveSources } from '../reports/resolve.ts';
 import type { DnsClient } from '../dns/resolver.ts';
 import { showReports, type ShowResult } from '../reports/show.ts';
 import { renderShow } from '../reports/text.ts';
+import { addReceivers } from '../reports/receivers.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
 
@@ -86,7 +87,7 @@ async function campaignOptions(lab: Lab, sender: 'good' | 'broken', timeout: str
  * domain) written as files, imported like any others (DKIM of a report e-mail does not
  * apply: these are files), and the good domain's view of them.
  */
-async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: string) => void, dns: DnsClient): Promise<{ show: ShowResult; summary: { files: number; imported: number; messages: number } }> {
+async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: string) => void, dns: DnsClient, diff?: ReportDiff): Promise<{ show: ShowResult; summary: { files: number; imported: number; messages: number } }> {
   const dir = path.join(lab.dir, 'dmarc-reports');
   await mkdir(dir, { recursive: true });
   const made = lab.mx.aggregateReports();
@@ -105,6 +106,8 @@ async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: str
     // the sources' PTR names and sending services, resolved after the import as `reports import` does
     await resolveSources(store, dns);
     const show = showReports(store, lab.senders.good.domain);
+    // the before/after diff of the broken domain, with what its receivers reported between the two runs
+    if (diff) addReceivers(diff, history);
     return { show, summary: { files: files.length, imported: sum.outcomes.imported, messages: made.reduce((a, r) => a + r.messages, 0) } };
   } finally {
     history.close();
@@ -247,7 +250,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     // 3. what the receivers reported: each lab provider mails back a DMARC aggregate report
     // for what it received; they are imported into the history database and shown, as
     // `inboxlens reports import` and `reports show --domain` would for a real campaign
-    const reports = await labReports(lab, args, say, makeDns(setup));
+    const reports = await labReports(lab, args, say, makeDns(setup), diff);
     const before = pair.before;
 
     if (args['html-report']) {
