@@ -117,3 +117,57 @@ export function receiversDetails(r: ReceiversReported): Detail[] {
   });
   return out;
 }
+
+/**
+ * The reports panel (the dashboard's, `reports show --dashboard`): one line of
+ * totals, then a bar per source IP on one scale (the biggest sender fills it),
+ * split into the messages that passed DMARC and those that failed, with the
+ * volume and pass rate after it; sources not the user's are marked.
+ */
+export function sourcesDetails(r: ShowResult, max = 12): Detail[] {
+  const a = r.aggregate;
+  if (!a.reports) return [{ kind: 'list', items: [[{ text: `no DMARC aggregate reports for ${r.domain} in this window — import them with \`inboxlens reports import\``, tone: 'muted' }]] }];
+  const t = a.total;
+  const head: Detail = {
+    kind: 'list',
+    items: [[
+      { text: `${a.reports} report(s), ${a.reporters.length} reporter(s) · ${t.messages} msg from ${t.sources} IP(s) · DMARC pass ` },
+      { text: pct(t.rates.dmarcPass), tone: t.rates.dmarcPass === 1 ? 'good' : t.rates.dmarcPass === 0 ? 'bad' : 'warn' },
+      ...(a.spoofing.length ? [{ text: ` · ${a.spoofing.length} failing not yours`, tone: 'bad' as const }] : []),
+    ]],
+  };
+  const top = Math.max(1, ...a.sources.map((s) => s.messages));
+  const shown = a.sources.slice(0, max);
+  const bars: Detail = {
+    kind: 'bars',
+    rows: shown.map((s) => ({
+      label: `${s.spoofing ? '!' : ' '}${s.ip}`,
+      of: top,
+      parts: [
+        { name: 'DMARC pass', value: s.dmarcPass, tone: 'good' as const },
+        { name: 'fail', value: s.messages - s.dmarcPass, tone: 'bad' as const },
+      ],
+      text: `${s.messages} msg · DMARC ${pct(s.rates.dmarcPass)}${s.service ? ` · ${s.service}` : s.ptr ? ` · ${s.ptr}` : ''}`,
+    })),
+    legend: true,
+    ...(a.sources.length > max ? { note: [{ text: `… ${a.sources.length - max} more source(s) (inboxlens reports show --domain ${r.domain})`, tone: 'muted' as const }] } : {}),
+  };
+  return [head, bars];
+}
+
+/** Reporters and failing sources not the user's, as blocks (the other panels of `reports show --dashboard`). */
+export function reportersDetails(r: ShowResult): Detail[] {
+  const a = r.aggregate;
+  if (!a.reports) return [];
+  const out: Detail[] = [
+    {
+      kind: 'table',
+      columns: ['reporter', 'reports', 'messages', 'DMARC pass'],
+      align: ['left', 'right', 'right', 'right'],
+      rows: a.reporters.map((x) => [x.org, String(x.reports), String(x.messages), [{ text: pct(x.rates.dmarcPass), tone: x.rates.dmarcPass === 1 ? ('good' as const) : x.rates.dmarcPass === 0 ? ('bad' as const) : ('warn' as const) }]]),
+    },
+  ];
+  if (a.spoofing.length) out.push({ kind: 'list', title: [{ text: 'failing sources that are not yours (spoofing, or a forwarder):', tone: 'bad' }], items: a.spoofing.map((s) => `  ${s.ip}${s.ptr ? ` (${s.ptr})` : ''}: ${s.messages} message(s), reported by ${s.reporters.join(', ')}`) });
+  if (r.tls.reports) out.push({ kind: 'list', items: [`SMTP TLS reports: ${r.tls.reports}, ${r.tls.total.successful} session(s) ok, ${r.tls.total.failed} failed`] });
+  return out;
+}
