@@ -19,6 +19,7 @@ import { DEFAULT_MAX_CONNECTIONS_PER_HOST, HostSlots, slotKey } from './host-slo
 import { smtpReply } from './summary.ts';
 import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
 import { copyVerdicts, limiter } from './verdicts.ts';
+import { verifyMessage } from '../auth/verify.ts';
 
 type Limit = ReturnType<typeof limiter>;
 
@@ -90,7 +91,11 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
       if (sh) row.spam = sh;
       if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) {
         // the re-verification and our own verdicts (the analysis `analyze` runs), a few copies at a time
-        const [la, ours] = await limit(() => Promise.all([localAuth(src, dns), copyVerdicts(src, dns, receiver, ra)]));
+        // (one DKIM verification of the copy serves both)
+        const [la, ours] = await limit(async () => {
+          const verified = await verifyMessage(src, dns.mailauthResolver).catch(() => undefined);
+          return Promise.all([localAuth(src, dns, verified), copyVerdicts(src, dns, receiver, ra, verified)]);
+        });
         row.localAuth = la;
         row.ours = ours;
       } else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };

@@ -25,7 +25,7 @@ export interface CopyVerdicts {
 }
 
 /** Our verdicts on one received copy (its full bytes). Never throws: a failure is an `errors` entry. */
-export async function copyVerdicts(src: Buffer, dns: DnsClient, receiver: ReceiverViewOptions, recv: ReceiverAuth | undefined): Promise<CopyVerdicts> {
+export async function copyVerdicts(src: Buffer, dns: DnsClient, receiver: ReceiverViewOptions, recv: ReceiverAuth | undefined, dkimResult?: any): Promise<CopyVerdicts> {
   try {
     const view = receiverView(src, receiver);
     const env = envelopeOf(src, view);
@@ -36,6 +36,7 @@ export async function copyVerdicts(src: Buffer, dns: DnsClient, receiver: Receiv
       ...(view.arrival?.helo ? { helo: view.arrival.helo } : {}),
       ...(env.returnPath !== undefined ? { returnPath: env.returnPath } : {}),
       fromDomains: env.fromDomain ? [env.fromDomain] : [],
+      ...(dkimResult ? { dkimResult } : {}),
     });
     const disagreements = compareVerdicts(recv, local, view, innocentDkimCauses(src));
     const out: CopyVerdicts = {
