@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BIN, ROOT } from '../helpers/cli.ts';
+import { BIN, ROOT, runCli } from '../helpers/cli.ts';
 import { Tmux } from '../helpers/tmux.ts';
 import { HistoryStore } from '../../src/history/store.ts';
 import { ReportStore } from '../../src/reports/store.ts';
@@ -97,6 +97,18 @@ describe('the reports panel', () => {
   it('the model file has no report-specific code', () => {
     const src = readFileSync(new URL('../../src/tui/model.ts', import.meta.url), 'utf8') + readFileSync(new URL('../../src/tui/dashboard.ts', import.meta.url), 'utf8');
     expect(src).not.toMatch(/src\/reports|reports\/|ShowResult|sourcesDetails|aggregate/i);
+  });
+
+  it('without a terminal --dashboard prints the plain view; with --json or on import it is refused before any work', async () => {
+    const plain = await runCli(['reports', 'show', '--domain', DOMAIN, '--db', db, '--dashboard']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/DMARC aggregate: 2 report\(s\) from 2 reporter\(s\), 130 message\(s\)/);
+    const json = await runCli(['reports', 'show', '--domain', DOMAIN, '--db', db, '--dashboard', '--json']);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toMatch(/--dashboard is a full-screen view: leave out --json\/--ndjson/);
+    const imp = await runCli(['reports', 'import', tmp, '--db', db, '--dashboard']);
+    expect(imp.code).toBe(2);
+    expect(imp.stderr).toMatch(/--dashboard are for reports show/);
   });
 
   it('reports show --dashboard at 80×24: the source IPs as bars, then the plain view on q', async () => {
