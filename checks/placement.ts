@@ -11,6 +11,7 @@ import { sendCopies } from '../src/placement/send.ts';
 import { answeredRow, placementFindings, smtpReply, summarize } from '../src/placement/summary.ts';
 import { fmtArrival } from '../src/report/placement-view.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
+import { whyLine } from '../src/placement/verdicts.ts';
 import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
 
 const f = finder('placement');
@@ -216,6 +217,9 @@ function details(r: Pick<CheckResult, 'data'>): Detail[] {
       x.placement === 'error' ? [muted(x.error ?? '')] : x.placement === 'bounced' ? [muted(`${x.bounce?.status ?? ''} ${x.bounce?.diagnostic ?? ''}`.trim().slice(0, 90))] : authCell(x),
     ]),
   });
+  // why each copy landed where it did: the receiver's verdicts beside ours on the same copy
+  const whys = rows.map((x) => [x, whyLine(x)] as const).filter((w): w is readonly [PlacementRow, string] => w[1] !== undefined);
+  if (whys.length) out.push({ kind: 'list', title: [span('why each copy landed where it did (the receiver\'s verdicts, then ours on the same copy)', 'strong')], items: whys.map(([x, w]) => [span(`${x.seed}: `), span(w, placementTone(x.placement))]) });
   const sm = d.summary;
   if (sm) {
     const pct = (x: number) => `${Math.round(x * 100)}%`;

@@ -31,6 +31,10 @@ expect(diff?.regressions?.some((r: string) => /newly listed/.test(r)), 'the list
 const reports = doc.demo?.reports;
 expect(reports?.files >= 5 && reports?.imported === reports?.files, `the receivers' DMARC aggregate reports were imported (${JSON.stringify(reports)})`);
 expect(reports?.messages >= rows(good).length + rows(before).length, 'the aggregate reports count the copies of both campaigns');
+// beside the seeds and the listing: what the receivers reported for the broken domain between its two runs
+const receivers = diff?.targets?.[0]?.receivers;
+expect(receivers?.reports >= 5 && receivers?.messages >= rows(after).length, `the diff shows the receivers' reports between the broken domain's runs (${JSON.stringify(receivers && { reports: receivers.reports, messages: receivers.messages })})`);
+expect(receivers?.rates?.dmarcPass === 0, `the receivers report DMARC failing for every broken copy (pass rate ${receivers?.rates?.dmarcPass})`);
 if (problems.length) {
   console.error(`demo JSON check failed:\n- ${problems.join('\n- ')}`);
   process.exit(1);

@@ -58,6 +58,8 @@ export interface LocalInput {
   /** the envelope sender (Return-Path without <>), '' for a null sender */
   returnPath?: string;
   fromDomains: string[];
+  /** the copy's DKIM verification when the caller has it already (dkimVerifyMessage's result): not verified twice */
+  dkimResult?: any;
 }
 
 async function judgeKey(dns: DnsClient, domain: string, selector: string): Promise<DkimKeyJudgement | undefined> {
@@ -79,7 +81,7 @@ export async function localVerdicts(i: LocalInput): Promise<LocalVerdicts> {
   const errors: string[] = [];
   const [spf, dkimRaw, arc] = await Promise.all([
     i.ip ? checkHost(i.dns, { ip: i.ip, sender: i.returnPath, helo: i.helo }).catch((e: Error) => { errors.push(`SPF: ${e.message}`); return undefined; }) : Promise.resolve(undefined),
-    dkimVerifyMessage(i.raw, i.dns.mailauthResolver).catch((e: Error) => { errors.push(`DKIM: ${e.message}`); return { results: [] }; }),
+    i.dkimResult ? Promise.resolve(i.dkimResult) : dkimVerifyMessage(i.raw, i.dns.mailauthResolver).catch((e: Error) => { errors.push(`DKIM: ${e.message}`); return { results: [] }; }),
     verifyArc(i.raw, i.dns).catch((e: Error): ArcVerdict => { errors.push(`ARC: ${e.message}`); return { result: 'temperror', comment: e.message }; }),
   ]);
   const sigs = signatureFacts(dkimRaw, i.fromDomains);

@@ -8,7 +8,7 @@ import { renderReport } from '../report/text.ts';
 import { renderDiff } from '../report/diff-text.ts';
 import { makeStyle, wantColor } from '../report/style.ts';
 import { openDashboard } from '../tui/dashboard.ts';
-import type { Check, RunOptions } from '../types.ts';
+import type { Check, Detail, RunOptions } from '../types.ts';
 import { checkDomain } from './commands/check.ts';
 import { out, type DnsSetup } from './common.ts';
 import type { Publisher } from './publish.ts';
@@ -32,6 +32,8 @@ export interface DashboardRun {
   diffText?: string;
   /** print the last run's text report once the dashboard is closed (default true) */
   printAfter?: boolean;
+  /** an extra panel (the receivers' reports), loaded after each finished run */
+  panel?: { label: string; placeholder: string; load: () => Promise<Detail[]> };
 }
 
 export async function runWithDashboard(r: DashboardRun): Promise<number> {
@@ -41,6 +43,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
     target: r.domain,
     title: r.title,
     views: r.registry,
+    ...(r.panel ? { extraPanel: { label: r.panel.label, placeholder: r.panel.placeholder } } : {}),
     onRerun: () => void runOnce(),
     ...(r.exportDir ? { exportDir: r.exportDir } : {}),
     exportPath: () => path.join(r.exportDir ?? process.cwd(), `inboxlens-${r.domain}-${last?.runId ?? Date.now()}.json`),
@@ -69,6 +72,14 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
       if (gen !== generation) return;
       last = { report: rec.doc, code: rec.code, runId: rec.runId };
       dash.finished({ runId: rec.runId, diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : r.diffText, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
+      if (r.panel) {
+        try {
+          const details = await r.panel.load();
+          if (gen === generation) dash.setExtra(details);
+        } catch (e) {
+          if (gen === generation) dash.setExtra([{ kind: 'list', items: [[{ text: `could not read the reports: ${(e as Error).message}`, tone: 'unknown' }]] }]);
+        }
+      }
     } catch (e) {
       dash.log(`run failed: ${(e as Error).message}`);
     }

@@ -35,6 +35,7 @@ import { resolveSources } from '../reports/resolve.ts';
 import type { DnsClient } from '../dns/resolver.ts';
 import { showReports, type ShowResult } from '../reports/show.ts';
 import { renderShow } from '../reports/text.ts';
+import { addReceivers, sourcesDetails } from '../reports/receivers.ts';
 import { runWithDashboard } from './dashboard-run.ts';
 import type { Check, RunOptions } from '../types.ts';
 
@@ -86,7 +87,7 @@ async function campaignOptions(lab: Lab, sender: 'good' | 'broken', timeout: str
  * domain) written as files, imported like any others (DKIM of a report e-mail does not
  * apply: these are files), and the good domain's view of them.
  */
-async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: string) => void, dns: DnsClient): Promise<{ show: ShowResult; summary: { files: number; imported: number; messages: number } }> {
+async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: string) => void, dns: DnsClient, diff?: ReportDiff): Promise<{ show: ShowResult; summary: { files: number; imported: number; messages: number } }> {
   const dir = path.join(lab.dir, 'dmarc-reports');
   await mkdir(dir, { recursive: true });
   const made = lab.mx.aggregateReports();
@@ -105,6 +106,8 @@ async function labReports(lab: Lab, args: DemoArgs, say: (a: DemoArgs, line: str
     // the sources' PTR names and sending services, resolved after the import as `reports import` does
     await resolveSources(store, dns);
     const show = showReports(store, lab.senders.good.domain);
+    // the before/after diff of the broken domain, with what its receivers reported between the two runs
+    if (diff) addReceivers(diff, history);
     return { show, summary: { files: files.length, imported: sum.outcomes.imported, messages: made.reduce((a, r) => a + r.messages, 0) } };
   } finally {
     history.close();
@@ -203,6 +206,12 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       return { before, after, diff };
     };
     let pair: Awaited<ReturnType<typeof brokenPair>>;
+    // imported once (a second import would be new reports of the same mail), in the dashboard or after the runs
+    let reportsOnce: ReturnType<typeof labReports> | undefined;
+    // (while the dashboard owns the terminal its progress lines wait, then print)
+    const held: string[] = [];
+    let hold = false;
+    const receiverReports = () => (reportsOnce ??= labReports(lab, args, (a, l) => (hold ? held.push(l) : say(a, l)), makeDns(setup), pair.diff));
 
     // 1. the well-configured domain: pre-flight + campaign, live in the dashboard on a terminal
     if (args.dashboard && !args.json && canUseDashboard()) {
@@ -217,6 +226,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       };
       const first = await optionsFor(good, 'good');
       let reuse: RunOptions | undefined = first;
+      hold = true;
       const code = await runWithDashboard({
         domain: good, checks, registry, setup, publisher: pub, failOn: 'error', title: 'demo', verbose: args.verbose,
         opts: first,
@@ -227,9 +237,17 @@ export async function runDemo(args: DemoArgs): Promise<number> {
           return o;
         },
         // d: what changed for the broken domain after the campaign; q leaves the plain report behind
+        // the loop's last step, in the dashboard: once the campaign is read, the lab MX's aggregate reports are imported and drawn
+        panel: {
+          label: `Receivers' DMARC reports for ${good}`,
+          placeholder: 'waiting for the campaign: the lab receivers then mail back their aggregate reports',
+          load: async () => sourcesDetails((await receiverReports()).show),
+        },
         diffText: `What changed for ${broken} after the campaign (inboxlens diff ${pair.before.runId ?? 'before'} ${pair.after.runId ?? 'after'}):\n\n${renderDiff(pair.diff, makeStyle(false))}`,
         ...(args['export-dir'] ? { exportDir: path.resolve(args['export-dir']) } : {}),
       });
+      hold = false;
+      for (const l of held.splice(0)) say(args, l);
       if (code === 3) return 3;
       steps.push(pair.before, pair.after);
     } else {
@@ -247,7 +265,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     // 3. what the receivers reported: each lab provider mails back a DMARC aggregate report
     // for what it received; they are imported into the history database and shown, as
     // `inboxlens reports import` and `reports show --domain` would for a real campaign
-    const reports = await labReports(lab, args, say, makeDns(setup));
+    const reports = await receiverReports();
     const before = pair.before;
 
     if (args['html-report']) {

@@ -4,6 +4,7 @@
 import type { CheckResult, Finding, Severity, Status } from '../types.ts';
 import type { Report } from '../report/json.ts';
 import { SEVERITY_RANK } from '../engine.ts';
+import type { ReceiversReported } from '../reports/receivers.ts';
 
 export interface RunRef {
   id?: string;
@@ -43,6 +44,8 @@ export interface TargetDiff {
     medianMsBefore: number | null;
     medianMsAfter: number | null;
   };
+  /** what receivers reported in DMARC aggregate reports between the two runs (`inboxlens diff` adds it from the history database: src/reports/receivers.ts) */
+  receivers?: ReceiversReported;
 }
 
 export interface ReportDiff {

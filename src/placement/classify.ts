@@ -87,10 +87,10 @@ export function headerValue(source: Buffer | string, name: string): string | und
   return headerFields(source).find((f) => f.name === name.toLowerCase())?.value;
 }
 
-/** Re-verify DKIM and ARC of the received copy (src/auth/: mailauth and our stricter rules), through the run's DNS client. */
-export async function localAuth(source: Buffer, dns: DnsClient): Promise<LocalAuth> {
+/** Re-verify DKIM and ARC of the received copy (src/auth/: mailauth and our stricter rules), through the run's DNS client; `verified`: verifyMessage's result when the caller has it. */
+export async function localAuth(source: Buffer, dns: DnsClient, verified?: any): Promise<LocalAuth> {
   try {
-    const dkim = await verifyMessage(source, dns.mailauthResolver);
+    const dkim = verified ?? (await verifyMessage(source, dns.mailauthResolver));
     const out: LocalAuth = {
       dkim: dkim.results.map((r: any) => ({
         result: String(r.status?.result ?? 'none'),

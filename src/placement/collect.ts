@@ -18,6 +18,10 @@ import { resolveAccess } from './hosts.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_HOST, HostSlots, slotKey } from './host-slots.ts';
 import { smtpReply } from './summary.ts';
 import type { BounceInfo, Matcher, PlacementRow, Seed, SendResult } from './types.ts';
+import { copyVerdicts, limiter } from './verdicts.ts';
+import { verifyMessage } from '../auth/verify.ts';
+
+type Limit = ReturnType<typeof limiter>;
 
 export interface CollectOptions {
   seeds: Seed[];
@@ -35,6 +39,8 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** connections open at once to one host:port (default 16); the other seeds wait in line */
   maxConnectionsPerHost?: number;
+  /** found copies verified at once (our SPF/DKIM/DMARC verdicts and the DKIM/ARC re-verification; default 8) */
+  verifyConcurrency?: number;
   /** a seed got its answer (for progress) */
   onRow?(row: PlacementRow, done: number, total: number): void;
   log?(message: string): void;
@@ -57,7 +63,7 @@ function smtpOf(s: SendResult | undefined): PlacementRow['smtp'] | undefined {
   return { status: s.status, ...(s.code !== undefined ? { code: s.code } : {}), ...(s.response ? { response: s.response } : {}) };
 }
 
-async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | undefined, bounce: BounceInfo | undefined, dns: DnsClient | undefined): Promise<PlacementRow> {
+async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | undefined, bounce: BounceInfo | undefined, dns: DnsClient | undefined, limit: Limit): Promise<PlacementRow> {
   const base = { ...rowBase(seed), ...(sent ? { smtp: smtpOf(sent)!, sentAt: sent.sentAt, messageId: sent.messageId } : {}) };
   if (out.found) {
     const f = out.found;
@@ -83,8 +89,16 @@ async function rowFromOutcome(seed: Seed, out: WatchOutcome, sent: SendResult | 
       if (hop) row.receiverHop = hop;
       const sh = spamHeaders(src, receiver);
       if (sh) row.spam = sh;
-      if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) row.localAuth = await localAuth(src, dns);
-      else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };
+      if (dns && f.message.size !== undefined && src.length >= f.message.size - 2) {
+        // the re-verification and our own verdicts (the analysis `analyze` runs), a few copies at a time
+        // (one DKIM verification of the copy serves both)
+        const [la, ours] = await limit(async () => {
+          const verified = await verifyMessage(src, dns.mailauthResolver).catch(() => undefined);
+          return Promise.all([localAuth(src, dns, verified), copyVerdicts(src, dns, receiver, ra, verified)]);
+        });
+        row.localAuth = la;
+        row.ours = ours;
+      } else if (dns) row.localAuth = { dkim: [], error: 'only the header was read (the message is larger than 8 MB): not re-verified' };
     }
     if (row.sentAt) {
       const sentMs = Date.parse(row.sentAt);
@@ -132,6 +146,7 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
   o.signal?.addEventListener('abort', onOuter, { once: true });
   const slots = new HostSlots(o.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST);
   const bounced = new Map<string, BounceInfo>();
+  const limit = limiter(o.verifyConcurrency ?? 8);
 
   // copies the SMTP server refused or never took are settled without watching
   const watched: Seed[] = [];
@@ -170,7 +185,7 @@ export async function collectPlacement(o: CollectOptions): Promise<CollectResult
       out = { reconnects: 0, searched: false, error: `seed ${seed.address}: ${(e as Error).message}` };
     }
     if (out.location) locations.set(seed.address, out.location);
-    settle(seed, await rowFromOutcome(seed, out, o.sent?.get(seed.address), bounced.get(seed.address), o.dns));
+    settle(seed, await rowFromOutcome(seed, out, o.sent?.get(seed.address), bounced.get(seed.address), o.dns, limit));
     // the bounce watcher stops as soon as no seed is left waiting for one
     if (bounceWatch && rows.size === total) void bounceWatch.stop();
   }));

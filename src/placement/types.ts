@@ -1,5 +1,6 @@
 // The shapes seed-inbox placement passes between its parts: seeds (who to test and
 // how to reach them), what was sent, and one result row per seed.
+import type { CopyVerdicts } from './verdicts.ts';
 
 export const PROVIDERS = ['gmail', 'outlook', 'yahoo', 'icloud', 'generic'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -172,6 +173,8 @@ export interface PlacementRow {
   receiverAuth?: ReceiverAuth;
   spam?: SpamHeaders;
   localAuth?: LocalAuth;
+  /** inboxlens's own verdicts on the copy: SPF for the receiver hop's IP and Return-Path, DKIM with key judgement, DMARC alignment, disagreements with the receiver (src/placement/verdicts.ts) */
+  ours?: CopyVerdicts;
   bounce?: BounceInfo;
   /** why the seed could not be checked, or what made the row uncertain */
   error?: string;

@@ -3,6 +3,7 @@ import type { ViewStyle } from './style.ts';
 import type { ReportDiff, TargetDiff } from '../history/diff.ts';
 import type { Detail } from '../types.ts';
 import { drawDetails } from './details.ts';
+import { receiversDetails } from '../reports/receivers.ts';
 
 /** Inbox rate per provider before and after, as bars on one scale (100%). */
 export function placementDeltaBars(p: NonNullable<TargetDiff['placement']>): Detail {
@@ -50,6 +51,15 @@ export function renderDiff(d: ReportDiff, s: ViewStyle): string {
       }
     }
     if (!t.added.length && !t.resolved.length && t.statusBefore === t.statusAfter && !t.placement) lines.push(s.dim('  no change'));
+    if (t.receivers) {
+      // what the receivers' DMARC aggregate reports said between the two runs, beside the seeds and the listings
+      const r = t.receivers;
+      if (!r.reports) lines.push(`  receivers reported: ${s.dim(drawDetails(receiversDetails(r), s).join(' '))}`);
+      else {
+        lines.push(`  ${s.bold('receivers reported')} (DMARC aggregate reports for ${r.domain} between the two runs):`);
+        lines.push(...drawDetails(receiversDetails(r), s).map((l) => `    ${l}`));
+      }
+    }
   }
   lines.push('');
   lines.push(d.regressions.length ? s.red(`${d.regressions.length} regression(s):`) : s.green('No regressions.'));

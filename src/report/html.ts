@@ -6,6 +6,7 @@
 import type { CheckResult, Finding, Status } from '../types.ts';
 import type { Report } from './json.ts';
 import type { ReportDiff, TargetDiff } from '../history/diff.ts';
+import { NO_REPORTS_LINE, receiversHeadline, type ReceiversReported } from '../reports/receivers.ts';
 import { BUCKETS, BUCKET_COLOUR, BUCKET_LABEL, fmtArrival, placementView, share, type PlacementView, type ProviderBar } from './placement-view.ts';
 
 /** Text and attribute values: markup escaped, and what HTML cannot carry (C0 controls, lone surrogates) replaced. */
@@ -147,6 +148,16 @@ function diffTarget(t: TargetDiff): string {
     out.push(row('all', t.placement.overallBefore, t.placement.overallAfter), '</table>');
   }
   if (!items.length && !changed.length && !t.placement) out.push('<p class="muted">No change.</p>');
+  if (t.receivers) out.push(receiversHtml(t.receivers));
+  return out.join('\n');
+}
+
+/** What receivers reported between the two runs: totals, failing sources not the user's, per reporter. */
+function receiversHtml(r: ReceiversReported): string {
+  if (!r.reports) return `<p class="muted receivers">Receivers reported: ${h(NO_REPORTS_LINE)}</p>`;
+  const out = [`<h4>Receivers reported</h4>`, `<p class="receivers">${h(receiversHeadline(r))}</p>`];
+  if (r.notOurs.length) out.push(`<p class="down"><b>Failing sources that are not yours</b> (spoofing, or a forwarder):</p><ul class="not-ours">${r.notOurs.map((x) => `<li class="mono">${h(x.ip)}${x.ptr ? ` (${h(x.ptr)})` : ''}: ${x.messages} message(s), reported by ${h(x.reporters.join(', '))}</li>`).join('')}</ul>`);
+  out.push(`<table class="reporters"><tr><th>reporter</th><th class="n">reports</th><th class="n">messages</th><th class="n">DMARC pass</th></tr>${r.reporters.map((x) => `<tr><td>${h(x.org)}</td><td class="n">${x.reports}</td><td class="n">${x.messages}</td><td class="n">${pct(x.dmarcPass)}</td></tr>`).join('')}</table>`);
   return out.join('\n');
 }
 

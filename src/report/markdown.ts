@@ -2,6 +2,7 @@
 // --markdown appends it, as every step writing a job summary does (`>>`).
 import type { Report } from './json.ts';
 import type { ReportDiff } from '../history/diff.ts';
+import { receiversHeadline } from '../reports/receivers.ts';
 import { BUCKETS, BUCKET_COLOUR, BUCKET_LABEL, fmtArrival, placementView, share, type PlacementView, type ProviderBar } from './placement-view.ts';
 
 const ICON: Record<string, string> = { pass: '✅', warn: '⚠️', fail: '❌', unknown: '❔' };
@@ -95,6 +96,15 @@ export function renderMarkdown(report: Report, diff?: ReportDiff): string {
     if (!diff.regressions.length) out.push('No regressions.');
     for (const r of diff.regressions) out.push(`- ❌ ${text(r)}`);
     for (const r of diff.improvements) out.push(`- ✅ ${text(r)}`);
+    for (const t of diff.targets) {
+      if (!t.receivers) continue;
+      const r = t.receivers;
+      out.push('', `**Receivers reported** for ${text(t.target)}: ${text(receiversHeadline(r))}`);
+      if (!r.reports) continue;
+      for (const x of r.notOurs.slice(0, 10)) out.push(`- ❌ not yours: \`${x.ip}\`${x.ptr ? ` (${text(x.ptr)})` : ''}, ${x.messages} message(s), reported by ${text(x.reporters.join(', '))}`);
+      out.push('', '| reporter | reports | messages | DMARC pass |', '|---|---:|---:|---:|');
+      for (const x of r.reporters) out.push(`| ${cell(x.org)} | ${x.reports} | ${x.messages} | ${x.dmarcPass === null ? '—' : `${Math.round(x.dmarcPass * 100)}%`} |`);
+    }
   }
   return `\n${out.join('\n')}\n`;
 }

@@ -1,8 +1,8 @@
 // The full-screen terminal dashboard (blessed), fed live by the engine's result
 // stream. Only used on a TTY with a capable TERM; everything else gets plain text.
 import { createRequire } from 'node:module';
-import type { EngineEvent, Finding } from '../types.ts';
-import { applyEvent, authLines, blacklistLines, findingList, newModel, placementLines, progressText, verdict, type CheckViews, type DashboardModel, type PanelLine } from './model.ts';
+import type { Detail, EngineEvent, Finding } from '../types.ts';
+import { applyEvent, authLines, blacklistLines, detailPanelLines, extraLines, findingList, newModel, placementLines, progressText, verdict, type CheckViews, type DashboardModel, type PanelLine } from './model.ts';
 import { redact } from '../util/redact.ts';
 import { width as displayWidth } from '../report/details.ts';
 
@@ -22,6 +22,8 @@ export interface DashboardHandle {
   reset(): void;
   finished(info: { runId?: string; label?: string; note?: string; diffText?: string }): void;
   log(line: string): void;
+  /** the extra panel's blocks (kept across re-runs) */
+  setExtra(details: Detail[]): void;
   /** resolves when the user quits */
   closed: Promise<void>;
   destroy(): void;
@@ -39,6 +41,8 @@ export interface DashboardOptions {
   exportDir?: string;
   /** the checks' details and headlines, for drawing their panels */
   views?: CheckViews;
+  /** one more full-width panel under Placement, drawn from generic detail blocks the caller sets (handle.setExtra) */
+  extraPanel?: { label: string; placeholder: string };
 }
 
 function esc(s: string): string {
@@ -119,16 +123,21 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
   const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: true, style: { fg: 'white', bg: 'blue' } });
   const panel = (label: string, pos: Record<string, string | number>) =>
     blessed.box({ parent: screen, label: ` ${label} `, ...pos, border: 'line', tags: true, scrollable: true, alwaysScroll: true, style: { border: {}, focus: { border: { fg: 'cyan' } } } });
-  const auth = panel('Authentication', { top: 1, left: 0, width: '50%', height: '40%-1' });
-  const bl = panel('Blacklists', { top: 1, left: '50%', width: '50%', height: '40%-1' });
-  const place = panel('Placement', { top: '40%', left: 0, width: '100%', height: '25%' });
-  const findings = blessed.list({ parent: screen, label: ' Findings ', top: '65%', left: 0, width: '60%', height: '35%-2', border: 'line', tags: true, keys: true, vi: true, mouse: false, style: { selected: { bg: 'blue', fg: 'white' }, focus: { border: { fg: 'cyan' } } } });
-  const log = blessed.log({ parent: screen, label: ' Log ', top: '65%', left: '60%', width: '40%', height: '35%-2', border: 'line', tags: true, scrollback: 500, scrollable: true, style: { focus: { border: { fg: 'cyan' } } } });
+  // with an extra panel it goes full width under Placement (its bars need the width); render() sizes the rows in lines
+  const ex = opts.extraPanel;
+  const L = { top: '40%-1', place: ['40%', '25%'], extra: ['65%', '5'], bottom: ['65%', '35%-2'] };
+  const auth = panel('Authentication', { top: 1, left: 0, width: '50%', height: L.top });
+  const bl = panel('Blacklists', { top: 1, left: '50%', width: '50%', height: L.top });
+  const place = panel('Placement', { top: L.place[0]!, left: 0, width: '100%', height: L.place[1]! });
+  const extra = ex ? panel(ex.label, { top: L.extra[0]!, left: 0, width: '100%', height: L.extra[1]! }) : undefined;
+  const findings = blessed.list({ parent: screen, label: ' Findings ', top: L.bottom[0], left: 0, width: '60%', height: L.bottom[1], border: 'line', tags: true, keys: true, vi: true, mouse: false, style: { selected: { bg: 'blue', fg: 'white' }, focus: { border: { fg: 'cyan' } } } });
+  const log = blessed.log({ parent: screen, label: ' Log ', top: L.bottom[0], left: '60%', width: '40%', height: L.bottom[1], border: 'line', tags: true, scrollback: 500, scrollable: true, style: { focus: { border: { fg: 'cyan' } } } });
   const status = blessed.box({ parent: screen, bottom: 1, left: 0, width: '100%', height: 1, tags: true });
   const footer = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { inverse: true } });
   const tooSmall = blessed.box({ parent: screen, top: 'center', left: 'center', width: '100%', height: 3, tags: true, align: 'center', hidden: true });
   const labels = new Map<any, string>([[auth, 'Authentication'], [bl, 'Blacklists'], [place, 'Placement'], [findings, 'Findings'], [log, 'Log']]);
-  const order = [findings, auth, bl, place, log];
+  if (extra) labels.set(extra, ex!.label);
+  const order = [findings, auth, bl, place, ...(extra ? [extra] : []), log];
   let detail: any;
   let prompt: any;
   let diffText: string | undefined;
@@ -147,7 +156,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
 
   const render = () => {
     const small = Number(screen.width) < MIN_COLS || Number(screen.height) < MIN_ROWS;
-    for (const b of [header, auth, bl, place, findings, log, status, footer]) small ? b.hide() : b.show();
+    for (const b of [header, auth, bl, place, ...(extra ? [extra] : []), findings, log, status, footer]) small ? b.hide() : b.show();
     if (small) {
       tooSmall.setContent(`terminal too small (need ${MIN_COLS}×${MIN_ROWS}, have ${screen.width}×${screen.height})\nq: quit`);
       tooSmall.show();
@@ -155,6 +164,22 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       return;
     }
     tooSmall.hide();
+    if (extra) {
+      // rows in whole lines, no gap or overlap from rounding percentages: the panels, the extra one its 3 lines at least
+      const avail = Number(screen.height) - 3;
+      const a = Math.max(4, Math.round(avail * 0.3));
+      const p = Math.max(4, Math.round(avail * 0.24));
+      const e = Math.max(5, Math.round(avail * 0.2));
+      const b = Math.max(3, avail - a - p - e);
+      auth.top = bl.top = 1;
+      auth.height = bl.height = a;
+      place.top = 1 + a;
+      place.height = p;
+      extra.top = 1 + a + p;
+      extra.height = e;
+      findings.top = log.top = 1 + a + p + e;
+      findings.height = log.height = b;
+    }
     const v = verdict(model);
     const elapsed = (((model.finishedAt ?? Date.now()) - model.startedAt) / 1000).toFixed(1);
     header.setContent(` verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}  {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   ${elapsed} s   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}`);
@@ -166,6 +191,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       const p = model.checks.get('placement');
       fill(place, [{ text: p ? `${p.status}: ${p.reason ?? 'no seeds'}` : model.running.has('placement') ? 'sending and collecting…' : 'no seeds given (--seeds FILE)' }]);
     }
+    if (extra) fill(extra, extraLines(model, ex!.placeholder));
     const list = findingList(model);
     const changed = list.length !== current.length || list.some((f, i) => f !== current[i]);
     if (changed) {
@@ -310,8 +336,10 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     },
     reset() {
       const logs = model.logs;
+      const kept = model.extra;
       model = newModel(opts.target);
       model.logs = [...logs, `${new Date().toISOString().slice(11, 19)} re-run started`];
+      if (kept) model.extra = kept;
       current = [];
       logged = Math.min(logged, model.logs.length - 1);
       render();
@@ -328,9 +356,89 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
       model.logs.push(line);
       render();
     },
+    setExtra(details) {
+      model.extra = details;
+      render();
+    },
     closed,
     destroy() {
       clearInterval(tick);
+      try {
+        screen.destroy();
+      } catch {
+        /* already gone */
+      }
+      resolveClosed();
+    },
+  };
+}
+
+export interface DetailsViewOptions {
+  /** the header line: what is shown */
+  title: string;
+  /** full-width panels, top to bottom, each drawn from generic detail blocks; `weight` shares the height */
+  panels: { label: string; details: Detail[]; weight?: number }[];
+}
+
+/**
+ * A full-screen view of panels of detail blocks, for results that are not a check
+ * run (`reports show --dashboard`): Tab moves between panels, the arrows scroll the
+ * focused one, q quits. It knows nothing of what the blocks say.
+ */
+export function openDetailsView(opts: DetailsViewOptions): { closed: Promise<void>; destroy(): void } {
+  const blessed = loadBlessed();
+  const utf8 = /utf-?8/i.test(`${process.env.LC_ALL ?? ''} ${process.env.LC_CTYPE ?? ''} ${process.env.LANG ?? ''}`);
+  if (utf8) process.env.NCURSES_NO_UTF8_ACS ??= '1';
+  const screen = blessed.screen({ smartCSR: true, title: `inboxlens — ${opts.title}`, fullUnicode: true, forceUnicode: utf8, autoPadding: true, warnings: false });
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: true, style: { fg: 'white', bg: 'blue' } });
+  const footer = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { inverse: true } });
+  const total = opts.panels.reduce((a, p) => a + (p.weight ?? 1), 0) || 1;
+  const boxes = opts.panels.map((p) => ({ p, lines: detailPanelLines(p.details), box: blessed.box({ parent: screen, label: ` ${p.label} `, left: 0, width: '100%', border: 'line', tags: true, scrollable: true, alwaysScroll: true, style: { border: {}, focus: { border: { fg: 'cyan' } } } }) }));
+  const render = () => {
+    const rows = Number(screen.height) - 2;
+    let top = 1;
+    let acc = 0;
+    boxes.forEach((b, i) => {
+      acc += b.p.weight ?? 1;
+      const end = i === boxes.length - 1 ? rows + 1 : 1 + Math.round((acc / total) * rows);
+      b.box.top = top;
+      b.box.height = Math.max(3, end - top);
+      top = end;
+      b.box.setContent(b.lines.map((l) => colored(l, inner(b.box))).join('\n'));
+      const below = Math.max(0, b.lines.length - (Number(b.box.childBase ?? 0) + Number(b.box.height) - 2));
+      b.box.setLabel(` ${b.p.label}${below ? ` (+${below} more${screen.focused === b.box ? '' : ', Tab'})` : ''} `);
+    });
+    header.setContent(` {bold}inboxlens{/bold} ${esc(fit(opts.title, Number(screen.width) - 12))}`);
+    footer.setContent(` ${esc(fit('q: quit · Tab: panel · ↑↓ PgUp PgDn: scroll', Number(screen.width) - 2))}`);
+    screen.render();
+  };
+  screen.key(['q', 'C-c', 'escape'], () => {
+    screen.destroy();
+    resolveClosed();
+  });
+  screen.key(['tab', 'S-tab'], (_ch: unknown, key: { shift?: boolean }) => {
+    const i = boxes.findIndex((b) => b.box === screen.focused);
+    boxes[(i + (key.shift ? boxes.length - 1 : 1) + boxes.length) % boxes.length]?.box.focus();
+    render();
+  });
+  const scroll = (n: number) => {
+    const b = boxes.find((x) => x.box === screen.focused);
+    if (!b) return;
+    b.box.scroll(n);
+    render();
+  };
+  screen.key(['up', 'k'], () => scroll(-1));
+  screen.key(['down', 'j'], () => scroll(1));
+  screen.key(['pageup'], () => scroll(-5));
+  screen.key(['pagedown'], () => scroll(5));
+  screen.on('resize', () => render());
+  boxes[0]?.box.focus();
+  render();
+  return {
+    closed,
+    destroy() {
       try {
         screen.destroy();
       } catch {

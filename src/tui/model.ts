@@ -21,6 +21,8 @@ export interface DashboardModel {
   partial: Map<string, Record<string, unknown>>;
   progress: Map<string, { message: string; done?: number; total?: number }>;
   logs: string[];
+  /** an extra panel's generic detail blocks, filled by the caller (the receivers' reports in the demo and `dashboard`) */
+  extra?: Detail[];
 }
 
 export function newModel(target: string): DashboardModel {
@@ -144,6 +146,13 @@ export function placementLines(m: DashboardModel, views?: CheckViews): PanelLine
   const data = done?.data ?? m.partial.get('placement');
   if (!data) return [];
   return detailPanelLines(safeDetails(views, 'placement', { check: 'placement', target: m.target, status: done?.status ?? 'unknown', data }));
+}
+
+/** The extra panel: its detail blocks as lines, or what it waits for. */
+export function extraLines(m: DashboardModel, placeholder = '…'): PanelLine[] {
+  if (!m.extra) return [{ text: placeholder, color: 'gray' }];
+  const lines = detailPanelLines(m.extra);
+  return lines.length ? lines : [{ text: placeholder, color: 'gray' }];
 }
 
 /** Every non-pass finding, worst first: the navigable list. */

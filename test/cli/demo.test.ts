@@ -49,6 +49,9 @@ describe.concurrent('inboxlens demo', () => {
       const screen = await term.waitFor(/verdict: PASS/, 60_000);
       expect(screen).toMatch(/seed1@outlook\.lab\.test\s+outlook\s+inbox/);
       expect(screen).toMatch(/spf=pass dkim=pass dmarc=pass/);
+      // the loop's last step in the dashboard: the lab receivers' aggregate reports, a bar per source IP
+      const reports = await term.waitFor(/Receivers' DMARC reports for goodsender\.test[\s\S]*198\.51\.100\.25 +█+ +\d+ msg · DMARC 100%/, 60_000);
+      expect(reports).toMatch(/\d+ report\(s\), 5 reporter\(s\) · \d+ msg from 1 IP\(s\) · DMARC pass 100%/);
       // d: the demo has its before/after pair (the broken domain, listed after the campaign)
       await term.keys('d');
       const changed = await term.waitFor(/What changed for brokensender\.test after the campaign/);

@@ -13,6 +13,11 @@ import { validateReport } from '../../src/report/validate.ts';
 import { loadSeeds } from '../../src/placement/seeds.ts';
 import { collectPlacement } from '../../src/placement/collect.ts';
 import { runCli, ROOT, type CliResult } from '../helpers/cli.ts';
+import { LAB_SENDER_IP } from '../../src/lab/index.ts';
+import { whyLine } from '../../src/placement/verdicts.ts';
+import { renderReport } from '../../src/report/text.ts';
+import { makeStyle } from '../../src/report/style.ts';
+import { loadChecks } from '../../checks/index.ts';
 
 let lab: Lab;
 const outputs: string[] = [];
@@ -88,6 +93,11 @@ describe('placement run on the lab', () => {
     expect(g.receiverAuth.spf).toMatchObject({ result: 'pass', domain: 'goodsender.test' });
     expect(g.receiverAuth.dkim[0]).toMatchObject({ result: 'pass', domain: 'goodsender.test', selector: 'lab' });
     expect(g.receiverAuth.dmarc).toMatchObject({ result: 'pass', domain: 'goodsender.test' });
+    // ours on the same copy agree: SPF for the hop's IP, the signature verified with its 2048-bit key, DMARC aligned
+    expect(g.ours.spf).toMatchObject({ result: 'pass', ip: '198.51.100.25', domain: 'goodsender.test' });
+    expect(g.ours.dkim).toEqual([expect.objectContaining({ domain: 'goodsender.test', selector: 'lab', result: 'pass', aligned: true, key: expect.objectContaining({ state: 'found', bits: 2048, revoked: false }) })]);
+    expect(g.ours.dmarc).toMatchObject({ result: 'pass', fromDomain: 'goodsender.test' });
+    expect(g.ours.disagreements).toBeUndefined();
     expect(g.spam).toMatchObject({ spamFlag: 'NO', spamStatus: expect.stringMatching(/^No, score=/) });
     expect(rows[OUTLOOK].spam).toMatchObject({ scl: 1, verdicts: [expect.objectContaining({ filter: 'microsoft', verdict: 'not-spam', scl: 1, sfv: 'NSPM' })] });
     // the receiver's hop: the lab MX took the copy from the address SPF was evaluated for
@@ -142,6 +152,20 @@ describe('placement run on the lab', () => {
     expect(af.severity).toBe('error');
     expect(af.evidence.map((e: any) => e.note).join('\n')).toMatch(/dmarc=fail \(header\.from=brokensender\.test\)/);
     expect(c.data.summary.rates.spam).toBeGreaterThan(0.5);
+    // our own verdicts on every copy found: the same analysis as `analyze` — SPF fails for the lab IP, no DKIM, DMARC fails
+    for (const a of [GMAIL, OUTLOOK, YAHOO, ICLOUD, GENERIC]) {
+      expect(rows[a].ours.dmarc).toMatchObject({ result: 'fail', fromDomain: 'brokensender.test' });
+      expect(rows[a].ours.spf).toMatchObject({ result: 'fail', ip: LAB_SENDER_IP, domain: 'brokensender.test' });
+      expect(rows[a].ours.dkim).toEqual([]);
+    }
+    expect(whyLine(rows[GENERIC])).toMatch(new RegExp(`^spam · receiver: spf=fail dkim=none dmarc=fail · (spamassassin spam [\\d.]+/[\\d.]+ · )?ours: spf=fail dkim=none dmarc=fail — DMARC fails for brokensender\\.test: SPF fail for ${LAB_SENDER_IP.replaceAll('.', '\\.')} at brokensender\\.test, no DKIM signature$`));
+    expect(whyLine(rows[OUTLOOK])).toMatch(/^spam · receiver: spf=fail dkim=none dmarc=fail · .*ours: spf=fail dkim=none dmarc=fail — DMARC fails for brokensender\.test/);
+    // a seed row without a copy has no why; a bounced one neither
+    expect(whyLine(rows[strictAddr])).toBeUndefined();
+    // the text view prints the line under the seed table
+    const text = renderReport(r.json(), makeStyle(false), await loadChecks());
+    expect(text).toMatch(/why each copy landed where it did/);
+    expect(text).toContain(`${GENERIC}: spam · receiver: spf=fail`);
   });
 
   it('a seed with a wrong password is an error; the others carry on', async () => {

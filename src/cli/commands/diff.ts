@@ -5,6 +5,7 @@ import type { Command } from '../command.ts';
 import { HistoryStore, defaultDbPath } from '../../history/store.ts';
 import { diffReports } from '../../history/diff.ts';
 import { renderDiff } from '../../report/diff-text.ts';
+import { addReceivers } from '../../reports/receivers.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
 import type { Report } from '../../report/json.ts';
 import { out } from '../common.ts';
@@ -65,6 +66,9 @@ export const command: Command<DiffArgs> = {
       const b = await load(String(argv.after), getStore, argv.target, String(argv.after).startsWith('last') && String(argv.before) !== 'last' ? undefined : a.id);
       if (a.id && a.id === b.id) throw new UsageError(`diff: '${argv.before}' and '${argv.after}' are the same run (${a.id})`);
       const d = diffReports(a.report, b.report, { before: { id: a.id, label: a.label }, after: { id: b.id, label: b.label } }, argv['fail-on']);
+      // beside the seeds and the listings: what receivers reported between the two runs (read only; no database: none yet)
+      const file = argv.db ?? defaultDbPath();
+      addReceivers(d, store ?? (HistoryStore.exists(file) ? (store = HistoryStore.openReadOnly(file)) : undefined));
       if (argv.json) await out(JSON.stringify(d, null, 2));
       else await out(renderDiff(d, makeStyle(wantColor())));
       return argv['fail-on-regression'] && d.regressions.length ? 1 : 0;

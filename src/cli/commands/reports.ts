@@ -14,6 +14,8 @@ import { checkSpfSources, resolveSources, type ResolveSummary, type SpfSummary }
 import { showReports, type ShowResult } from '../../reports/show.ts';
 import { windowFromFlags } from '../../reports/window.ts';
 import { renderImport, renderShow } from '../../reports/text.ts';
+import { reportersDetails, sourcesDetails } from '../../reports/receivers.ts';
+import { canUseDashboard, openDetailsView } from '../../tui/dashboard.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
 import { redact } from '../../util/redact.ts';
 
@@ -36,6 +38,7 @@ export interface ReportsArgs extends CommonArgs {
   resolve: boolean;
   'resolve-limit': number;
   'max-sources': number;
+  dashboard: boolean;
 }
 
 const G_IMPORT = 'Import:';
@@ -65,13 +68,14 @@ function builder(y: Argv): Argv<ReportsArgs> {
     .option('until', { type: 'string', describe: 'show: up to this time', group: G_SHOW })
     .option('around', { type: 'string', describe: 'show: the window of a saved before/after pair: a run id, last, last:after, or BEFORE..AFTER', group: G_SHOW })
     .option('max-sources', { type: 'number', default: 25, describe: 'show: source IPs listed in the text view (JSON has all)', group: G_SHOW })
+    .option('dashboard', { type: 'boolean', default: false, describe: 'show: a full-screen view: source IPs as bars of volume and DMARC pass rate, reporters (plain text when not a TTY)', group: G_SHOW })
     .example('inboxlens reports import ~/dmarc/', 'every report file in the folder, gzip and zip included')
     .example('INBOXLENS_IMAP_PASS=… inboxlens reports import --imap imaps://dmarc@mail.example.com/INBOX', 'read a report mailbox read-only')
     .example('inboxlens reports show --domain example.com --around last:after', 'what receivers reported between the before and after runs') as unknown as Argv<ReportsArgs>;
 }
 
 async function runImport(a: ReportsArgs): Promise<number> {
-  if (a.domain || a.since || a.until || a.around) throw new UsageError('--domain, --since, --until and --around are for reports show');
+  if (a.domain || a.since || a.until || a.around || a.dashboard) throw new UsageError('--domain, --since, --until, --around and --dashboard are for reports show');
   const files = a.files ?? [];
   if (!files.length && !a.imap) throw new UsageError('reports import: give report files or folders, or --imap imaps://user@host/Folder');
   if (a.move && !a.imap) throw new UsageError('--move moves imported messages in the --imap mailbox: use it with --imap');
@@ -150,6 +154,7 @@ function summaryJson(s: ImportSummary, resolved?: ResolveSummary, moved?: { move
 async function runShow(a: ReportsArgs): Promise<number> {
   if (a.files?.length) throw new UsageError(`reports show takes no files (got ${a.files[0]}); import them first: inboxlens reports import ${a.files[0]}`);
   if (a.imap || a.move) throw new UsageError('--imap and --move are for reports import');
+  if (a.dashboard && (a.json || a.ndjson)) throw new UsageError('--dashboard is a full-screen view: leave out --json/--ndjson');
   if (!a.domain) throw new UsageError('reports show: --domain D is required (the domain the reports are about)');
   const domain = parseDomain(a.domain, '--domain');
   const maxSources = parsePositiveInt(a['max-sources'], '--max-sources', 1_000_000);
@@ -169,7 +174,18 @@ async function runShow(a: ReportsArgs): Promise<number> {
       for (const f of r.tls.failures) await out(JSON.stringify({ type: 'tls-failure', domain, ...f }));
       await out(JSON.stringify({ type: 'total', domain, window: r.window, reports: r.aggregate.reports, unauthenticated: r.aggregate.unauthenticated, ...r.aggregate.total, failureReports: r.failure.reports, tlsReports: r.tls.reports, tls: r.tls.total, spoofing: r.aggregate.spoofing.length, conflicts: r.conflicts.length }));
     } else if (a.json) await out(JSON.stringify(r, null, 2));
-    else await out(renderShow(r, makeStyle(wantColor()), { maxSources }));
+    else if (a.dashboard && canUseDashboard()) {
+      const view = openDetailsView({
+        title: `reports show ${domain} · ${r.window.around ? `between runs ${r.window.around.before.id} and ${r.window.around.after.id}` : r.window.since || r.window.until ? `${r.window.since ?? 'the beginning'} – ${r.window.until ?? 'now'}` : 'all stored reports'}`,
+        panels: [
+          { label: `Source IPs (volume, DMARC pass)`, details: sourcesDetails(r, maxSources), weight: 3 },
+          { label: 'Reporters', details: reportersDetails(r), weight: 2 },
+        ],
+      });
+      await view.closed;
+      await out(renderShow(r, makeStyle(wantColor()), { maxSources }));
+      return 0;
+    } else await out(renderShow(r, makeStyle(wantColor()), { maxSources }));
     return 0;
   } finally {
     history?.close();
