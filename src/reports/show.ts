@@ -5,7 +5,7 @@
 // that fail and are not the user's (spoofing) picked out, and the domain's
 // total; failure reports; TLS reports about mail to the domain's MX hosts.
 import type { ReportStore } from './store.ts';
-import { serviceFor } from './resolve.ts';
+import { serviceFor } from './services.ts';
 
 export interface Window {
   /** Unix seconds, inclusive; undefined: open */
