@@ -57,6 +57,28 @@ export function out(text: string): Promise<void> {
 }
 
 /**
+ * out() for a long text in pieces (prettyJsonParts): each piece written as it is, no one string
+ * of the whole (a rope of 18 MB costs as much to flatten as to build). Each piece is redacted on
+ * its own: the pieces of a JSON document end between elements, where no secret is cut in two.
+ */
+export function outParts(parts: string[]): Promise<void> {
+  const last = parts.length - 1;
+  writing = writing.then(
+    () =>
+      new Promise<void>((resolve) => {
+        let ok = true;
+        for (let i = 0; i <= last; i++) {
+          const t = redact(parts[i]!);
+          ok = process.stdout.write(i === last && !t.endsWith('\n') ? `${t}\n` : t);
+        }
+        if (ok) resolve();
+        else process.stdout.once('drain', () => resolve());
+      }),
+  );
+  return writing;
+}
+
+/**
  * Progress for humans goes to stderr, only on a TTY, never into stdout (so --json
  * still shows it on a terminal: the document goes to stdout). `update` takes a line,
  * or a function that draws one: that is drawn again every `tickMs` until the next

@@ -6,7 +6,7 @@ import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 // reports show reads the database only: what import needs (the DNS client, the parsers, the DKIM
 // verifier, the SPF walker) is loaded by runImport, and the text view's table only for text
-import { out, progressLine, withCommonOptions, type CommonArgs } from '../options.ts';
+import { out, outParts, progressLine, withCommonOptions, type CommonArgs } from '../options.ts';
 import { parseDomain, parsePositiveInt } from '../validate.ts';
 import { HistoryStore, defaultDbPath } from '../../history/store.ts';
 import { ReportStore } from '../../reports/store.ts';
@@ -16,6 +16,7 @@ import { showReports, type ShowResult } from '../../reports/show.ts';
 import { windowFromFlags } from '../../reports/window.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
 import { redact } from '../../util/redact.ts';
+import { prettyJsonParts } from '../../util/json.ts';
 
 const ACTIONS = ['import', 'show'] as const;
 
@@ -175,7 +176,7 @@ async function runShow(a: ReportsArgs): Promise<number> {
       for (const p of r.tls.policies) await out(JSON.stringify({ type: 'tls-policy', domain, ...p }));
       for (const f of r.tls.failures) await out(JSON.stringify({ type: 'tls-failure', domain, ...f }));
       await out(JSON.stringify({ type: 'total', domain, window: r.window, reports: r.aggregate.reports, unauthenticated: r.aggregate.unauthenticated, ...r.aggregate.total, failureReports: r.failure.reports, tlsReports: r.tls.reports, tls: r.tls.total, spoofing: r.aggregate.spoofing.length, conflicts: r.conflicts.length }));
-    } else if (a.json) await out(JSON.stringify(r, null, 2));
+    } else if (a.json) await outParts(prettyJsonParts(r));
     else await out((await import('../../reports/text.ts')).renderShow(r, makeStyle(wantColor()), { maxSources }));
     return 0;
   } finally {
