@@ -9,20 +9,19 @@
 /** Arrays longer than this are stringified a slice at a time. */
 const LONG = 256;
 const SLICE = 1024;
-const MARK = '\u0000inboxlens-long-array\u0000';
 
 /** The value with each long array replaced by a marker (objects along the way copied, keys in order). */
-function swap(v: unknown, long: unknown[][], depth: number): unknown {
+function swap(v: unknown, long: unknown[][], mark: string, depth: number): unknown {
   if (v === null || typeof v !== 'object' || depth > 6 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return v;
   if (Array.isArray(v)) {
     if (v.length > LONG) {
       long.push(v);
-      return [`${MARK}${long.length - 1}`];
+      return [`${mark}${long.length - 1}`];
     }
-    return v.map((x) => swap(x, long, depth + 1));
+    return v.map((x) => swap(x, long, mark, depth + 1));
   }
   const o: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) o[k] = swap((v as Record<string, unknown>)[k], long, depth + 1);
+  for (const k of Object.keys(v)) o[k] = swap((v as Record<string, unknown>)[k], long, mark, depth + 1);
   return o;
 }
 
@@ -49,14 +48,18 @@ export function prettyJson(value: unknown): string {
 /** The same text in pieces of at most a few hundred KB, to write one after the other. */
 export function prettyJsonParts(value: unknown): string[] {
   const long: unknown[][] = [];
-  const swapped = swap(value, long, 0);
+  // a marker no string of the data holds: a NUL (written \u0000 in JSON) and a nonce
+  const nonce = Math.random().toString(36).slice(2, 10);
+  const swapped = swap(value, long, `\u0000inboxlens-${nonce}-`, 0);
   if (!long.length) return [JSON.stringify(value, null, 2)];
   const text = JSON.stringify(swapped, null, 2);
   const parts: string[] = [];
   let at = 0;
-  // each marker stands alone on its line: `<indent>"\u0000…\u0000N"`
-  const re = /\n( *)"\\u0000inboxlens-long-array\\u0000(\d+)"\n/g;
+  let next = 0;
+  // each marker stands alone on its line, in the order the arrays were met: `<indent>"\u0000inboxlens-NONCE-N"`
+  const re = new RegExp(`\\n( *)"\\\\u0000inboxlens-${nonce}-(\\d+)"\\n`, 'g');
   for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (Number(m[2]) !== next++) return [JSON.stringify(value, null, 2)];
     const items = long[Number(m[2])]!;
     const level = m[1]!.length / 2;
     parts.push(text.slice(at, m.index + 1));
@@ -69,6 +72,7 @@ export function prettyJsonParts(value: unknown): string[] {
     parts.push('\n');
     at = m.index + m[0].length;
   }
+  if (next !== long.length) return [JSON.stringify(value, null, 2)];
   parts.push(text.slice(at));
   return parts;
 }
