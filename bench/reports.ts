@@ -2,8 +2,8 @@
 // (~60 MB of XML, a third each plain .xml, .xml.gz and .zip) into a fresh
 // history database, target ≤ 10 s and < 200 MB peak RSS; and `reports show`
 // over 1,000,000 rows of one domain, target ≤ 1 s (--json and text, and a 30-day window),
-// read from the per-source totals (no window) or the covering index
-// against a plain (domain, begin_ts) index for comparison. Both commands run as
+// read from the per-source totals (no window) or the covering index (a window);
+// the grouping is also timed with a plain (domain, begin_ts) index for comparison. Both commands run as
 // whole processes under /usr/bin/time -v (wall time, peak RSS); the query alone
 // is also timed in-process. Bounded: temp files only, no network (--no-resolve).
 // Run: node_modules/.bin/node bench/reports.ts [--reports 10000] [--rows 1000000]
