@@ -119,8 +119,8 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
   if (!store.hasTables) return res;
   const db = store.db;
   // a report counts when its date range overlaps the window. Per reporter and in total: the
-  // report-level totals stored at import; per source: one pass over the covering index, in its
-  // order (no sort, no table reads)
+  // report-level totals stored at import; per source: the per-source totals (no window), or one
+  // pass over the records' covering index, in its order (no sort, no table reads)
   const windowed = w.since !== undefined || w.until !== undefined;
   const reps = db
     .prepare(
