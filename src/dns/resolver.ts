@@ -73,7 +73,8 @@ export interface DnsClientOptions {
   semaphore?: Semaphore;
 }
 
-export const DEFAULT_CONCURRENCY = 64;
+import { DEFAULT_CONCURRENCY } from './defaults.ts';
+export { DEFAULT_CONCURRENCY };
 
 const RCODE_NAMES: Record<number, Rcode> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 /** rcodes that mean "no answer was obtained": the result is unknown, never a pass or fail */

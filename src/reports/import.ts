@@ -166,9 +166,4 @@ export async function importFiles(files: string[], o: ImportOptions): Promise<Im
   return sum;
 }
 
-/** Count problems by kind, for the summary line ("2 invalid-xml, 1 truncated-gzip"). */
-export function problemCounts(p: ImportProblem[]): Record<string, number> {
-  const c: Record<string, number> = {};
-  for (const x of p) c[x.kind] = (c[x.kind] ?? 0) + 1;
-  return c;
-}
+export { problemCounts } from './types.ts';

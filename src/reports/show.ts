@@ -4,8 +4,10 @@
 // aligned rates, DMARC pass rate, dispositions, reporters — with the sources
 // that fail and are not the user's (spoofing) picked out, and the domain's
 // total; failure reports; TLS reports about mail to the domain's MX hosts.
+import type { StatementSync } from 'node:sqlite';
 import type { ReportStore } from './store.ts';
-import { serviceFor } from './resolve.ts';
+import { serviceFor } from './services.ts';
+import { hasSourceTotals } from './schema-sql.ts';
 
 export interface Window {
   /** Unix seconds, inclusive; undefined: open */
@@ -88,6 +90,16 @@ function add(a: Counts, b: Counts): void {
   a.dmarcPass += b.dmarcPass;
 }
 
+/** A statement's rows as arrays (no object with named keys for each of 20,000 rows), where node:sqlite can (Node 24). */
+function rowsAsArrays(st: StatementSync, args: (string | number)[]): unknown[][] {
+  const s = st as StatementSync & { setReturnArrays?: (on: boolean) => void };
+  if (typeof s.setReturnArrays === 'function') {
+    s.setReturnArrays(true);
+    return s.all(...args) as unknown as unknown[][];
+  }
+  return (st.all(...args) as Record<string, unknown>[]).map((r) => Object.values(r));
+}
+
 const iso = (t?: number) => (t === undefined ? null : new Date(t * 1000).toISOString());
 const MAX_TS = 2 ** 48;
 
@@ -106,37 +118,69 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
   };
   if (!store.hasTables) return res;
   const db = store.db;
-  // a report counts when its date range overlaps the window. Per source: one pass over the
-  // covering index, in its order (no sort, no table reads); per reporter and in total: the
-  // report-level totals stored at import
-  const groups = db
+  // a report counts when its date range overlaps the window. Per reporter and in total: the
+  // report-level totals stored at import; per source: the per-source totals (no window), or one
+  // pass over the records' covering index, in its order (no sort, no table reads)
+  const windowed = w.since !== undefined || w.until !== undefined;
+  const reps = db
     .prepare(
-      `SELECT source_ip AS ip, sum(count) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm,
-              sum(d_none) AS d_none, sum(d_quarantine) AS d_quarantine, sum(d_reject) AS d_reject, sum(d_pass) AS d_pass,
-              group_concat(DISTINCT replace(reporter, ',', char(31))) AS reporters
-       FROM dmarc_records INDEXED BY dmarc_records_show
-       WHERE domain = ? AND begin_ts <= ? AND end_ts >= ?
-       GROUP BY source_ip`,
+      `SELECT org, count(*) AS reports, sum(authenticated = 0) AS unauth, sum(messages) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm, group_concat(dispositions, ',') AS disp
+       FROM dmarc_reports WHERE domain = ? AND begin_ts <= ? AND end_ts >= ? GROUP BY org`,
     )
-    .all(domain, until, since) as { ip: string; n: number; sp: number; sa: number; dp: number; da: number; dm: number; d_none: number; d_quarantine: number; d_reject: number; d_pass: number; reporters: string }[];
+    .all(domain, until, since) as { org: string; reports: number; unauth: number; n: number; sp: number; sa: number; dp: number; da: number; dm: number; disp: string }[];
+  // group_concat(DISTINCT …) takes no separator: a reporter's own commas travel as U+001F, and only
+  // when one of the window's reporters has one (replace() on each of a million rows costs a third
+  // of the query). A record's reporter is its report's org, so the reporters above are all there are
+  const commas = reps.some((r) => r.org.includes(','));
+  const reporterCol = commas ? "replace(reporter, ',', char(31))" : 'reporter';
+  const sums = 'sum(count), sum(spf_pass), sum(spf_aligned), sum(dkim_pass), sum(dkim_aligned), sum(dmarc_pass), sum(d_none), sum(d_quarantine), sum(d_reject), sum(d_pass)';
+  // no window: the per-source totals kept at import, a row per source and reporter (a database
+  // from before them, opened read-only, has only the records); a window: the records themselves
+  const totals = !windowed && hasSourceTotals(db);
+  const groupSql = totals
+    ? `SELECT source_ip, ${sums}, group_concat(${reporterCol}) FROM dmarc_sources WHERE domain = ? GROUP BY source_ip`
+    : `SELECT source_ip, ${sums}, group_concat(DISTINCT ${reporterCol})
+       FROM dmarc_records INDEXED BY dmarc_records_show
+       WHERE domain = ?${windowed ? ' AND begin_ts <= ? AND end_ts >= ?' : ''}
+       GROUP BY source_ip`;
+  const groups = reps.length ? rowsAsArrays(db.prepare(groupSql), windowed ? [domain, until, since] : [domain]) : [];
   const info = new Map<string, { ptr: string | null; service: string | null; status: string }>();
   if (groups.length) for (const i of db.prepare('SELECT ip, ptr, service, status FROM ip_info').all() as { ip: string; ptr: string | null; service: string | null; status: string }[]) info.set(i.ip, i);
   const spf = new Map<string, string>();
   if (groups.length) for (const x of db.prepare('SELECT ip, via FROM spf_sources WHERE domain = ?').all(domain) as { ip: string; via: string }[]) spf.set(x.ip, x.via);
-  const sources: SourceRow[] = groups.map((g) => {
-    const c: Counts = { messages: g.n, spfPass: g.sp, spfAligned: g.sa, dkimPass: g.dp, dkimAligned: g.da, dmarcPass: g.dm };
+  // most sources share a set of reporters: one sorted array for each set
+  const reporterSets = new Map<string, string[]>();
+  const sources = new Array<SourceRow>(groups.length);
+  for (let k = 0; k < groups.length; k++) {
+    const g = groups[k]!;
+    const ip = g[0] as string;
+    const n = g[1] as number;
+    const dm = g[6] as number;
+    const dNone = g[7] as number;
+    const dQuarantine = g[8] as number;
+    const dReject = g[9] as number;
+    const dPass = g[10] as number;
     const dispositions: Record<string, number> = {};
-    if (g.d_none) dispositions.none = g.d_none;
-    if (g.d_quarantine) dispositions.quarantine = g.d_quarantine;
-    if (g.d_reject) dispositions.reject = g.d_reject;
-    if (g.d_pass) dispositions.pass = g.d_pass;
-    const other = g.n - g.d_none - g.d_quarantine - g.d_reject - g.d_pass;
+    if (dNone) dispositions.none = dNone;
+    if (dQuarantine) dispositions.quarantine = dQuarantine;
+    if (dReject) dispositions.reject = dReject;
+    if (dPass) dispositions.pass = dPass;
+    const other = n - dNone - dQuarantine - dReject - dPass;
     if (other) dispositions.other = other;
-    const i = info.get(g.ip);
-    const via = spf.get(g.ip) ?? null;
+    const concat = g[11] as string;
+    let reporters = reporterSets.get(concat);
+    if (!reporters) {
+      reporters = concat.split(',');
+      if (commas) reporters = reporters.map((r) => r.replaceAll('\u001f', ','));
+      reporters.sort();
+      reporterSets.set(concat, reporters);
+    }
+    const i = info.get(ip);
+    const via = spf.get(ip) ?? null;
     const service = i?.service ?? (via && via !== domain ? serviceFor(via) ?? null : null);
-    return {
-      ip: g.ip,
+    const c: Counts = { messages: n, spfPass: g[2] as number, spfAligned: g[3] as number, dkimPass: g[4] as number, dkimAligned: g[5] as number, dmarcPass: dm };
+    sources[k] = {
+      ip,
       ptr: i?.ptr ?? null,
       service,
       ptrStatus: i?.status ?? null,
@@ -144,29 +188,23 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
       ...c,
       rates: ratesOf(c),
       dispositions,
-      // (a reporter's own commas travel as U+001F: group_concat(DISTINCT …) takes no separator)
-      reporters: g.reporters.split(',').map((r) => r.replaceAll('\u001f', ',')).sort(),
+      reporters,
       // the user's own sources pass DMARC at least sometimes (their DKIM or SPF is aligned); one
       // that never does, is no known sending service and is not in the domain's SPF record, is
       // someone else using the domain (or a forwarder)
-      spoofing: g.dm === 0 && !service && !via,
+      spoofing: dm === 0 && !service && !via,
     };
-  });
+  }
   res.aggregate.sources = sources.sort((a, b) => b.messages - a.messages || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
   res.aggregate.spoofing = res.aggregate.sources.filter((s) => s.spoofing).map((s) => ({ ip: s.ip, messages: s.messages, ptr: s.ptr, reporters: s.reporters }));
-  const reps = db
-    .prepare(
-      `SELECT org, count(*) AS reports, sum(authenticated = 0) AS unauth, sum(messages) AS n, sum(spf_pass) AS sp, sum(spf_aligned) AS sa, sum(dkim_pass) AS dp, sum(dkim_aligned) AS da, sum(dmarc_pass) AS dm, group_concat(dispositions, '\n') AS disp
-       FROM dmarc_reports WHERE domain = ? AND begin_ts <= ? AND end_ts >= ? GROUP BY org`,
-    )
-    .all(domain, until, since) as { org: string; reports: number; unauth: number; n: number; sp: number; sa: number; dp: number; da: number; dm: number; disp: string }[];
   const total = zero();
   const dispositions: Record<string, number> = {};
   res.aggregate.reporters = reps
     .map((r) => {
       const c: Counts = { messages: r.n, spfPass: r.sp, spfAligned: r.sa, dkimPass: r.dp, dkimAligned: r.da, dmarcPass: r.dm };
       add(total, c);
-      for (const line of r.disp.split('\n')) for (const [k, v] of Object.entries(JSON.parse(line) as Record<string, number>)) dispositions[k] = (dispositions[k] ?? 0) + v;
+      // each report's dispositions, a JSON object: the reporter's as one JSON array, parsed once
+      for (const d of JSON.parse(`[${r.disp}]`) as Record<string, number>[]) for (const k in d) dispositions[k] = (dispositions[k] ?? 0) + d[k]!;
       return { org: r.org, reports: r.reports, messages: r.n, dmarcPass: r.dm, rates: ratesOf(c) };
     })
     .sort((a, b) => b.messages - a.messages || a.org.localeCompare(b.org));
@@ -179,7 +217,6 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
   }));
 
   // a failure report is about one message: it is in the window when it arrived there (one without a readable date only when there is no window)
-  const windowed = w.since !== undefined || w.until !== undefined;
   const fWhere = windowed ? 'domain = ? AND arrival_ts BETWEEN ? AND ?' : 'domain = ?';
   const fArgs = windowed ? [domain, since, until] : [domain];
   res.failure.reports = (db.prepare(`SELECT count(*) AS n FROM failure_reports WHERE ${fWhere}`).get(...fArgs) as { n: number }).n;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { HistoryStore } from '../history/store.ts';
-import { hasReportTables } from './schema-sql.ts';
+import { beginSourceTotals, flushSourceTotals, hasReportTables } from './schema-sql.ts';
 import type { AggregateReport, FailureReport, FoundReport, ReportAuth, TlsReport } from './types.ts';
 
 export type SaveOutcome = 'imported' | 'duplicate' | 'auth-upgraded' | 'replaced' | 'conflict';
@@ -54,10 +54,13 @@ export class ReportStore {
     return s;
   }
 
+  /** A write transaction: aggregate records written in it reach the per-source totals at commit() (one pass in key order). */
   begin(): void {
     this.db.exec('BEGIN IMMEDIATE');
+    beginSourceTotals(this.db);
   }
   commit(): void {
+    flushSourceTotals(this.db);
     this.db.exec('COMMIT');
   }
   rollback(): void {

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import type { ViewStyle } from '../report/style.ts';
 import type { ShowResult, Rates } from './show.ts';
 import type { ImportSummary } from './import.ts';
-import { problemCounts } from './import.ts';
+import { problemCounts } from './types.ts';
 
 /** 100% and 0% only when exact: 4171 of 4172 is 99.9%, not a rounded 100.0%. */
 function pct(r: number | null): string {

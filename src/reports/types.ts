@@ -161,6 +161,13 @@ export interface ImportProblem {
   message: string;
 }
 
+/** Count problems by kind, for the summary line ("2 invalid-xml, 1 truncated-gzip"). */
+export function problemCounts(p: ImportProblem[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const x of p) c[x.kind] = (c[x.kind] ?? 0) + 1;
+  return c;
+}
+
 /** Thrown by the parsers: the caller adds the file's name. */
 export class ReportError extends Error {
   readonly kind: string;

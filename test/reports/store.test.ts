@@ -11,6 +11,7 @@ import { HistoryStore } from '../../src/history/store.ts';
 import { ReportStore } from '../../src/reports/store.ts';
 import { showReports } from '../../src/reports/show.ts';
 import { SCHEMA_VERSION } from '../../src/reports/schema-sql.ts';
+import type { AggregateReport } from '../../src/reports/types.ts';
 import { runCli } from '../helpers/cli.ts';
 
 let tmp: string;
@@ -135,6 +136,115 @@ describe('one report id, several copies: TLS and failure reports too', () => {
       expect(showReports(s, 'ruf.example', { since: 1800000000 }).failure.reports).toBe(0);
     } finally {
       h.close();
+    }
+  });
+});
+
+describe('per-source totals (migration 3): reports show without a window', () => {
+  const auth = (authenticated: boolean, source: string) => ({ dkim: authenticated ? 'pass' : 'none', ...(authenticated ? { domain: 'sum.example' } : {}), authenticated, source });
+  type Rec = [ip: string, count: number, pass: boolean, disposition: string];
+  const agg = (org: string, id: string, begin: number, records: Rec[]): AggregateReport => ({
+    kind: 'aggregate', schema: 'rfc7489', org, reportId: id, begin, end: begin + 86399, errors: [], warnings: [], policy: { domain: 'sum.example' },
+    records: records.map(([sourceIp, count, pass, disposition]) => ({ sourceIp, count, disposition, dkimAligned: pass, spfAligned: false, dkimPass: pass, spfPass: true, reasons: [], headerFrom: 'sum.example', dkim: [], spf: [] })),
+  });
+  const SUMS = 'count(*) AS rows, sum(count) AS count, sum(spf_pass) AS spf_pass, sum(spf_aligned) AS spf_aligned, sum(dkim_pass) AS dkim_pass, sum(dkim_aligned) AS dkim_aligned, sum(dmarc_pass) AS dmarc_pass, sum(d_none) AS d_none, sum(d_quarantine) AS d_quarantine, sum(d_reject) AS d_reject, sum(d_pass) AS d_pass';
+  /** The totals table, and the same totals added up from the records: they must agree. */
+  const totals = (db: DatabaseSync) => ({
+    table: db.prepare('SELECT domain, source_ip, reporter, rows, count, spf_pass, spf_aligned, dkim_pass, dkim_aligned, dmarc_pass, d_none, d_quarantine, d_reject, d_pass FROM dmarc_sources ORDER BY 1, 2, 3').all(),
+    records: db.prepare(`SELECT domain, source_ip, reporter, ${SUMS} FROM dmarc_records GROUP BY domain, source_ip, reporter ORDER BY 1, 2, 3`).all(),
+  });
+  const store = (s: ReportStore, reports: [AggregateReport, boolean][]) => {
+    s.begin();
+    const out = reports.map(([r, a], i) => s.save({ report: r, where: `r${i}`, auth: auth(a, `r${i}.xml`) }).outcome);
+    s.commit();
+    return out;
+  };
+  const some = (): [AggregateReport, boolean][] => [
+    [agg('Mail, Inc.', 'a1', 1700000000, [['192.0.2.1', 10, true, 'none'], ['192.0.2.1', 3, false, 'quarantine'], ['192.0.2.9', 5, false, 'reject']]), false],
+    [agg('google.com', 'g1', 1700000000, [['192.0.2.1', 7, true, 'none'], ['198.51.100.4', 2, false, 'none']]), false],
+    [agg('google.com', 'g2', 1700086400, [['192.0.2.9', 1, false, 'pass'], ['2001:db8::1', 4, true, 'none']]), false],
+    // the same id with other numbers, authenticated: it replaces the first copy (its records deleted)
+    [agg('Mail, Inc.', 'a1', 1700000000, [['192.0.2.1', 11, true, 'none'], ['203.0.113.5', 1, false, 'quarantine']]), true],
+    // and an unauthenticated copy after it is refused
+    [agg('Mail, Inc.', 'a1', 1700000000, [['192.0.2.66', 999, false, 'reject']]), false],
+  ];
+
+  // in one transaction the replaced copy's records never reach the totals; in two, they are taken off
+  it.each([['one import transaction', 5], ['two, the replacement in the second', 3]])('are what the records add up to, through imports, replacements and raw writes (%s); show reads the same from either', (name, split) => {
+    const h = HistoryStore.open(path.join(tmp, `totals-${split}.db`));
+    try {
+      const s = new ReportStore(h);
+      expect([...store(s, some().slice(0, split)), ...store(s, some().slice(split))]).toEqual(['imported', 'imported', 'imported', 'replaced', 'conflict']);
+      let t = totals(h.sqlite);
+      expect(t.table.length).toBeGreaterThan(0);
+      expect(t.table).toEqual(t.records);
+      const all = showReports(s, 'sum.example');
+      // a window that holds every report goes through the records
+      const windowed = showReports(s, 'sum.example', { since: 0, until: 2 ** 40 });
+      expect(all.aggregate).toEqual(windowed.aggregate);
+      expect(all.aggregate.sources.map((x) => [x.ip, x.messages, x.reporters])).toEqual([
+        ['192.0.2.1', 18, ['Mail, Inc.', 'google.com']],
+        ['2001:db8::1', 4, ['google.com']],
+        ['198.51.100.4', 2, ['google.com']],
+        ['192.0.2.9', 1, ['google.com']],
+        ['203.0.113.5', 1, ['Mail, Inc.']],
+      ]);
+      expect(all.aggregate.sources.find((x) => x.ip === '192.0.2.1')!.dispositions).toEqual({ none: 18 });
+      // what an older inboxlens does to the records directly: the triggers keep the totals right
+      h.sqlite.exec("UPDATE dmarc_records SET count = count + 5, d_none = d_none + 5 WHERE source_ip = '198.51.100.4'");
+      h.sqlite.exec("UPDATE dmarc_records SET source_ip = '192.0.2.200' WHERE source_ip = '192.0.2.9'");
+      h.sqlite.exec("DELETE FROM dmarc_records WHERE source_ip = '2001:db8::1'");
+      t = totals(h.sqlite);
+      expect(t.table).toEqual(t.records);
+      expect(showReports(s, 'sum.example').aggregate.sources).toEqual(showReports(s, 'sum.example', { since: 0, until: 2 ** 40 }).aggregate.sources);
+      // the last record of a source gone: so is its row
+      h.sqlite.exec('DELETE FROM dmarc_records');
+      expect(totals(h.sqlite).table).toEqual([]);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('a database as the previous inboxlens left it (user_version 2): read-only it shows from the records; opened for writing it gains the totals and shows the same', () => {
+    const file = path.join(tmp, 'v2.db');
+    const h = HistoryStore.open(file);
+    const s = new ReportStore(h);
+    store(s, some());
+    const expected = showReports(s, 'sum.example');
+    h.close();
+    // back to version 2: its schema is migration 2's, its rows are what this inboxlens writes
+    const raw = new DatabaseSync(file);
+    raw.exec('DROP TRIGGER dmarc_sources_insert; DROP TRIGGER dmarc_sources_update; DROP TRIGGER dmarc_sources_delete; DROP TABLE dmarc_sources; PRAGMA user_version = 2');
+    raw.close();
+
+    const ro = HistoryStore.openReadOnly(file);
+    try {
+      expect(showReports(new ReportStore(ro), 'sum.example')).toEqual(expected);
+      expect(ro.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'dmarc_sources'").get()).toEqual({ n: 0 });
+    } finally {
+      ro.close();
+    }
+    const rw = HistoryStore.open(file);
+    try {
+      expect((rw.sqlite.prepare('PRAGMA user_version').get() as any).user_version).toBe(SCHEMA_VERSION);
+      const t = totals(rw.sqlite);
+      expect(t.table.length).toBeGreaterThan(0);
+      expect(t.table).toEqual(t.records);
+      expect(showReports(new ReportStore(rw), 'sum.example')).toEqual(expected);
+    } finally {
+      rw.close();
+    }
+    // the migration again (a user_version reset by an older inboxlens): rebuilt, not doubled
+    const reset = new DatabaseSync(file);
+    reset.exec('PRAGMA user_version = 2');
+    reset.close();
+    const again = HistoryStore.open(file);
+    try {
+      const t = totals(again.sqlite);
+      expect(t.table).toEqual(t.records);
+      expect(showReports(new ReportStore(again), 'sum.example')).toEqual(expected);
+    } finally {
+      again.close();
     }
   });
 });

@@ -4,20 +4,19 @@
 import type { Argv } from 'yargs';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
-import { out, progressLine, withCommonOptions, dnsSetup, makeDns, type CommonArgs } from '../common.ts';
+// reports show reads the database only: what import needs (the DNS client, the parsers, the DKIM
+// verifier, the SPF walker) is loaded by runImport, and the text view's table only for text
+import { out, outParts, progressLine, withCommonOptions, type CommonArgs } from '../options.ts';
 import { parseDomain, parsePositiveInt } from '../validate.ts';
 import { HistoryStore, defaultDbPath } from '../../history/store.ts';
 import { ReportStore } from '../../reports/store.ts';
-import { emptySummary, expandInputs, importFiles, mergeSummary, problemCounts, type ImportSummary } from '../../reports/import.ts';
-import { dkimVerifier } from '../../reports/verify.ts';
-import { checkSpfSources, resolveSources, type ResolveSummary, type SpfSummary } from '../../reports/resolve.ts';
+import type { ImportSummary } from '../../reports/import.ts';
+import type { ResolveSummary, SpfSummary } from '../../reports/resolve.ts';
 import { showReports, type ShowResult } from '../../reports/show.ts';
 import { windowFromFlags } from '../../reports/window.ts';
-import { renderImport, renderShow } from '../../reports/text.ts';
-import { reportersDetails, sourcesDetails } from '../../reports/receivers.ts';
-import { canUseDashboard, openDetailsView } from '../../tui/dashboard.ts';
 import { makeStyle, wantColor } from '../../report/style.ts';
 import { redact } from '../../util/redact.ts';
+import { prettyJsonParts } from '../../util/json.ts';
 
 const ACTIONS = ['import', 'show'] as const;
 
@@ -80,6 +79,13 @@ async function runImport(a: ReportsArgs): Promise<number> {
   if (!files.length && !a.imap) throw new UsageError('reports import: give report files or folders, or --imap imaps://user@host/Folder');
   if (a.move && !a.imap) throw new UsageError('--move moves imported messages in the --imap mailbox: use it with --imap');
   const limit = parsePositiveInt(a['resolve-limit'], '--resolve-limit', 1_000_000);
+  const [{ dnsSetup, makeDns }, { emptySummary, expandInputs, importFiles, mergeSummary, problemCounts }, { dkimVerifier }, { checkSpfSources, resolveSources }, { renderImport }] = await Promise.all([
+    import('../common.ts'),
+    import('../../reports/import.ts'),
+    import('../../reports/verify.ts'),
+    import('../../reports/resolve.ts'),
+    import('../../reports/text.ts'),
+  ]);
   const inputs = expandInputs(files);
   const imapPlan = a.imap ? (await import('../../reports/imap.ts')).parseImapUrl(a.imap, { plaintext: a['imap-plaintext'], ca: a['imap-ca'], insecure: a['imap-insecure'], move: a.move }) : undefined;
   const setup = await dnsSetup(a);
@@ -117,9 +123,9 @@ async function runImport(a: ReportsArgs): Promise<number> {
     const failed = sum.problems.length > 0;
     if (a.ndjson) {
       for (const p of sum.problems) await out(JSON.stringify({ type: 'problem', ...p }));
-      await out(JSON.stringify({ type: 'summary', ...summaryJson(sum, resolved, moved, spf) }));
+      await out(JSON.stringify({ type: 'summary', ...summaryJson(sum, problemCounts, resolved, moved, spf) }));
     } else if (a.json) {
-      await out(JSON.stringify({ schemaVersion: '1.0', kind: 'reports-import', db: history.file, ...summaryJson(sum, resolved, moved, spf), problems: sum.problems, notes: sum.notes }, null, 2));
+      await out(JSON.stringify({ schemaVersion: '1.0', kind: 'reports-import', db: history.file, ...summaryJson(sum, problemCounts, resolved, moved, spf), problems: sum.problems, notes: sum.notes }, null, 2));
     } else {
       await out(renderImport(sum, makeStyle(wantColor())));
       if (moved) await out(`  moved ${moved.moved} imported report message(s) to ${moved.folder}`);
@@ -134,7 +140,7 @@ async function runImport(a: ReportsArgs): Promise<number> {
   }
 }
 
-function summaryJson(s: ImportSummary, resolved?: ResolveSummary, moved?: { moved: number; folder: string }, spf?: SpfSummary) {
+function summaryJson(s: ImportSummary, problemCounts: (p: ImportSummary['problems']) => Record<string, number>, resolved?: ResolveSummary, moved?: { moved: number; folder: string }, spf?: SpfSummary) {
   return {
     files: s.files,
     messages: s.messages,
@@ -173,8 +179,9 @@ async function runShow(a: ReportsArgs): Promise<number> {
       for (const p of r.tls.policies) await out(JSON.stringify({ type: 'tls-policy', domain, ...p }));
       for (const f of r.tls.failures) await out(JSON.stringify({ type: 'tls-failure', domain, ...f }));
       await out(JSON.stringify({ type: 'total', domain, window: r.window, reports: r.aggregate.reports, unauthenticated: r.aggregate.unauthenticated, ...r.aggregate.total, failureReports: r.failure.reports, tlsReports: r.tls.reports, tls: r.tls.total, spoofing: r.aggregate.spoofing.length, conflicts: r.conflicts.length }));
-    } else if (a.json) await out(JSON.stringify(r, null, 2));
-    else if (a.dashboard && canUseDashboard()) {
+    } else if (a.json) await outParts(prettyJsonParts(r));
+    else if (a.dashboard && (await import('../../tui/dashboard.ts')).canUseDashboard()) {
+      const [{ openDetailsView }, { reportersDetails, sourcesDetails }, { renderShow }] = await Promise.all([import('../../tui/dashboard.ts'), import('../../reports/receivers.ts'), import('../../reports/text.ts')]);
       const view = openDetailsView({
         title: `reports show ${domain} · ${r.window.around ? `between runs ${r.window.around.before.id} and ${r.window.around.after.id}` : r.window.since || r.window.until ? `${r.window.since ?? 'the beginning'} – ${r.window.until ?? 'now'}` : 'all stored reports'}`,
         panels: [
@@ -185,7 +192,7 @@ async function runShow(a: ReportsArgs): Promise<number> {
       await view.closed;
       await out(renderShow(r, makeStyle(wantColor()), { maxSources }));
       return 0;
-    } else await out(renderShow(r, makeStyle(wantColor()), { maxSources }));
+    } else await out((await import('../../reports/text.ts')).renderShow(r, makeStyle(wantColor()), { maxSources }));
     return 0;
   } finally {
     history?.close();
