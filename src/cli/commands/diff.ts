@@ -1,4 +1,5 @@
 // `inboxlens diff <runA> <runB>`: what changed between two saved runs (or JSON files).
+import { existsSync } from 'node:fs';
 import { readInputFile, INPUT_LIMITS } from '../../util/read-input.ts';
 import type { Argv } from 'yargs';
 import type { Command } from '../command.ts';
@@ -21,8 +22,9 @@ interface DiffArgs {
 }
 
 async function load(ref: string, store: () => HistoryStore, target?: string, exclude?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
-  if (/\.json$/i.test(ref)) {
-    const text = readInputFile(ref, { what: `diff ${ref}`, maxBytes: INPUT_LIMITS.report, encoding: 'utf8' });
+  // a JSON report by its name, or any path that exists (a run id has no '/'): /dev/zero is refused as a device, not looked up as a run
+  if (/\.json$/i.test(ref) || (ref.includes('/') && existsSync(ref))) {
+    const text = readInputFile(ref, { what: 'diff', maxBytes: INPUT_LIMITS.report, encoding: 'utf8' });
     try {
       const report = JSON.parse(text) as Report;
       if (report?.schemaVersion !== '1.0') throw new Error('no schemaVersion');
