@@ -79,6 +79,29 @@ describe('history and diff', () => {
     expect(list).toHaveLength(3); // base, again, worse: the --no-save run is not there
   });
 
+  it('--baseline without the current target: every finding of the target is new', async () => {
+    const db = path.join(dir, 'h-base-other.db');
+    // a baseline of another domain only, with nothing wrong in it
+    dns.set('hist.example', 'MX', ['10 mx.hist.example']);
+    const good = await check(db, '--json', '--no-save');
+    expect(good.code).toBe(0);
+    const doc = good.json();
+    doc.targets = doc.targets.map((t: any) => ({ ...t, target: 'other.example' }));
+    const file = path.join(dir, 'baseline-other.json');
+    await writeFile(file, JSON.stringify(doc));
+    dns.set('hist.example', 'MX', ['10 gone.hist.example']);
+    const r = await check(db, '--json', '--no-save', '--baseline', file);
+    // before: nothing "ran both times", so nothing was new and the error passed as exit 0
+    expect(r.code, r.stderr).toBe(1);
+    const cmp = r.json().comparison;
+    const t = cmp.targets.find((x: any) => x.target === 'hist.example');
+    expect(t.statusBefore).toBe('absent');
+    expect(t.added.map((f: any) => f.code)).toContain('mx.unresolvable');
+    expect(cmp.regressions.join('\n')).toMatch(/hist\.example: new error mx\.unresolvable/);
+    // and the baseline's own target, absent now, resolves nothing: it was not looked at
+    expect(cmp.targets.find((x: any) => x.target === 'other.example').resolved).toEqual([]);
+  });
+
   it('concurrent runs writing one database lose nothing', async () => {
     const db = path.join(dir, 'h3.db');
     dns.set('hist.example', 'MX', ['10 mx.hist.example']);
