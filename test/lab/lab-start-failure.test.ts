@@ -35,14 +35,14 @@ interface Run {
   left: string[];
 }
 
-async function demo(env: NodeJS.ProcessEnv, boundMs: number): Promise<Run> {
+async function demo(env: NodeJS.ProcessEnv, boundMs: number, extra: string[] = []): Promise<Run> {
   // 0755: Dovecot's own users must traverse it to read the lab's passwd file
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'inboxlens-labfail-'));
   chmodSync(tmp, 0o755);
   dirs.push(tmp);
   const db = path.join(tmp, 'history.db');
   const t0 = Date.now();
-  const child = spawn(process.execPath, [BIN, 'demo', '--no-dashboard', '--db', db], {
+  const child = spawn(process.execPath, [BIN, 'demo', '--no-dashboard', '--db', db, ...extra], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', TMPDIR: tmp, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,4 +118,10 @@ describe('the lab cannot start', () => {
     expect(r.ms).toBeLessThan(60_000);
     expect(r.left).toEqual([]);
   }, 120_000);
+
+  it('--no-spamd: the demo runs without a spam score where spamd is missing, and stops its lab', async () => {
+    const r = await demo({ INBOXLENS_SPAMD: '/nonexistent/spamd' }, 240_000, ['--no-spamd', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.left).toEqual([]);
+  }, 300_000);
 });
