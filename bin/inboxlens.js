@@ -37,6 +37,15 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   const { default: nodeModule } = await import('node:module');
   try { nodeModule.enableCompileCache?.(); } catch { /* no cache: only slower */ }
 }
+// a reader that stopped reading (`inboxlens check … --json | head -1`): stop at once, quietly,
+// with the status of a process ended by SIGPIPE (128 + 13), as `yes | head` does: the run was
+// cut short, so neither its findings nor a clean pass can be claimed. Exit hooks still stop the
+// lab's daemons. An error writing to stderr has nowhere to be reported.
+process.stdout.on('error', (e) => {
+  if (e && e.code === 'EPIPE') process.exit(141);
+  throw e;
+});
+process.stderr.on('error', () => {});
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);

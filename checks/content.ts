@@ -53,6 +53,8 @@ async function parse(opts: RunOptions): Promise<ContentSettings> {
   if (typeof opts.message === 'string' && opts.message) await readMessageFile(opts.message, messageFlag(opts));
   const spamd = spamdOf(opts);
   const rspamd = rspamdOf(opts);
+  // a --ca-file given without --check-links is still read at once: a device or a pipe that never ends is refused before any work
+  if (opts.caFile && !opts.checkLinks) httpsSettings(opts);
   return { ...(spamd ? { spamd } : {}), ...(rspamd ? { rspamd } : {}), ...(opts.checkLinks ? { https: httpsSettings(opts) } : {}) };
 }
 

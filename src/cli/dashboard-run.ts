@@ -71,7 +71,7 @@ export async function runWithDashboard(r: DashboardRun): Promise<number> {
       const rec = await r.publisher.record(report);
       if (gen !== generation) return;
       last = { report: rec.doc, code: rec.code, runId: rec.runId };
-      dash.finished({ runId: rec.runId, diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : r.diffText, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
+      dash.finished({ runId: rec.runId, ...(rec.doc.label ? { label: String(rec.doc.label) } : {}), diffText: rec.diff ? renderDiff(rec.diff, makeStyle(false)) : r.diffText, note: rec.diff ? `compared with ${rec.diff.before.id ?? 'baseline'}: ${rec.diff.regressions.length} regression(s), ${rec.diff.improvements.length} improvement(s)` : undefined });
       if (r.panel) {
         try {
           const details = await r.panel.load();

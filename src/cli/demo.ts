@@ -18,7 +18,7 @@ import { diffReports, type ReportDiff } from '../history/diff.ts';
 import { buildPlan, type PlacementPlan } from '../placement/plan.ts';
 import { composeCopy } from '../placement/send.ts';
 import { startSpamd } from '../lab/spamd.ts';
-import { startLab, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
+import { startLab, LabStartError, LAB_SENDER_IP, type Lab } from '../lab/index.ts';
 import { loadZoneFile } from '../dns/fixture-server.ts';
 import { buildRunOptions, checkDomain, orderChecks, prepareChecks, type CheckArgs } from './commands/check.ts';
 import { dnsSetup, makeDns, out, progressLine, type DnsSetup } from './common.ts';
@@ -52,6 +52,8 @@ export interface DemoArgs {
   timeout: string;
   'export-dir'?: string;
   'html-report'?: string;
+  /** false (--no-spamd): no SpamAssassin score, for a machine without spamd */
+  spamd?: boolean;
 }
 
 function say(args: DemoArgs, line: string): void {
@@ -131,14 +133,25 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   const t0 = performance.now();
   // the lab DNS also plays the blacklists under their real names (RFC 5782 test points included)
   const dnsbl = await loadZoneFile(path.join(ROOT, 'fixtures/zones/dnsbl.yaml'));
-  // SpamAssassin scores the campaign when spamd is installed; the demo goes on without it
-  const [lab, spamd] = await Promise.all([
-    startLab({ imapSeeds: 6, pop3Seeds: 2 }),
-    startSpamd({ timeoutMs: 60_000 }).catch((e: Error) => {
-      say(args, `  (no spam score: ${e.message})`);
-      return undefined;
+  // SpamAssassin scores the campaign (--no-spamd: the demo goes on without a spam score).
+  // Both start at once; when either fails, the other is stopped (spamd at once, the lab
+  // once it is up) and the failure is exit 2 naming the package to install
+  const abort = new AbortController();
+  const [labR, spamdR] = await Promise.allSettled([
+    startLab({ imapSeeds: 6, pop3Seeds: 2 }).catch((e: unknown) => {
+      abort.abort(e);
+      throw e;
     }),
+    args.spamd === false ? Promise.resolve(undefined) : startSpamd({ timeoutMs: 60_000, signal: abort.signal }),
   ]);
+  if (labR.status === 'rejected' || spamdR.status === 'rejected') {
+    await Promise.all([labR.status === 'fulfilled' ? labR.value.stop() : undefined, spamdR.status === 'fulfilled' ? spamdR.value?.stop() : undefined]);
+    const e = labR.status === 'rejected' ? labR.reason : (spamdR as PromiseRejectedResult).reason;
+    if (e instanceof LabStartError && labR.status === 'fulfilled') throw new UsageError(`${e.message} (or run the demo without a spam score: inboxlens demo --no-spamd)`);
+    throw e;
+  }
+  const lab = labR.value;
+  const spamd = spamdR.value;
   lab.dns.load(dnsbl);
   // Ctrl-C, a closed terminal or a kill: stop the lab's daemons before going
   let stopping: Promise<unknown> | undefined;

@@ -75,6 +75,20 @@ function invalidMessage(msg: string, argv: string[]): string | undefined {
   return `${what}: '${m[2]}' is not one of ${choices.join(', ')}${near ? ` (did you mean ${near}?)` : ''}; nothing was done`;
 }
 
+const COMPLETION_HELP = `inboxlens completion
+
+Print a shell completion script for inboxlens: commands, options and their choices
+complete with Tab. The script is for bash, or for zsh when $SHELL is zsh.
+
+Install it once:
+  inboxlens completion >> ~/.bashrc     bash (macOS: ~/.bash_profile)
+  inboxlens completion >> ~/.zshrc      zsh
+then open a new shell.
+
+Options:
+  -h, --help  show this help
+`;
+
 type Entry = { name: string; order: number; meta?: (typeof COMMANDS)[number]; load?: () => Promise<Command | undefined> };
 
 /** Thrown by a command registered from its metadata only, when yargs turns out to run it. */
@@ -149,6 +163,11 @@ export async function main(rawArgv = hideBin(process.argv), force?: string): Pro
   }
   // an unknown command: say so, with the nearest one, before anything else runs
   const first = argv.find((a) => !a.startsWith('-'));
+  // yargs's completion command prints its script for --help too: describe it instead
+  if (first === 'completion' && argv.indexOf(first) === 0 && argv.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(COMPLETION_HELP);
+    return EXIT.ok;
+  }
   const names = cmds.map((c) => c.meta?.name ?? c.name);
   if (!force && first !== undefined && argv.indexOf(first) === 0 && !names.includes(first) && first !== 'completion') {
     const near = nearest(first, names);

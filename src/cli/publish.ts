@@ -118,7 +118,7 @@ export function checkOutputPaths(files: Record<string, string | undefined>): voi
   }
 }
 
-async function loadBaseline(ref: string, store: HistoryStore | undefined, target?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
+async function loadBaseline(ref: string, store: HistoryStore | undefined, target: string | undefined, command: string): Promise<{ report: Report; id?: string; label?: string | null }> {
   if (/\.json$/i.test(ref) || ref.includes('/')) {
     const text = readInputFile(ref, { what: '--baseline', maxBytes: INPUT_LIMITS.report, encoding: 'utf8', hint: 'a saved run id or a JSON report written with --json' });
     try {
@@ -130,7 +130,7 @@ async function loadBaseline(ref: string, store: HistoryStore | undefined, target
     }
   }
   if (!store) throw new UsageError(`--baseline ${ref}: a run id needs the history database (drop --no-save or give a JSON file)`);
-  const rec = store.get(ref, target);
+  const rec = store.get(ref, target, undefined, command);
   return { report: rec.report, id: rec.id, label: rec.label };
 }
 
@@ -150,10 +150,11 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
   const target = targets.length === 1 ? targets[0] : undefined;
   // resolve comparisons before the run: a typo fails now, and "last" means the run before this one
   const against = argv.against ? (() => {
-    const r = store!.get(argv.against!, target);
+    // "last" is the last run of this command (and target): a blacklist run is no baseline for a check
+    const r = store!.get(argv.against!, target, undefined, command);
     return { report: r.report, id: r.id, label: r.label };
   })() : undefined;
-  const baseline = argv.baseline ? await loadBaseline(argv.baseline, store, target) : undefined;
+  const baseline = argv.baseline ? await loadBaseline(argv.baseline, store, target, command) : undefined;
   checkOutputPaths({ '--junit': argv.junit, '--markdown': argv.markdown, '--html-report': argv['html-report'] });
 
   /** Compare, save, write CI files; no printing. */

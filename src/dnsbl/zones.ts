@@ -1,6 +1,6 @@
 // The list of lists: loads checks/dnsbl-zones.yaml (or a user's --zones-file),
 // validates it with a JSON Schema, and picks the zones of a run (--zone, keys).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readInputFile, INPUT_LIMITS } from '../util/read-input.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,10 +188,17 @@ export function builtinCatalog(): ZoneCatalog {
 /** Read a --zones-file: YAML (.yaml/.yml) or JSON (.json), nothing else. */
 export async function loadZonesFile(file: string): Promise<ZoneCatalog & { replace: boolean }> {
   const ext = path.extname(file).toLowerCase();
+  const read = () => readInputFile(file, { what: '--zones-file', maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8' });
   if (!['.yaml', '.yml', '.json'].includes(ext)) {
+    // a device or a directory is refused for what it is (/dev/zero has no extension either)
+    let st: Stats | undefined;
+    try {
+      st = statSync(file);
+    } catch { /* missing: the format is what is wrong with the name */ }
+    if (st && !st.isFile() && !st.isFIFO()) read();
     throw new UsageError(`--zones-file: '${file}' has an unknown format '${ext || '(no extension)'}'; give a .yaml, .yml or .json file (the format of checks/dnsbl-zones.yaml)`);
   }
-  const text = readInputFile(file, { what: '--zones-file', maxBytes: INPUT_LIMITS.yaml, encoding: 'utf8' });
+  const text = read();
   let doc: unknown;
   try {
     doc = ext === '.json' ? JSON.parse(text) : YAML.parse(text);

@@ -118,8 +118,12 @@ export function diffReports(before: Report, after: Report, refs: { before?: Part
     const ta = after.targets.find((t) => t.target === target);
     const fb = new Map((tb?.checks ?? []).flatMap((c) => c.findings).map((f) => [key(f), f] as const));
     const fa = new Map((ta?.checks ?? []).flatMap((c) => c.findings).map((f) => [key(f), f] as const));
-    // only checks that ran both times can add or resolve findings: a check left out of one run says nothing
-    const ranBoth = new Set((tb?.checks ?? []).map((c) => c.check).filter((id) => ta?.checks.some((c) => c.check === id)));
+    // only checks that ran both times can add or resolve findings: a check left out of one run says nothing.
+    // A target the earlier run (a --baseline) does not have at all is new: every finding of it is new
+    // (and one missing from the later run resolves nothing: it was not looked at)
+    const ranBoth = tb
+      ? new Set(tb.checks.map((c) => c.check).filter((id) => ta?.checks.some((c) => c.check === id)))
+      : new Set((ta?.checks ?? []).map((c) => c.check));
     const added = [...fa.entries()].filter(([k, f]) => !fb.has(k) && ranBoth.has(f.check) && f.severity !== 'pass').map(([, f]) => f);
     const resolved = [...fb.entries()].filter(([k, f]) => !fa.has(k) && ranBoth.has(f.check) && f.severity !== 'pass').map(([, f]) => f);
     const listed = added.filter((f) => LISTED.has(f.code));

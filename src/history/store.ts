@@ -194,11 +194,11 @@ export class HistoryStore {
     }
   }
 
-  list(opts: { target?: string; label?: string; limit?: number } = {}): RunSummary[] {
+  list(opts: { target?: string; label?: string; command?: string; limit?: number } = {}): RunSummary[] {
     return this.read(() => (this.hasRunsTable() ? this.listRows(opts) : []));
   }
 
-  private listRows(opts: { target?: string; label?: string; limit?: number }): RunSummary[] {
+  private listRows(opts: { target?: string; label?: string; command?: string; limit?: number }): RunSummary[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (opts.target) {
@@ -209,6 +209,12 @@ export class HistoryStore {
       where.push('label = ?');
       args.push(opts.label);
     }
+    if (opts.command) {
+      // `dashboard` is `check` with the live view: one kind of run
+      const kinds = opts.command === 'check' || opts.command === 'dashboard' ? ['check', 'dashboard'] : [opts.command];
+      where.push(`command IN (${kinds.map(() => '?').join(', ')})`);
+      args.push(...kinds);
+    }
     const sql = `SELECT id, label, command, target, created_at, status, exit_code, errors, warnings FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     args.push(opts.limit ?? 50);
     return (this.db.prepare(sql).all(...args) as any[]).map(rowToSummary);
@@ -216,12 +222,13 @@ export class HistoryStore {
 
   /**
    * A run by id, id prefix, `last`, `last:LABEL` or `last~N` (the Nth before the
-   * last); `target` narrows `last` to runs of that target.
+   * last); `target` narrows `last` to runs of that target, `command` to runs of that
+   * command (`check --against last` compares with the last check, not a blacklist run).
    */
-  get(ref: string, target?: string, excludeId?: string): RunRecord {
+  get(ref: string, target?: string, excludeId?: string, command?: string): RunRecord {
     return this.read(() => {
       if (!this.hasRunsTable()) throw new UsageError(`no saved run matches '${ref}' in ${this.file}: it holds no runs yet`);
-      return this.getRow(ref, target, excludeId);
+      return this.getRow(ref, target, excludeId, command);
     });
   }
 
@@ -230,13 +237,14 @@ export class HistoryStore {
     return Boolean(this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get());
   }
 
-  private getRow(ref: string, target?: string, excludeId?: string): RunRecord {
+  private getRow(ref: string, target?: string, excludeId?: string, command?: string): RunRecord {
     let row: any;
     const m = /^last(?::([^~]+))?(?:~(\d+))?$/.exec(ref);
     if (m) {
-      const list = this.list({ target, label: m[1], limit: Number(m[2] ?? 0) + 2 }).filter((r) => r.id !== excludeId);
+      const list = this.list({ target, label: m[1], command, limit: Number(m[2] ?? 0) + 2 }).filter((r) => r.id !== excludeId);
       const pick = list[Number(m[2] ?? 0)];
-      if (!pick) throw new UsageError(`no saved run matches '${ref}'${target ? ` for ${target}` : ''} in ${this.file}; list runs with: inboxlens history`);
+      const of = [command ? `${command} runs` : '', target ? `for ${target}` : ''].filter(Boolean).join(' ');
+      if (!pick) throw new UsageError(`no saved run matches '${ref}'${of ? ` among ${of}` : ''} in ${this.file}; list runs with: inboxlens history`);
       row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(pick.id);
     } else {
       const rows = this.db.prepare('SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2').all(`${ref.replace(/[%_]/g, '')}%`) as any[];

@@ -17,6 +17,7 @@ import { registerSecret } from '../util/redact.ts';
 import { labTls } from './tls.ts';
 import { freePorts } from './ports.ts';
 import { LAYOUTS, foldersOf, type Layout } from './layouts.ts';
+import { LabStartError, findLabBinary, missingBinary } from './daemon.ts';
 
 const execFileP = promisify(execFile);
 
@@ -73,16 +74,12 @@ export interface StartDovecotOptions {
 }
 
 const DOVECOT_CANDIDATES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot', '/opt/homebrew/sbin/dovecot', '/usr/local/opt/dovecot/sbin/dovecot'];
-const INSTALL_HINT =
-  'install it with `bash scripts/setup.sh` (Debian/Ubuntu: `apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd`; macOS: `brew install dovecot`)';
+export const DOVECOT_PACKAGES = ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd'];
 
-/** The dovecot binary: on PATH or in the usual places. */
+/** The dovecot binary: $INBOXLENS_DOVECOT, else on PATH or in the usual places. */
 export function findDovecot(): string {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'dovecot'))) return path.join(dir, 'dovecot');
-  }
-  const found = DOVECOT_CANDIDATES.find((p) => existsSync(p));
-  if (!found) throw new Error(`Dovecot is not installed (no dovecot binary on PATH or in /usr/sbin): ${INSTALL_HINT}`);
+  const found = findLabBinary('dovecot', 'INBOXLENS_DOVECOT', DOVECOT_CANDIDATES);
+  if (!found) throw new LabStartError('Dovecot', DOVECOT_PACKAGES, `${missingBinary('dovecot', 'INBOXLENS_DOVECOT', 'on PATH or in /usr/sbin')}`);
   return found;
 }
 
@@ -124,7 +121,7 @@ function accounts(): Accounts {
     if (!mail) throw new Error('the lab stores mail as the `mail` user, which /etc/passwd does not have');
     const internal = passwdEntry('dovecot') ? 'dovecot' : undefined;
     const login = passwdEntry('dovenull') ? 'dovenull' : internal;
-    if (!internal || !login) throw new Error(`Dovecot's system users (dovecot, dovenull) are missing: ${INSTALL_HINT}`);
+    if (!internal || !login) throw new LabStartError('Dovecot', DOVECOT_PACKAGES, "is not fully installed (its system users dovecot and dovenull are missing)");
     return { uid: mail.uid, gid: mail.gid, internalUser: internal, loginUser: login };
   }
   const me = os.userInfo();
@@ -365,7 +362,7 @@ export function configFor(version: string, c: ConfigInput): string {
   const [major, minor] = version.split('.').map(Number);
   if (major === 2 && minor === 3) return config23(c);
   if (major === 2 && minor === 4) return config24(c);
-  throw new Error(`Dovecot ${version} is not supported by the lab (it generates configurations for Dovecot 2.3 and 2.4); install 2.3 or 2.4: ${INSTALL_HINT}`);
+  throw new LabStartError('Dovecot', DOVECOT_PACKAGES, `${version} is not supported by the lab (it generates configurations for Dovecot 2.3 and 2.4): install 2.3 or 2.4`);
 }
 
 /** Maildir++ stores folder a/b as .a.b (RFC-free, Dovecot's default layout). */
@@ -774,7 +771,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<Dovecot> 
   validateUsers(opts.users);
   const mechanisms = (opts.authMechanisms ?? ['plain', 'login']).map((m) => m.toLowerCase());
   for (const m of mechanisms) if (!/^[a-z0-9-]+$/.test(m)) throw new Error(`startDovecot: '${m}' is not a SASL mechanism name`);
-  if (opts.bin && !existsSync(opts.bin)) throw new Error(`Dovecot is not installed (no ${opts.bin}): ${INSTALL_HINT}`);
+  if (opts.bin && !existsSync(opts.bin)) throw new LabStartError('Dovecot', DOVECOT_PACKAGES, `is not installed (no ${opts.bin})`);
   const bin = opts.bin ?? findDovecot();
   const version = await dovecotVersion(bin);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inboxlens-dovecot-'));

@@ -12,7 +12,8 @@ import YAML from 'yaml';
 import { FixtureDns, loadZoneDir, mergeZone, parseZone } from '../dns/fixture-server.ts';
 import { DnsClient } from '../dns/resolver.ts';
 import { registerSecret } from '../util/redact.ts';
-import { startDovecot, type Dovecot, type LabUser } from './dovecot.ts';
+import { DOVECOT_PACKAGES, startDovecot, type Dovecot, type LabUser } from './dovecot.ts';
+import { LabStartError } from './daemon.ts';
 import { startLabMx, type LabMx } from './mx.ts';
 import { LAB_PROVIDERS, type ProviderPolicy } from './providers.ts';
 import { foldersOf, junkFolderOf, type Layout } from './layouts.ts';
@@ -22,6 +23,16 @@ export { startLabMx, type LabMx, type ReceivedRecord, type RejectedRecord } from
 export { LAB_PROVIDERS, classify, type ProviderPolicy } from './providers.ts';
 export { LAYOUTS, foldersOf, junkFolderOf, tabFolderOf, type Layout } from './layouts.ts';
 export { labTls } from './tls.ts';
+export { LabStartError, SETUP_COMMAND } from './daemon.ts';
+
+/** A lab part's failure to start, as a LabStartError naming the part (one already is kept as it is). */
+function asLabError(part: string, packages: string[], e: unknown): LabStartError {
+  if (e instanceof LabStartError) return e;
+  let msg = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' | ');
+  // the reason and the last log lines, not a whole log of retries
+  if (msg.length > 900) msg = `${msg.slice(0, 300)} … ${msg.slice(-500)}`;
+  return new LabStartError(part, packages, `failed to start: ${msg.replace(new RegExp(`^${part} `), '')}`);
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LAB_ZONES_DIR = path.join(ROOT, 'fixtures/lab/zones');
@@ -178,12 +189,14 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     const [dnsR, dovecotR] = await Promise.allSettled([dnsP, dovecotP]);
     if (dnsR.status === 'fulfilled') started.push(dnsR.value);
     if (dovecotR.status === 'fulfilled') started.push(dovecotR.value);
-    if (dnsR.status === 'rejected') throw dnsR.reason;
-    if (dovecotR.status === 'rejected') throw dovecotR.reason;
+    if (dovecotR.status === 'rejected') throw asLabError('Dovecot', DOVECOT_PACKAGES, dovecotR.reason);
+    if (dnsR.status === 'rejected') throw asLabError('the lab DNS (fixture server)', [], dnsR.reason);
     const dns = dnsR.value;
     const dovecot = dovecotR.value;
     const resolver = new DnsClient({ resolvers: [{ host: dns.host, port: dns.port }], timeoutMs: 1000, retries: 1 });
-    const mx = await startLabMx({ dovecot, resolver, providers: policies, clientIp: opts.clientIp ?? LAB_SENDER_IP, bounces: opts.bounces });
+    const mx = await startLabMx({ dovecot, resolver, providers: policies, clientIp: opts.clientIp ?? LAB_SENDER_IP, bounces: opts.bounces }).catch((e) => {
+      throw asLabError('the lab MX', [], e);
+    });
     started.push(mx);
 
     // inside Dovecot's temp dir: whatever removes that one (stop(), the exit hook,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listeningPorts } from './spamd.ts';
 import { freePorts } from './ports.ts';
-import { spawnDaemon } from './daemon.ts';
+import { LabStartError, findLabBinary, missingBinary, spawnDaemon } from './daemon.ts';
 
 export interface RspamdLab {
   host: string;
@@ -28,8 +28,10 @@ export interface StartRspamdOptions {
 
 
 export async function startRspamd(o: StartRspamdOptions = {}): Promise<RspamdLab> {
-  const bin = ['/usr/bin/rspamd', '/usr/local/bin/rspamd', '/opt/homebrew/bin/rspamd'].find((p) => existsSync(p));
-  if (!bin || !existsSync('/etc/rspamd/common.conf')) throw new Error('rspamd is not installed: run scripts/setup.sh (Debian: apt-get install rspamd)');
+  // not from PATH: the lab's configuration includes the packaged rules in /etc/rspamd
+  const bin = findLabBinary('rspamd', 'INBOXLENS_RSPAMD', ['/usr/bin/rspamd', '/usr/local/bin/rspamd', '/opt/homebrew/bin/rspamd'], false);
+  if (!bin) throw new LabStartError('rspamd', ['rspamd'], missingBinary('rspamd', 'INBOXLENS_RSPAMD', 'in /usr/bin, /usr/local/bin'));
+  if (!existsSync('/etc/rspamd/common.conf')) throw new LabStartError('rspamd', ['rspamd'], 'is not fully installed (no /etc/rspamd/common.conf, the packaged rules)');
   const timeoutMs = o.timeoutMs ?? 90_000;
   const dir = await mkdtemp(path.join(tmpdir(), 'inboxlens-rspamd-'));
   await mkdir(path.join(dir, 'local.d'));
@@ -67,7 +69,7 @@ worker "normal" {
   while (Date.now() < deadline) {
     if (daemon.gone()) {
       await stop();
-      throw new Error(`rspamd exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`);
+      throw new LabStartError('rspamd', ['rspamd'], `failed to start (${bin}): exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`);
     }
     if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
     if (found) {
@@ -83,5 +85,5 @@ worker "normal" {
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`rspamd did not answer /ping within ${timeoutMs} ms: ${daemon.tail()}`);
+  throw new LabStartError('rspamd', ['rspamd'], `failed to start (${bin}): did not answer /ping within ${timeoutMs} ms: ${daemon.tail()}`);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spamdPing } from '../content/spamd.ts';
 import { freePorts } from './ports.ts';
-import { spawnDaemon } from './daemon.ts';
+import { LabStartError, findLabBinary, missingBinary, spawnDaemon } from './daemon.ts';
 
 export interface SpamdLab {
   host: string;
@@ -25,17 +25,13 @@ export interface StartSpamdOptions {
   timeoutMs?: number;
   /** extra configuration lines (spamd --cf) */
   config?: string[];
-  /** the spamd binary (default: spamd on PATH, /usr/sbin/spamd) */
+  /** the spamd binary (default: $INBOXLENS_SPAMD, else spamd on PATH, /usr/sbin/spamd) */
   bin?: string;
+  /** give up: the daemon is stopped and the start rejects (the demo aborts it when another lab part failed) */
+  signal?: AbortSignal;
 }
 
-function findBinary(name: string, extra: string[]): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...extra];
-  for (const d of dirs) {
-    if (d && existsSync(path.join(d, name))) return path.join(d, name);
-  }
-  return undefined;
-}
+export const SPAMD_PACKAGES = ['spamd', 'spamassassin'];
 
 /**
  * The TCP ports a process listens on, from /proc (Linux): the socket inodes
@@ -69,8 +65,9 @@ export async function listeningPorts(pid: number): Promise<number[]> {
 const canReadProc = () => existsSync('/proc/net/tcp');
 
 export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
-  const bin = o.bin ?? findBinary('spamd', ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/bin']);
-  if (!bin) throw new Error('spamd is not installed: run scripts/setup.sh (Debian: apt-get install spamd spamassassin)');
+  const bin = o.bin ?? findLabBinary('spamd', 'INBOXLENS_SPAMD', ['/usr/sbin/spamd', '/usr/local/sbin/spamd', '/usr/local/bin/spamd', '/opt/homebrew/bin/spamd']);
+  if (!bin) throw new LabStartError('spamd (SpamAssassin)', SPAMD_PACKAGES, missingBinary('spamd', 'INBOXLENS_SPAMD', 'on PATH or in /usr/sbin'));
+  if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
   const timeoutMs = o.timeoutMs ?? 120_000;
   const home = await mkdtemp(path.join(tmpdir(), 'inboxlens-spamd-'));
   let attempt = 0;
@@ -96,8 +93,13 @@ export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
     let found = port;
     let failure: string | undefined;
     while (Date.now() < deadline) {
+      if (o.signal?.aborted) {
+        await stop();
+        await rm(home, { recursive: true, force: true });
+        throw o.signal.reason ?? new Error('spamd: start aborted');
+      }
       if (daemon.gone()) {
-        failure = `spamd exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`;
+        failure = `exited (${child.exitCode ?? child.signalCode}) before answering: ${daemon.tail()}`;
         break;
       }
       if (!found) found = (await listeningPorts(child.pid!))[0] ?? 0;
@@ -121,10 +123,10 @@ export async function startSpamd(o: StartSpamdOptions = {}): Promise<SpamdLab> {
       await new Promise((r) => setTimeout(r, 200));
     }
     await stop();
-    failure ??= `spamd did not answer PING within ${timeoutMs} ms: ${daemon.tail()}`;
+    failure ??= `did not answer PING within ${timeoutMs} ms: ${daemon.tail()}`;
     // a picked port can be taken in the meantime (only without /proc): try another one
     if (port && /Address already in use|could not create/i.test(daemon.tail(20)) && attempt < 3) continue;
     await rm(home, { recursive: true, force: true });
-    throw new Error(failure);
+    throw new LabStartError('spamd (SpamAssassin)', SPAMD_PACKAGES, `failed to start (${bin}): ${failure}`);
   }
 }

@@ -11,7 +11,8 @@ export interface ViewStyle {
   dim(s: string): string;
   bold(s: string): string;
   cyan(s: string): string;
-  status(s: Status): string;
+  /** the status word, padded to the check rows' column unless `pad` is false (a heading, the summary) */
+  status(s: Status, pad?: boolean): string;
 }
 
 /** A detail tone as this terminal style draws it (readable on dark and light backgrounds). */
@@ -45,8 +46,8 @@ export function makeStyle(color: boolean): ViewStyle {
     dim: c.dim,
     bold: c.bold,
     cyan: c.cyan,
-    status: (s: Status) => {
-      const label = s.toUpperCase().padEnd(7);
+    status: (s: Status, pad = true) => {
+      const label = pad ? s.toUpperCase().padEnd(7) : s.toUpperCase();
       return s === 'pass' ? c.green(label) : s === 'warn' ? c.yellow(label) : s === 'fail' ? c.red(c.bold(label)) : c.magenta(label);
     },
   };

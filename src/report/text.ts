@@ -44,7 +44,8 @@ export function renderCheck(r: CheckResult, s: ViewStyle, check?: Pick<Check, 'd
 export function renderReport(report: Report, s: ViewStyle, registry: Map<string, Pick<Check, 'details'>>, verbose = false): string {
   const lines: string[] = [];
   for (const t of report.targets) {
-    lines.push(`${s.bold(t.target)}  ${s.status(t.status)}${(t as any).error ? ` ${s.red((t as any).error)}` : ''}`);
+    // the status word is padded for the check rows' column; a heading takes it as it is (no doubled or trailing spaces)
+    lines.push(`${s.bold(t.target)} ${s.status(t.status, false)}${(t as any).error ? ` ${s.red((t as any).error)}` : ''}`);
     if (t.headline) lines.push(`  ${s.red(s.bold(t.headline))}`);
     for (const c of t.checks) lines.push(...renderCheck(c, s, registry.get(c.check), verbose));
     lines.push('');
@@ -52,8 +53,8 @@ export function renderReport(report: Report, s: ViewStyle, registry: Map<string,
   for (const sk of report.skipped ?? []) lines.push(s.dim(`  skipped ${sk.check}: ${sk.reason}`));
   const f = report.summary.findings;
   lines.push(
-    `${s.bold('Summary')}: ${s.status(report.summary.status).trim()}  ${f.error} error(s), ${f.warn} warning(s), ${f.info} info; ` +
-      `checks ${report.summary.checks.pass} pass, ${report.summary.checks.warn} warn, ${report.summary.checks.fail} fail, ${report.summary.checks.unknown} unknown  ` +
+    `${s.bold('Summary')}: ${s.status(report.summary.status, false)} — ${f.error} error(s), ${f.warn} warning(s), ${f.info} info; ` +
+      `checks ${report.summary.checks.pass} pass, ${report.summary.checks.warn} warn, ${report.summary.checks.fail} fail, ${report.summary.checks.unknown} unknown ` +
       s.dim(`(${report.durationMs} ms, exit ${report.summary.exitCode})`),
   );
   return lines.join('\n');

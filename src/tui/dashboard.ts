@@ -106,6 +106,27 @@ function inner(box: any): number {
 }
 
 /** Below this the panels cannot show what they are for: say so instead of drawing a mess. */
+/**
+ * The header in the width there is: the verdict and the run id stay, what is known
+ * from the command line goes first ("placement run" at 80 columns used to push the run
+ * id off the edge, so the header looked as if no run had been saved).
+ */
+export function headerLine(v: { status: string; color?: string }, title: string, target: string, elapsed: string, run: string, width: number): string {
+  const verdict = { plain: `verdict: ${v.status.toUpperCase()}`, tagged: `verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}` };
+  const forms: [string, string][][] = [
+    [[`inboxlens ${title}`, `{bold}inboxlens{/bold} ${esc(title)}`], [target, esc(target)], [elapsed, elapsed], [run, esc(run)]],
+    [[title, esc(title)], [target, esc(target)], [elapsed, elapsed], [run, esc(run)]],
+    [[target, esc(target)], [elapsed, elapsed], [run, esc(run)]],
+    [[target, esc(target)], [run, esc(run)]],
+    [[run, esc(run)]],
+  ];
+  for (const parts of forms) {
+    const plain = ` ${verdict.plain}  ${parts.map((p) => p[0]).join('   ')}`;
+    if (plain.length <= width - 1 || parts.length === 1) return ` ${verdict.tagged}  ${parts.map((p) => p[1]).join('   ')}`;
+  }
+  return ` ${verdict.tagged}`;
+}
+
 export const MIN_COLS = 80;
 export const MIN_ROWS = 20;
 
@@ -182,7 +203,7 @@ export function openDashboard(opts: DashboardOptions): DashboardHandle {
     }
     const v = verdict(model);
     const elapsed = (((model.finishedAt ?? Date.now()) - model.startedAt) / 1000).toFixed(1);
-    header.setContent(` verdict: {${v.color}-fg}{bold}${v.status.toUpperCase()}{/bold}{/${v.color}-fg}  {bold}inboxlens{/bold} ${esc(opts.title ?? 'check')}  ${esc(model.target)}   ${elapsed} s   run ${esc(model.runId ?? '—')}${model.label ? ` (${esc(model.label)})` : ''}`);
+    header.setContent(headerLine(v, opts.title ?? 'check', model.target, `${elapsed} s`, `run ${model.runId ?? '—'}${model.label ? ` (${model.label})` : ''}`, Number(screen.width)));
     fill(auth, authLines(model, opts.views));
     fill(bl, blacklistLines(model, opts.views));
     const rows = placementLines(model, opts.views);

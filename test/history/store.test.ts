@@ -79,6 +79,56 @@ describe('history and diff', () => {
     expect(list).toHaveLength(3); // base, again, worse: the --no-save run is not there
   });
 
+  it('--baseline without the current target: every finding of the target is new', async () => {
+    const db = path.join(dir, 'h-base-other.db');
+    // a baseline of another domain only, with nothing wrong in it
+    dns.set('hist.example', 'MX', ['10 mx.hist.example']);
+    const good = await check(db, '--json', '--no-save');
+    expect(good.code).toBe(0);
+    const doc = good.json();
+    doc.targets = doc.targets.map((t: any) => ({ ...t, target: 'other.example' }));
+    const file = path.join(dir, 'baseline-other.json');
+    await writeFile(file, JSON.stringify(doc));
+    dns.set('hist.example', 'MX', ['10 gone.hist.example']);
+    const r = await check(db, '--json', '--no-save', '--baseline', file);
+    // before: nothing "ran both times", so nothing was new and the error passed as exit 0
+    expect(r.code, r.stderr).toBe(1);
+    const cmp = r.json().comparison;
+    const t = cmp.targets.find((x: any) => x.target === 'hist.example');
+    expect(t.statusBefore).toBe('absent');
+    expect(t.added.map((f: any) => f.code)).toContain('mx.unresolvable');
+    expect(cmp.regressions.join('\n')).toMatch(/hist\.example: new error mx\.unresolvable/);
+    // and the baseline's own target, absent now, resolves nothing: it was not looked at
+    expect(cmp.targets.find((x: any) => x.target === 'other.example').resolved).toEqual([]);
+  });
+
+  it('--against last and diff last~1 last pick the last run of the same command and target', async () => {
+    const db = path.join(dir, 'h-last.db');
+    dns.set('hist.example', 'MX', ['10 mx.hist.example']);
+    const first = await check(db, '--json', '--label', 'first');
+    expect(first.code).toBe(0);
+    // a run of another command for the same target, saved after it (an smtp probe of hist.example)
+    const { HistoryStore } = await import('../../src/history/store.ts');
+    const store = HistoryStore.open(db);
+    const other = { ...first.json(), command: 'smtp', generatedAt: new Date(Date.parse(first.json().generatedAt) + 1).toISOString() };
+    delete other.runId;
+    const smtpId = store.save(other, 'smtp-run');
+    store.close();
+    const again = await check(db, '--json', '--against', 'last');
+    expect(again.code).toBe(0);
+    // before: the smtp run, the newest of any command
+    expect(again.json().comparison.before.id).toBe(first.json().runId);
+    expect(again.json().comparison.before.id).not.toBe(smtpId);
+    const d = await runCli(['diff', 'last~1', 'last', '--db', db, '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.json().before.id).toBe(first.json().runId);
+    expect(d.json().after.id).toBe(again.json().runId);
+    // no earlier run of the kind: said so, naming the kind
+    const none = await runCli(['blacklist', '192.0.2.1', '--no-save', '--db', db, '--against', 'last', ...dnsArgs(dns)]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no saved run matches 'last' among blacklist runs for 192\.0\.2\.1/);
+  });
+
   it('concurrent runs writing one database lose nothing', async () => {
     const db = path.join(dir, 'h3.db');
     dns.set('hist.example', 'MX', ['10 mx.hist.example']);

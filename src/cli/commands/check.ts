@@ -1,8 +1,5 @@
 // `inboxlens check <domain…>`: the pre-flight of one or many sending domains.
 import path from 'node:path';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { checkMetadata, loadChecksById, type CheckMeta } from '../../check-registry.ts';
 import { ResultStream, combineExit, type TargetResult } from '../../engine.ts';
@@ -16,6 +13,7 @@ import type { Command } from '../command.ts';
 import { parseDomain, parseIp, parsePositiveInt } from '../validate.ts';
 import { guardResolver, withCommonOptions, dnsSetup, makeDns, probeResolvers, exitCode, out, progressLine, type CommonArgs, type DnsSetup } from '../common.ts';
 import { mapLimit } from '../../util/semaphore.ts';
+import { INPUT_LIMITS, readInputLines } from '../../util/read-input.ts';
 import { openPublisher, withPublishOptions, type PublishArgs } from '../publish.ts';
 import type { HistoryStore } from '../../history/store.ts';
 import { canUseDashboard } from '../../tui/dashboard.ts';
@@ -65,29 +63,37 @@ export async function buildRunOptions(argv: CheckArgs, registry: Map<string, Pic
 export { prepareChecks, checkDomain } from '../../engine/run.ts';
 
 async function* domainsFromFile(file: string): AsyncGenerator<{ line: number; domain: string }> {
-  const rl = readline.createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  let line = 0;
-  for await (const raw of rl) {
-    line++;
+  // bounded like every file read: devices refused, a cap on the whole and on each line, a silent pipe given up on
+  for await (const [line, raw] of readInputLines(file, { what: '--domains-file', maxBytes: INPUT_LIMITS.lines, maxLineBytes: INPUT_LIMITS.line, hint: 'one domain per line expected' })) {
     const s = raw.replace(/#.*/, '').trim();
     if (s) yield { line, domain: s };
   }
 }
 
-async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup, store?: HistoryStore): Promise<number> {
-  const file = argv['domains-file']!;
-  try {
-    if (!(await stat(file)).isFile()) throw new Error('not a file');
-  } catch {
-    throw new UsageError(`--domains-file: cannot read '${file}' (one domain per line expected)`);
-  }
+/**
+ * The lines of --domains-file with the first one read already: a missing file, a device,
+ * an endless line or a silent pipe is refused before the resolvers are probed or any
+ * domain is checked.
+ */
+async function openDomainsFile(file: string): Promise<AsyncIterator<{ line: number; domain: string }>> {
+  const lines = domainsFromFile(file)[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<{ line: number; domain: string }>> | undefined = Promise.resolve(await lines.next());
+  return {
+    next: () => {
+      const f = first;
+      first = undefined;
+      return f ?? lines.next();
+    },
+  };
+}
+
+async function runBatch(argv: CheckArgs, checks: Check[], registry: Map<string, Check>, opts: RunOptions, setup: DnsSetup, iter: AsyncIterator<{ line: number; domain: string }>, store?: HistoryStore): Promise<number> {
   const jobs = parsePositiveInt(argv.jobs, '--jobs', 10_000);
   const failOn = argv['fail-on'];
   let worst = 0;
   const progress = progressLine();
   let done = 0;
   // a bounded pool pulls lines as it goes: memory stays flat however long the file is
-  const iter = domainsFromFile(file)[Symbol.asyncIterator]();
   const worker = async () => {
     for (;;) {
       const next = await iter.next();
@@ -187,11 +193,12 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
       if (argv[flag]) throw new UsageError(`--${flag} does not combine with --domains-file (which prints one JSON document per domain); check the domains one by one, or drop --${flag}`);
     }
     if (domains.length) throw new UsageError('give domains either as arguments or with --domains-file, not both');
+    const lines = await openDomainsFile(argv['domains-file']);
     const publisher = await openPublisher({ ...argv, against: undefined, baseline: undefined }, 'check');
     const bad = await probe;
     if (bad) throw new UsageError(bad);
     try {
-      return await runBatch(argv, checks, registry, opts, setup, publisher.store);
+      return await runBatch(argv, checks, registry, opts, setup, lines, publisher.store);
     } finally {
       publisher.store?.close();
     }

@@ -14,6 +14,7 @@ export const command: Command<DemoArgs> = {
         .option('dashboard', { type: 'boolean', default: true, describe: 'show the dashboard on a terminal (--no-dashboard: plain text)' })
         .option('save', { type: 'boolean', default: true, describe: 'save the runs to history (--no-save to skip)' })
         .option('db', { type: 'string', describe: 'history database' })
+        .option('spamd', { type: 'boolean', default: true, describe: 'score the campaign with a lab SpamAssassin spamd (--no-spamd: without a spam score, where spamd is not installed)' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false })
         .option('html-report', { type: 'string', describe: 'also write a self-contained HTML report to FILE (verdict, fixes, placement chart, the before/after diff)' })
         .option('placement-timeout', { alias: 'timeout', type: 'string', default: '10s', describe: 'how long to wait for seed copies (POP3 seeds cannot see spam, so they wait this long for copies filed there); --timeout is the old spelling' })

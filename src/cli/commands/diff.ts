@@ -1,4 +1,5 @@
 // `inboxlens diff <runA> <runB>`: what changed between two saved runs (or JSON files).
+import { existsSync } from 'node:fs';
 import { readInputFile, INPUT_LIMITS } from '../../util/read-input.ts';
 import type { Argv } from 'yargs';
 import type { Command } from '../command.ts';
@@ -21,9 +22,17 @@ interface DiffArgs {
   'fail-on': 'error' | 'warn';
 }
 
-async function load(ref: string, store: () => HistoryStore, target?: string, exclude?: string): Promise<{ report: Report; id?: string; label?: string | null }> {
-  if (/\.json$/i.test(ref)) {
-    const text = readInputFile(ref, { what: `diff ${ref}`, maxBytes: INPUT_LIMITS.report, encoding: 'utf8' });
+type Loaded = { report: Report; id?: string; label?: string | null };
+
+/** "last", "last:LABEL", "last~N": a run found by position, narrowed by the other side's command and target */
+const isLast = (ref: string) => /^last(?::[^~]+)?(?:~\d+)?$/.test(ref);
+/** what a side was a run of: its command and its target(s), as the history stores them */
+const kindOf = (r: Loaded) => ({ command: r.report.command, target: r.report.targets.map((t) => t.target).join(',') || undefined });
+
+async function load(ref: string, store: () => HistoryStore, target?: string, exclude?: string, command?: string): Promise<Loaded> {
+  // a JSON report by its name, or any path that exists (a run id has no '/'): /dev/zero is refused as a device, not looked up as a run
+  if (/\.json$/i.test(ref) || (ref.includes('/') && existsSync(ref))) {
+    const text = readInputFile(ref, { what: 'diff', maxBytes: INPUT_LIMITS.report, encoding: 'utf8' });
     try {
       const report = JSON.parse(text) as Report;
       if (report?.schemaVersion !== '1.0') throw new Error('no schemaVersion');
@@ -32,7 +41,7 @@ async function load(ref: string, store: () => HistoryStore, target?: string, exc
       throw new UsageError(`diff: '${ref}' is not a readable inboxlens JSON report (${(e as Error).message})`);
     }
   }
-  const r = store().get(ref, target, exclude);
+  const r = store().get(ref, target, exclude, command);
   return { report: r.report, id: r.id, label: r.label };
 }
 
@@ -61,9 +70,21 @@ export const command: Command<DiffArgs> = {
       return (store ??= HistoryStore.openReadOnly(file));
     };
     try {
-      const a = await load(String(argv.before), getStore, argv.target);
-      // "diff last~1 last" and "diff <id> last" compare two different runs
-      const b = await load(String(argv.after), getStore, argv.target, String(argv.after).startsWith('last') && String(argv.before) !== 'last' ? undefined : a.id);
+      const before = String(argv.before);
+      const after = String(argv.after);
+      // a "last…" side is the last run of the same command and target as the other side: `diff last~1 last`
+      // compares the latest run with the one before it of the same kind, not with whatever ran in between
+      let a: Loaded;
+      let b: Loaded;
+      if (isLast(before)) {
+        b = await load(after, getStore, argv.target);
+        const k = kindOf(b);
+        a = await load(before, getStore, argv.target ?? k.target, isLast(after) ? undefined : b.id, k.command);
+      } else {
+        a = await load(before, getStore, argv.target);
+        const k = kindOf(a);
+        b = await load(after, getStore, isLast(after) ? argv.target ?? k.target : argv.target, undefined, isLast(after) ? k.command : undefined);
+      }
       if (a.id && a.id === b.id) throw new UsageError(`diff: '${argv.before}' and '${argv.after}' are the same run (${a.id})`);
       const d = diffReports(a.report, b.report, { before: { id: a.id, label: a.label }, after: { id: b.id, label: b.label } }, argv['fail-on']);
       // beside the seeds and the listings: what receivers reported between the two runs (read only; no database: none yet)
