@@ -18,7 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { labTls } from './tls.ts';
+import { labCertFor } from './tls.ts';
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -285,7 +285,8 @@ export async function startPostfix(o: StartPostfixOptions): Promise<LabPostfix> 
   try {
     // the postfix user reads the configuration and writes the queue
     await chmod(dir, 0o755);
-    const tls = await labTls();
+    // valid for its host name and its loopback address, from the lab CA
+    const tls = await labCertFor([o.hostname, 'localhost'], [address]);
     await mkdir(path.join(dir, 'tls'), { mode: 0o700 });
     await writeFile(path.join(dir, 'tls', 'server.crt'), `${tls.certPem.trimEnd()}\n${tls.caPem.trimEnd()}\n`);
     await writeFile(path.join(dir, 'tls', 'server.key'), tls.keyPem, { mode: 0o600 });
