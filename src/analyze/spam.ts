@@ -190,5 +190,17 @@ function yahoo(get: (n: string) => Field | undefined): SpamFilterVerdict | undef
 export function decodeSpamHeaders(fields: Field[]): SpamFilterVerdict[] {
   // the topmost of each name: the receiver's latest word
   const get = (n: string) => fields.find((f) => f.name === n);
-  return [spamassassin(get), rspamd(get), microsoft(get), gmail(get), yahoo(get)].filter((x): x is SpamFilterVerdict => !!x);
+  let sa = spamassassin(get);
+  const rs = rspamd(get);
+  // rspamd's x-spam-status routine (milter_headers) writes "X-Spam-Status: No, score=-0.70": with
+  // rspamd's own headers beside it and none of SpamAssassin's required=/tests=/version=, it is
+  // rspamd's verdict written twice, not a second filter's
+  const status = get('x-spam-status');
+  if (sa && rs && status && !get('x-spam-flag') && !get('x-spam-score') && !/\b(required|tests|version)=/i.test(status.value)) {
+    rs.headers.push(status.raw);
+    if (rs.verdict === 'unknown') rs.verdict = sa.verdict;
+    if (rs.score === undefined && sa.score !== undefined) rs.score = sa.score;
+    sa = undefined;
+  }
+  return [sa, rs, microsoft(get), gmail(get), yahoo(get)].filter((x): x is SpamFilterVerdict => !!x);
 }

@@ -436,6 +436,8 @@ describe('Postfix + rspamd (milter) as they really write them', () => {
     // before the fix: spamHeaders() found nothing (only fields above the hop, or right below it, were the receiver's)
     expect(spamHeaders(clean, ids)).toMatchObject({ spamStatus: 'No, score=-0.70', spamScore: -0.7 });
     expect(spamHeaders(clean, ids)!.verdicts).toContainEqual(expect.objectContaining({ filter: 'rspamd', verdict: 'not-spam', action: 'no action' }));
+    // rspamd's X-Spam-Status ("No, score=-0.70", no required=/tests=) is rspamd's, not a SpamAssassin verdict
+    expect(spamHeaders(clean, ids)!.verdicts!.map((v) => v.filter)).toEqual(['rspamd']);
     expect(receiverView(clean, ids).receiverFields.map((f) => f.name)).toEqual(expect.arrayContaining(['x-spamd-result', 'x-rspamd-queue-id', 'x-spam-status']));
   });
 
