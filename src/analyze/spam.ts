@@ -110,6 +110,8 @@ function rspamd(get: (n: string) => Field | undefined): SpamFilterVerdict | unde
     // "default: False [3.40 / 15.00]; SYMBOL(1.00)[option]; …"
     const m = /^\s*\S+:\s*(True|False)\s*\[\s*(-?\d+(?:\.\d+)?)\s*\/\s*(-?\d+(?:\.\d+)?)\s*\]/i.exec(result.value);
     if (m) {
+      // rspamd's milter_headers writes True only for the reject action ("False" with "add header"
+      // is spam filed as such): the action, when written, decides below
       out.verdict = m[1]!.toLowerCase() === 'true' ? 'spam' : 'not-spam';
       out.score = Number(m[2]);
       out.threshold = Number(m[3]);
@@ -119,7 +121,10 @@ function rspamd(get: (n: string) => Field | undefined): SpamFilterVerdict | unde
   }
   if (action) {
     out.action = action.value.trim();
-    if (out.verdict === 'unknown') out.verdict = /^(no action|greylist)$/i.test(out.action) ? 'not-spam' : 'spam';
+    out.verdict = /^(no action|greylist)$/i.test(out.action) ? 'not-spam' : 'spam';
+  } else if (spam && /^yes/i.test(spam.value.trim())) {
+    // the proxy's X-Spam: Yes (add header and above) outweighs a "False" that means "not rejected"
+    out.verdict = 'spam';
   }
   if (out.score === undefined && scoreF) {
     const s = num(/^-?\d+(?:\.\d+)?/.exec(scoreF.value)?.[0]);

@@ -454,6 +454,18 @@ describe('Postfix + rspamd (milter) as they really write them', () => {
     expect(spamHeaders(planted, ids)!.spamStatus).toBe('No, score=-0.70');
   });
 
+  it('a copy rspamd scored spam (add header, 6.70): its verdict is spam, though X-Spamd-Result says "False" (True means reject)', () => {
+    const scored = real('scored-spam');
+    // rspamd removed the Authentication-Results the sender planted under its id (milter_headers remove): one remains, its own
+    const v = receiverView(scored, ids);
+    expect(v.authResults).toHaveLength(1);
+    expect(receiverAuth(scored, ids)).toMatchObject({ dmarc: { result: 'fail', domain: 'brokensender.test' }, spf: { result: 'fail' } });
+    const sh = spamHeaders(scored, ids)!;
+    expect(sh.spamStatus).toMatch(/^Yes, score=6\.70/);
+    // before the fix: { filter: 'rspamd', verdict: 'not-spam' } from "default: False [6.70 / 15.00]"
+    expect(sh.verdicts).toEqual([expect.objectContaining({ filter: 'rspamd', verdict: 'spam', action: 'add header', score: 6.7 })]);
+  });
+
   it('the spam copy (rspamd\'s add-header test pattern): X-Spam: Yes alone, no verdict is made up', () => {
     const spam = real('spam');
     expect(spam).toMatch(/\r\nX-Spam: Yes\r\n/);
