@@ -22,6 +22,8 @@ export { startLabMx, type LabMx, type ReceivedRecord, type RejectedRecord } from
 export { LAB_PROVIDERS, classify, type ProviderPolicy } from './providers.ts';
 export { LAYOUTS, foldersOf, junkFolderOf, tabFolderOf, type Layout } from './layouts.ts';
 export { labTls } from './tls.ts';
+export { startRealStack, REAL_DOMAIN, REAL_MX, type RealStack, type RealSeed, type StartRealStackOptions } from './real-stack.ts';
+export { startPostfix, type LabPostfix } from './postfix.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LAB_ZONES_DIR = path.join(ROOT, 'fixtures/lab/zones');
