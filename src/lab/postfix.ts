@@ -269,9 +269,9 @@ export async function startPostfix(o: StartPostfixOptions): Promise<LabPostfix> 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await pf('stop').catch(() => {});
-    // the master waits for its children; give them a moment, then make sure
-    for (let i = 0; i < 100 && instancePids(dir).length; i++) await sleep(100);
+    const asked = await pf('stop').then(() => true, () => false);
+    // the master stops its children; give them a moment (none if no master answered), then make sure
+    for (let i = 0; asked && i < 100 && instancePids(dir).length; i++) await sleep(100);
     if (instancePids(dir).length) {
       await pf('abort').catch(() => {});
       killAll(instancePids(dir), 'SIGTERM');
@@ -309,23 +309,24 @@ export async function startPostfix(o: StartPostfixOptions): Promise<LabPostfix> 
         throw new Error(`postfix -c ${dir} start failed: ${(err.stderr || err.message).trim()}\n${tail()}`);
       }
       const deadline = Date.now() + timeoutMs;
-      let last = '';
-      while (Date.now() < deadline) {
+      let last = 'not tried';
+      let up = false;
+      do {
         try {
           await greets(address, port);
-          last = '';
+          up = true;
           break;
         } catch (e) {
           last = (e as Error).message;
         }
         if (/address already in use/i.test(tail(50))) break;
         await sleep(200);
-      }
-      if (!last) break;
+      } while (Date.now() < deadline);
+      if (up) break;
       await pf('stop').catch(() => {});
       for (let i = 0; i < 50 && instancePids(dir).length; i++) await sleep(100);
       if (attempt < 3 && /address already in use/i.test(tail(50))) continue;
-      throw new Error(`Postfix did not greet on ${address}:${port} within ${timeoutMs} ms (${last}). Its log:\n${tail()}`);
+      throw new Error(`Postfix (${dir}) did not greet on ${address}:${port} within ${timeoutMs} ms (${last}). Its log:\n${tail()}`);
     }
   } catch (e) {
     await stop();
