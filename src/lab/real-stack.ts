@@ -32,6 +32,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const REAL_DOMAIN = 'real.lab.test';
 export const REAL_MX = 'mx.postfix.lab.test';
 export const REAL_LAYOUT: Layout = 'dotted-de';
+/** the seeds' IMAP host name, in the stack's DNS only (A 127.0.0.1) */
+export const REAL_IMAP = 'imap.real.lab.test';
 
 /**
  * Files spam into the localized Junk: rspamd's milter adds `X-Spam: Yes` for the
@@ -124,6 +126,8 @@ export async function startRealStack(o: StartRealStackOptions = {}): Promise<Rea
       'goodsender.test': { TXT: ['v=spf1 ip4:198.51.100.25 ip4:127.0.0.1 -all'], MX: ['10 mx.goodsender.test'], A: ['198.51.100.25'] },
       [REAL_DOMAIN]: { MX: [`10 ${REAL_MX}`], TXT: ['v=spf1 -all'] },
       [REAL_MX]: { A: [address] },
+      // the seeds reach Dovecot by a name only the lab DNS knows: seed hosts resolve through --resolver
+      [REAL_IMAP]: { A: ['127.0.0.1'] },
     }, 'real stack zone'));
     const dns = await FixtureDns.start({ zone });
     started.push(dns);
@@ -166,7 +170,8 @@ export async function startRealStack(o: StartRealStackOptions = {}): Promise<Rea
         provider: 'generic',
         // the receiver's verdicts are trusted by this id (src/analyze/receiver.ts)
         authservId: REAL_MX,
-        imap: { host: dovecot.host, port: dovecot.imapPort, secure: false },
+        // Dovecot's certificate names localhost: TLS checks that name, the connection goes to what DNS says
+        imap: { host: REAL_IMAP, port: dovecot.imapPort, secure: false, servername: 'localhost' },
         ca: caFile,
         auth: { user: s.user, pass: s.pass },
       })),

@@ -134,6 +134,8 @@ describe.runIf(ROOT_USER)('the real receiving stack: Postfix, rspamd (milter), D
       expect(cj.rows[seed.address], junk.stdout).toMatchObject({ placement: 'spam', folder: JUNK });
     }
     expect(cj.codes).toContain('placement.spam');
+    // the seeds' host is a name only the stack's DNS knows: it resolved through --resolver
+    expect(YAML.parse(readFileSync(s.seedsFile, 'utf8')).seeds[0].imap.host).toBe('imap.real.lab.test');
     // GTUBE short-cuts rspamd's checks: no Authentication-Results, so no verdict is claimed
     const spamFinding = (cj.c.findings as any[]).find((f) => f.code === 'placement.spam');
     expect(spamFinding.summary).not.toMatch(/authentication passed/i);
