@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian/Ubuntu machine for inboxlens's lab and tests:
-# Dovecot (IMAP, POP3, LMTP) for the seed mailboxes, SpamAssassin's spamd and
+# Dovecot (IMAP, POP3, LMTP, and Sieve: dovecot-sieve) for the seed mailboxes, Postfix for the
+# lab's real receiving stack (src/lab/real-stack.ts; "No configuration": the lab writes its own), SpamAssassin's spamd and
 # rspamd for content scoring, tmux for the dashboard test, xmllint (libxml2-utils) for the
 # JUnit schema test, chromium for the HTML report test, and the independent implementations
 # the tests compare with: python3-authres (Authentication-Results), dkimpy (python3-dkim,
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres python3-dkim python3-spf python3-dnspython)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve postfix spamassassin spamd rspamd tmux libxml2-utils chromium python3-authres python3-dkim python3-spf python3-dnspython)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,9 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "setup: installing ${missing[*]} from Debian's packages" >&2
   $SUDO apt-get update -q
+  # Postfix's package asks what kind of mail system this is: none (the lab runs private instances)
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   # the packages' own services are not wanted: the lab starts its own instances
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-  for svc in dovecot spamd spamassassin rspamd; do
+  for svc in dovecot spamd spamassassin rspamd postfix; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

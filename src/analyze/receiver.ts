@@ -18,6 +18,10 @@
 // Provider profiles (receivers.ts) know their ids; a seed may name its own; for an
 // unknown receiver its ids are taken to be names under the registrable domain of
 // its `by` hosts.
+//
+// Postfix appends what its milters add with smfi_addheader (rspamd's X-Spam-Status,
+// X-Spamd-Result, X-Rspamd-*) at the very end of the header: that closing run counts
+// as the receiver's when its X-Rspamd-Queue-Id is the arrival hop's queue id.
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -223,6 +227,22 @@ export function receiverView(source: Buffer | string | Field[], o: ReceiverViewO
     if (((f.name === 'dkim-filter' || f.name === 'dmarc-filter') && v.split(/\s+/).pop() === queueId) || (f.name === 'x-rspamd-queue-id' && v === queueId)) markers.push(i);
   }
   const lastMarker = markers.length ? markers[markers.length - 1]! : -1;
+  // Postfix appends the headers a milter adds with smfi_addheader (rspamd's X-Spam-Status,
+  // X-Spamd-Result, X-Rspamd-*) at the END of the header, below everything the sender wrote.
+  // That closing run of verdict fields is the receiver's only when it carries this hop's queue
+  // id in X-Rspamd-Queue-Id, which no sender can know beforehand. A sender's own field of the
+  // same name just above the milter's is superseded by the milter's (the last one counts).
+  const tail = new Set<number>();
+  if (queueId && arrival) {
+    let start = fields.length;
+    while (start > boundary + 1 && RECEIVER_WRITTEN.test(fields[start - 1]!.name)) start--;
+    const run = [...Array(fields.length - start).keys()].map((k) => start + k);
+    if (run.some((i) => fields[i]!.name === 'x-rspamd-queue-id' && fields[i]!.value.trim().toLowerCase() === queueId)) {
+      const last = new Map<string, number>();
+      for (const i of run) last.set(fields[i]!.name, i);
+      for (const i of run) if (fields[i]!.name === 'authentication-results' || last.get(fields[i]!.name) === i) tail.add(i);
+    }
+  }
 
   const view: ReceiverView = { profile: profile.id, authservIds: ids, hop, ...(arrival ? { arrival } : {}), authResults: [], receiverFields: fields.slice(0, boundary), ignored: [] };
   const noHop = received.length === 0;
@@ -247,6 +267,11 @@ export function receiverView(source: Buffer | string | Field[], o: ReceiverViewO
     const ignore = (reason: string) => view.ignored.push({ name: f.name, position: i, ...(parsed.authservId ? { authservId: parsed.authservId } : {}), reason, value: f.value });
     const above = i < boundary;
     const inZone = !above && i > boundary && i < belowEnd;
+    if (tail.has(i) && !arc) {
+      if (idMatches(parsed)) view.authResults.push({ ...parsed, position: i, value: f.value });
+      else ignore(`authserv-id ${parsed.authservId ?? '(none)'} is not the receiver's (${ids.join(', ') || 'none known'})`);
+      continue;
+    }
     if (!above && !(inZone && useZone && !arc)) {
       ignore(inZone
         ? wroteAbove
@@ -299,7 +324,8 @@ export function receiverView(source: Buffer | string | Field[], o: ReceiverViewO
   // the other verdict fields of the zone count when its Authentication-Results did
   const zoneTrusted = view.authResults.some((a) => a.position > boundary);
   if (zoneTrusted) view.receiverFields.push(...fields.slice(boundary + 1, belowEnd));
-  const spfField = fields.findIndex((f, i) => f.name === 'received-spf' && (i < boundary || (zoneTrusted && i > boundary && i < belowEnd)));
+  view.receiverFields.push(...[...tail].map((i) => fields[i]!));
+  const spfField = fields.findIndex((f, i) => f.name === 'received-spf' && (i < boundary || (zoneTrusted && i > boundary && i < belowEnd) || tail.has(i)));
   if (spfField >= 0) view.receivedSpf = parseReceivedSpf(fields[spfField]!.value);
   return view;
 }

@@ -110,6 +110,8 @@ function rspamd(get: (n: string) => Field | undefined): SpamFilterVerdict | unde
     // "default: False [3.40 / 15.00]; SYMBOL(1.00)[option]; …"
     const m = /^\s*\S+:\s*(True|False)\s*\[\s*(-?\d+(?:\.\d+)?)\s*\/\s*(-?\d+(?:\.\d+)?)\s*\]/i.exec(result.value);
     if (m) {
+      // rspamd's milter_headers writes True only for the reject action ("False" with "add header"
+      // is spam filed as such): the action, when written, decides below
       out.verdict = m[1]!.toLowerCase() === 'true' ? 'spam' : 'not-spam';
       out.score = Number(m[2]);
       out.threshold = Number(m[3]);
@@ -119,7 +121,10 @@ function rspamd(get: (n: string) => Field | undefined): SpamFilterVerdict | unde
   }
   if (action) {
     out.action = action.value.trim();
-    if (out.verdict === 'unknown') out.verdict = /^(no action|greylist)$/i.test(out.action) ? 'not-spam' : 'spam';
+    out.verdict = /^(no action|greylist)$/i.test(out.action) ? 'not-spam' : 'spam';
+  } else if (spam && /^yes/i.test(spam.value.trim())) {
+    // the proxy's X-Spam: Yes (add header and above) outweighs a "False" that means "not rejected"
+    out.verdict = 'spam';
   }
   if (out.score === undefined && scoreF) {
     const s = num(/^-?\d+(?:\.\d+)?/.exec(scoreF.value)?.[0]);
@@ -190,5 +195,17 @@ function yahoo(get: (n: string) => Field | undefined): SpamFilterVerdict | undef
 export function decodeSpamHeaders(fields: Field[]): SpamFilterVerdict[] {
   // the topmost of each name: the receiver's latest word
   const get = (n: string) => fields.find((f) => f.name === n);
-  return [spamassassin(get), rspamd(get), microsoft(get), gmail(get), yahoo(get)].filter((x): x is SpamFilterVerdict => !!x);
+  let sa = spamassassin(get);
+  const rs = rspamd(get);
+  // rspamd's x-spam-status routine (milter_headers) writes "X-Spam-Status: No, score=-0.70": with
+  // rspamd's own headers beside it and none of SpamAssassin's required=/tests=/version=, it is
+  // rspamd's verdict written twice, not a second filter's
+  const status = get('x-spam-status');
+  if (sa && rs && status && !get('x-spam-flag') && !get('x-spam-score') && !/\b(required|tests|version)=/i.test(status.value)) {
+    rs.headers.push(status.raw);
+    if (rs.verdict === 'unknown') rs.verdict = sa.verdict;
+    if (rs.score === undefined && sa.score !== undefined) rs.score = sa.score;
+    sa = undefined;
+  }
+  return [sa, rs, microsoft(get), gmail(get), yahoo(get)].filter((x): x is SpamFilterVerdict => !!x);
 }

@@ -33,6 +33,8 @@ function asLabError(part: string, packages: string[], e: unknown): LabStartError
   if (msg.length > 900) msg = `${msg.slice(0, 300)} … ${msg.slice(-500)}`;
   return new LabStartError(part, packages, `failed to start: ${msg.replace(new RegExp(`^${part} `), '')}`);
 }
+export { startRealStack, REAL_DOMAIN, REAL_MX, type RealStack, type RealSeed, type StartRealStackOptions } from './real-stack.ts';
+export { startPostfix, type LabPostfix } from './postfix.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LAB_ZONES_DIR = path.join(ROOT, 'fixtures/lab/zones');

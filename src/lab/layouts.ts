@@ -2,13 +2,23 @@
 // provider presents itself over IMAP: folder names and special-use attributes
 // (RFC 6154). Seeds find Junk by `\Junk` first and by these names as a fallback,
 // so the names are the providers' real ones.
-export type Layout = 'generic' | 'gmail' | 'outlook' | 'yahoo' | 'icloud';
+export type Layout = 'generic' | 'gmail' | 'outlook' | 'yahoo' | 'icloud' | 'dotted-de';
+
+/**
+ * How a layout is stored: `maildir` — Maildir++ under a `/` separator (the lab's
+ * default Dovecot); `mdbox-dotted` — mdbox storage with one namespace under the
+ * `INBOX.` prefix and the `.` separator, as Courier-style servers and many hosting
+ * panels present it. One Dovecot serves one store (its namespace is global).
+ */
+export type Store = 'maildir' | 'mdbox-dotted';
 
 export interface LabFolder {
   name: string;
   specialUse?: '\\Junk' | '\\All' | '\\Trash' | '\\Sent' | '\\Drafts' | '\\Archive';
   /** a Gmail-style inbox tab modelled as a folder (the lab's Dovecot has no X-GM-RAW) */
   tab?: 'promotions' | 'social' | 'updates' | 'forums';
+  /** the spam folder of a layout that marks none with `\Junk`: clients must find it by name */
+  junk?: true;
 }
 
 export const LAYOUTS: Record<Layout, LabFolder[]> = {
@@ -53,15 +63,28 @@ export const LAYOUTS: Record<Layout, LabFolder[]> = {
     { name: 'Deleted Messages', specialUse: '\\Trash' },
     { name: 'Archive', specialUse: '\\Archive' },
   ],
+  // a German mailbox on a dotted INBOX. namespace (mdbox): the spam folder is
+  // localized and carries no \Junk attribute, so placement must know its name;
+  // over IMAP it is INBOX.Unerw&APw-nscht (modified UTF-7, RFC 3501 §5.1.3)
+  'dotted-de': [
+    { name: 'INBOX' },
+    { name: 'INBOX.Unerwünscht', junk: true },
+    { name: 'INBOX.Gesendet', specialUse: '\\Sent' },
+    { name: 'INBOX.Papierkorb', specialUse: '\\Trash' },
+  ],
 };
+
+export function storeOf(layout: Layout = 'generic'): Store {
+  return layout === 'dotted-de' ? 'mdbox-dotted' : 'maildir';
+}
 
 export function foldersOf(layout: Layout = 'generic'): LabFolder[] {
   return LAYOUTS[layout];
 }
 
-/** The layout's spam folder (the one with `\Junk`). */
+/** The layout's spam folder (the one with `\Junk`, or the one known by name). */
 export function junkFolderOf(layout: Layout = 'generic'): string {
-  return LAYOUTS[layout].find((f) => f.specialUse === '\\Junk')!.name;
+  return LAYOUTS[layout].find((f) => f.specialUse === '\\Junk' || f.junk)!.name;
 }
 
 /** The folder that models an inbox tab, for layouts that have tabs. */

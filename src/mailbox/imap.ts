@@ -44,6 +44,14 @@ const JUNK_NAMES: Record<Provider, string[]> = {
   icloud: ['Junk'],
   generic: ['Junk', 'Spam', 'Bulk', 'Junk Email', 'Bulk Mail', 'INBOX.Junk', 'INBOX.Spam', 'INBOX/Junk', 'INBOX/Spam'],
 };
+/**
+ * Localized spam-folder names, matched on the name of a top-level folder or a
+ * direct child of INBOX (Courier-style `INBOX.` namespaces), case-insensitively,
+ * when nothing above matched: imapflow's list of localized names (its
+ * name-derived special use) first, then these, which it lacks (German servers
+ * and clients: "Unerwünscht", GMX/WEB.DE "Spamverdacht").
+ */
+const LOCALIZED_JUNK = ['unerwünscht', 'spamverdacht', 'spam-verdacht', 'junk-e-mail', 'junk', 'spam'];
 const ALL_NAMES = ['[Gmail]/All Mail', '[Google Mail]/All Mail'];
 const TRASH_NAMES = ['Trash', 'Deleted Items', 'Deleted Messages', '[Gmail]/Trash', '[Google Mail]/Trash', '[Gmail]/Bin', '[Google Mail]/Bin'];
 const SKIP_USES = new Set(['\\Sent', '\\Drafts', '\\Flagged', '\\Important']);
@@ -195,7 +203,14 @@ export function mapFolders(list: ListResponse[], provider: Provider, overrides: 
   const byNames = (names: string[]) => names.map((n) => find(n)).find(Boolean);
 
   const inboxL = find(overrides.inbox) ?? find('INBOX');
-  const junkL = find(overrides.junk) ?? use('\\Junk') ?? byNames(JUNK_NAMES[provider]) ?? byNames(JUNK_NAMES.generic);
+  // a top-level folder, or one right under INBOX (INBOX.Unerwünscht, INBOX/Spam)
+  const shallow = selectable.filter((l) => {
+    const segs = l.path.split(l.delimiter || '/');
+    return segs.length === 1 || (segs.length === 2 && segs[0]!.toUpperCase() === 'INBOX');
+  });
+  const byLocalName = () => shallow.find((l) => l.specialUse === '\\Junk' && l.path.toUpperCase() !== 'INBOX')
+    ?? shallow.find((l) => LOCALIZED_JUNK.includes(lastSegment(l).normalize('NFC').toLowerCase()));
+  const junkL = find(overrides.junk) ?? use('\\Junk') ?? byNames(JUNK_NAMES[provider]) ?? byNames(JUNK_NAMES.generic) ?? byLocalName();
   const allL = find(overrides.all) ?? use('\\All') ?? (provider === 'gmail' ? byNames(ALL_NAMES) : undefined);
   const trashL = find(overrides.trash) ?? use('\\Trash') ?? byNames(TRASH_NAMES);
   const tabPaths = new Map<string, string>();

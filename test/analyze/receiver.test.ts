@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAuthResults } from '../../src/analyze/auth-results.ts';
 import { receiverView } from '../../src/analyze/receiver.ts';
-import { receiverAuth, authFailures } from '../../src/placement/classify.ts';
+import { receiverAuth, authFailures, spamHeaders } from '../../src/placement/classify.ts';
 import { parseSeeds } from '../../src/placement/seeds.ts';
 import { UsageError } from '../../src/util/errors.ts';
 import { ROOT } from '../helpers/cli.ts';
@@ -411,5 +411,65 @@ describe('the sending IP and HELO from the arrival Received, as MTAs write them'
     ));
     expect(v.hop.map((h) => h.id)).toEqual(['B2', 'x1', 'A1']);
     expect(v.arrival).toMatchObject({ ip: '203.0.113.44', helo: 'out.sender.example' });
+  });
+});
+
+// Copies delivered by the lab's real receiving stack (src/lab/real-stack.ts): Postfix with
+// rspamd as its milter, then Dovecot's LMTP. rspamd's Authentication-Results stand right
+// below Postfix's Received (Postfix shows milters the header without its own Received);
+// its X-Spam-Status / X-Spamd-Result / X-Rspamd-* are appended at the END of the header.
+describe('Postfix + rspamd (milter) as they really write them', () => {
+  const real = (name: string) => readFileSync(path.join(ROOT, 'fixtures/messages', `real-postfix-rspamd-${name}.eml`), 'latin1');
+  const clean = real('clean');
+  const qid = /X-Rspamd-Queue-Id: (\S+)/.exec(clean)![1]!;
+  const ids = { authservIds: ['mx.postfix.lab.test'] };
+
+  it('the hop is Postfix (below Dovecot\'s LMTP Received), from 127.0.0.1 with the sender\'s HELO', () => {
+    const v = receiverView(clean, ids);
+    expect(v.hop.map((h) => h.by)).toEqual(['store.lab.test', 'mx.postfix.lab.test']);
+    expect(v.arrival).toMatchObject({ by: 'mx.postfix.lab.test', ip: '127.0.0.1', helo: 'mta.goodsender.test', id: qid });
+    expect(v.authResults.map((a) => a.authservId)).toEqual(['mx.postfix.lab.test']);
+    expect(receiverAuth(clean, ids)).toMatchObject({ authservId: 'mx.postfix.lab.test', spf: { result: 'pass' }, dmarc: { result: 'pass', domain: 'goodsender.test' } });
+  });
+
+  it('rspamd\'s headers appended at the end count as the receiver\'s when X-Rspamd-Queue-Id is this hop\'s queue id', () => {
+    // before the fix: spamHeaders() found nothing (only fields above the hop, or right below it, were the receiver's)
+    expect(spamHeaders(clean, ids)).toMatchObject({ spamStatus: 'No, score=-0.70', spamScore: -0.7 });
+    expect(spamHeaders(clean, ids)!.verdicts).toContainEqual(expect.objectContaining({ filter: 'rspamd', verdict: 'not-spam', action: 'no action' }));
+    // rspamd's X-Spam-Status ("No, score=-0.70", no required=/tests=) is rspamd's, not a SpamAssassin verdict
+    expect(spamHeaders(clean, ids)!.verdicts!.map((v) => v.filter)).toEqual(['rspamd']);
+    expect(receiverView(clean, ids).receiverFields.map((f) => f.name)).toEqual(expect.arrayContaining(['x-spamd-result', 'x-rspamd-queue-id', 'x-spam-status']));
+  });
+
+  it('a closing run with another queue id (the sender wrote it) is not the receiver\'s', () => {
+    const forged = clean.replace(`X-Rspamd-Queue-Id: ${qid}`, 'X-Rspamd-Queue-Id: 0000000000A');
+    expect(spamHeaders(forged, ids)).toBeUndefined();
+    expect(receiverView(forged, ids).receiverFields.map((f) => f.name)).not.toContain('x-spamd-result');
+  });
+
+  it('a sender\'s X-Spam-Status just above the milter\'s run is superseded by rspamd\'s', () => {
+    const at = clean.indexOf('X-Spam-Status: No, score=-0.70');
+    expect(at).toBeGreaterThan(0);
+    const planted = `${clean.slice(0, at)}X-Spam-Status: No, score=-9.00 planted\r\n${clean.slice(at)}`;
+    expect(spamHeaders(planted, ids)!.spamStatus).toBe('No, score=-0.70');
+  });
+
+  it('a copy rspamd scored spam (add header, 6.70): its verdict is spam, though X-Spamd-Result says "False" (True means reject)', () => {
+    const scored = real('scored-spam');
+    // rspamd removed the Authentication-Results the sender planted under its id (milter_headers remove): one remains, its own
+    const v = receiverView(scored, ids);
+    expect(v.authResults).toHaveLength(1);
+    expect(receiverAuth(scored, ids)).toMatchObject({ dmarc: { result: 'fail', domain: 'brokensender.test' }, spf: { result: 'fail' } });
+    const sh = spamHeaders(scored, ids)!;
+    expect(sh.spamStatus).toMatch(/^Yes, score=6\.70/);
+    // before the fix: { filter: 'rspamd', verdict: 'not-spam' } from "default: False [6.70 / 15.00]"
+    expect(sh.verdicts).toEqual([expect.objectContaining({ filter: 'rspamd', verdict: 'spam', action: 'add header', score: 6.7 })]);
+  });
+
+  it('the spam copy (rspamd\'s add-header test pattern): X-Spam: Yes alone, no verdict is made up', () => {
+    const spam = real('spam');
+    expect(spam).toMatch(/\r\nX-Spam: Yes\r\n/);
+    expect(receiverAuth(spam, ids)).toBeUndefined();
+    expect(receiverView(spam, ids).arrival).toMatchObject({ by: 'mx.postfix.lab.test', ip: '127.0.0.1' });
   });
 });

@@ -75,6 +75,45 @@ describe('folder names when the server marks no special use', () => {
     expect(o.skipped).toContainEqual({ path: 'Old', why: 'skipped by the seed (folders.skip)' });
     expect(mapFolders(list([['INBOX'], ['Parent', ['\\Noselect']]]), 'generic').skipped).toContainEqual({ path: 'Parent', why: 'not selectable' });
   });
+
+  it('a localized spam folder without \\Junk under a dotted INBOX. namespace (German: INBOX.Unerwünscht)', () => {
+    const dotted = (paths: [string, string[]?][]) => paths.map(([p, flags]) => ({ path: p, pathAsListed: p, name: p.split('.').pop()!, delimiter: '.', parent: [], parentPath: '', flags: new Set(flags ?? []), listed: true, subscribed: true } as unknown as ListResponse));
+    // before the fix: no junk folder at all, so every spam copy was "missing" or other:INBOX.Unerwünscht
+    expect(mapFolders(dotted([['INBOX'], ['INBOX.Unerwünscht'], ['INBOX.Gesendet', ['\\Sent']]]), 'generic').junk?.path).toBe('INBOX.Unerwünscht');
+    expect(mapFolders(list([['INBOX'], ['Spamverdacht']]), 'generic').junk?.path).toBe('Spamverdacht');
+    // imapflow's localized names (its name-derived special use) count too: a French server
+    expect(mapFolders(dotted([['INBOX'], ['INBOX.Courrier indésirable']]).map((l) => Object.assign(l, { specialUse: '\\Junk', specialUseSource: 'name' })), 'generic').junk?.path).toBe('INBOX.Courrier indésirable');
+    // a user's own folder deeper down is not the spam folder
+    expect(mapFolders(dotted([['INBOX'], ['INBOX.Projekte'], ['INBOX.Projekte.Spam']]), 'generic').junk).toBeUndefined();
+    // a name is only a fallback: \Junk still wins
+    expect(mapFolders(dotted([['INBOX'], ['INBOX.Unerwünscht'], ['INBOX.Quarantäne', ['\\Junk']]]), 'generic').junk?.path).toBe('INBOX.Quarantäne');
+  });
+});
+
+describe('the dotted INBOX. layout on a real Dovecot (mdbox, localized Junk without \\Junk)', () => {
+  it('LIST shows INBOX.Unerw&APw-nscht without a special use, and the spam folder is found by name', async () => {
+    const de = await startDovecot({ users: [{ user: 'd@web.lab.test', pass: PASS, layout: 'dotted-de' }] });
+    try {
+      const c = await connectImap({ ...access(), port: de.imapPort }, { user: 'd@web.lab.test', pass: PASS });
+      try {
+        const raw: string[] = [];
+        c.on('log', () => {});
+        const listed = await c.list();
+        for (const l of listed) raw.push(`${(l as any).pathAsListed ?? l.path}|${l.delimiter}|${l.specialUse ?? ''}`);
+        // the wire name is modified UTF-7 (RFC 3501 §5.1.3); imapflow decodes it
+        expect(listed.find((l) => l.path === 'INBOX.Unerwünscht')).toMatchObject({ delimiter: '.' });
+        expect(listed.find((l) => l.path === 'INBOX.Unerwünscht')?.specialUse).toBeUndefined();
+        expect(raw).toContain('INBOX.Unerw&APw-nscht|.|');
+        const fm = await discoverFolders(c, 'generic', {});
+        expect(fm.junk?.path).toBe('INBOX.Unerwünscht');
+        expect(fm.skipped.map((x) => x.path)).toContain('INBOX.Gesendet');
+      } finally {
+        await c.logout();
+      }
+    } finally {
+      await de.stop();
+    }
+  }, 60_000);
 });
 
 describe('read-only search', () => {
