@@ -3,7 +3,7 @@
 // spam, other folder, bounced, missing) with what the receiver said about it.
 // Opt-in: it talks to real mail servers, so it runs only with --only placement
 // (or through `inboxlens placement send|collect|run`).
-import type { Check, CheckContext, CheckOutput, CheckResult, Detail, Rich, Tone } from '../src/types.ts';
+import type { Check, CheckContext, CheckOutput, CheckResult, Detail, Finding, Rich, Tone } from '../src/types.ts';
 import { muted, span } from '../src/report/details.ts';
 import { finder } from '../src/findings.ts';
 import { buildPlan, type PlacementPlan } from '../src/placement/plan.ts';
@@ -89,15 +89,8 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
   }
   if (plan.phase === 'send') {
     const ok = plan.sent!.filter((s) => s.status === 'accepted').length;
-    if (!ok) {
-      // nothing went out, so nothing can be collected: a failure, never exit 0
-      const why = plan.sent!.map((s) => s.error ?? s.response).find(Boolean);
-      findings.push(f('placement.none-sent', 'error', `None of the ${total} copies was accepted by the SMTP server${why ? `: ${why}` : ''}`, {
-        evidence: plan.sent!.map((s) => ({ note: `${s.seed}: ${s.status}${s.response ? ` ${smtpReply(s.code, s.response)}` : `${s.code ? ` ${s.code}` : ''}${s.error ? ` ${s.error}` : ''}`}` })),
-        fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate; then send again.',
-        ref: 'RFC 5321 §4.2',
-      }));
-    } else findings.push(f('placement.sent', ok === total ? 'pass' : 'info', `${ok} of ${total} copies accepted by the SMTP server; collect them with --token ${plan.token}`));
+    if (!ok) findings.push(noneSent(plan.sent!));
+    else findings.push(f('placement.sent', ok === total ? 'pass' : 'info', `${ok} of ${total} copies accepted by the SMTP server; collect them with --token ${plan.token}`));
     for (const w of plan.seedsFile.warnings) findings.push(f('placement.insecure-access', 'warn', w, { fix: 'Use secure: true or STARTTLS with a verified certificate.', ref: 'RFC 8314' }));
     return { findings, data: { ...data, rows: [] } };
   }
@@ -160,12 +153,28 @@ async function run(ctx: CheckContext<PlacementPlan | undefined>): Promise<CheckO
   const errors = res.rows.filter((r) => r.placement === 'error');
   const deferredRows = res.rows.filter((r) => r.placement === 'deferred');
   const answered = res.rows.filter(answeredRow).length;
+  // placement run with nothing accepted: nothing went out, so this is the user's failure to fix, as for send alone
+  if (plan.sent && !plan.sent.some((x) => x.status === 'accepted')) {
+    findings.push(noneSent(plan.sent));
+    return { findings, data };
+  }
   const worst = findings.some((x) => x.severity === 'error');
   if (!answered && !errors.length) return { status: 'unknown', reason: `no copy was queued: the SMTP server deferred all ${deferredRows.length} at submission (placement.deferred)`, findings, data };
   if (!answered) return { status: 'unknown', reason: `no seed could be checked: ${errors[0]?.error ?? 'every seed failed'}`, findings, data };
   // a seed that would not log in is unknown, not a pass: say so unless something already fails
   if (errors.length && !worst) return { status: 'unknown', reason: `${errors.length} of ${res.rows.length} seed(s) could not be checked (placement.seed-error)`, findings, data };
   return { findings, data };
+}
+
+/** placement.none-sent: the SMTP server accepted no copy (send or run), with each seed's reply as evidence. */
+function noneSent(sent: NonNullable<PlacementPlan['sent']>): Finding {
+  // nothing went out, so nothing can be collected: a failure, never exit 0
+  const why = sent.map((s) => s.error ?? s.response).find(Boolean);
+  return f('placement.none-sent', 'error', `None of the ${sent.length} copies was accepted by the SMTP server${why ? `: ${why}` : ''}`, {
+    evidence: sent.map((s) => ({ note: `${s.seed}: ${s.status}${s.response ? ` ${smtpReply(s.code, s.response)}` : `${s.code ? ` ${s.code}` : ''}${s.error ? ` ${s.error}` : ''}`}` })),
+    fix: 'Check --smtp (host, port, smtp:// vs smtps://), INBOXLENS_SMTP_PASS, and --smtp-ca for a private certificate; then send again.',
+    ref: 'RFC 5321 §4.2',
+  });
 }
 
 /** Arrival times come from INTERNALDATE and Received: whole seconds, so they are shown as such. */

@@ -17,5 +17,5 @@ export const PLACEMENT_FINDINGS: FindingCatalog = {
   "placement.sent": { severity: ["info", "pass"], severityNote: "pass / info", meaning: "`placement send`: copies accepted by the SMTP server, and the token to collect them with", fix: "" },
   "placement.cleanup": { severity: ["warn", "info"], severityNote: "info / warn", meaning: "`--cleanup`: how many copies were deleted, and which were left and why", fix: "" },
   "placement.inbox": { severity: ["pass"], severityNote: "pass", meaning: "share of the seeds that received the copy in the inbox", fix: "" },
-  "placement.none-sent": { severity: ["error"], meaning: "placement send: the SMTP server accepted none of the copies (untrusted certificate, refused login, tarpit, every recipient refused): nothing was sent, so exit 1", fix: "check --smtp, INBOXLENS_SMTP_PASS and --smtp-ca, then send again" },
+  "placement.none-sent": { severity: ["error"], meaning: "placement send or run: the SMTP server accepted none of the copies (untrusted certificate, refused login, tarpit, every recipient refused): nothing was sent, so exit 1", fix: "check --smtp, INBOXLENS_SMTP_PASS and --smtp-ca, then send again" },
 };

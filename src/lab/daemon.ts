@@ -2,7 +2,7 @@
 // its stderr for error messages, killed if the test process dies, stopped with
 // SIGTERM (SIGKILL after 5 s).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
 
@@ -88,4 +88,15 @@ export function spawnDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv)
       }
     },
   };
+}
+
+/** A system user's uid and gid from /etc/passwd (the lab's daemons run as their packages' users). */
+export function passwdEntry(name: string): { uid: number; gid: number } | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+  } catch { /* no /etc/passwd */ }
+  return undefined;
 }

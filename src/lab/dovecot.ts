@@ -17,7 +17,7 @@ import { registerSecret } from '../util/redact.ts';
 import { labTls } from './tls.ts';
 import { freePorts } from './ports.ts';
 import { LAYOUTS, foldersOf, storeOf, type Layout, type Store } from './layouts.ts';
-import { LabStartError, findLabBinary, missingBinary } from './daemon.ts';
+import { LabStartError, findLabBinary, missingBinary, passwdEntry } from './daemon.ts';
 
 const execFileP = promisify(execFile);
 
@@ -104,15 +104,6 @@ interface Accounts {
   loginUser: string;
 }
 
-function passwdEntry(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch { /* no /etc/passwd */ }
-  return undefined;
-}
 
 /**
  * Who runs what. As root (CI, this lab machine), mail belongs to `mail` and

@@ -17,6 +17,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/p
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { passwdEntry } from './daemon.ts';
 import { promisify } from 'node:util';
 import { labCertFor } from './tls.ts';
 
@@ -141,15 +142,6 @@ function greets(host: string, port: number, timeoutMs = 3000): Promise<string> {
   });
 }
 
-function passwdEntry(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch { /* no /etc/passwd */ }
-  return undefined;
-}
 
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 

@@ -67,12 +67,14 @@ describe('docs/library.md placement example', () => {
   it('without its smtpCa line, nothing is sent to the lab: the option is what makes it true', async () => {
     const report = await asLabRun(placementExample(), /smtpCa:/)(placement, { log: () => {} });
     const c = report.targets[0].checks[0];
-    // the certificate the lab's CA signed is not trusted: no copy goes out, so placement is unknown, never a pass
+    // the certificate the lab's CA signed is not trusted: no copy goes out, which is a failure to fix (as for send alone), never a pass
+    expect(c.data.rows.length).toBeGreaterThan(0);
     for (const row of c.data.rows) {
       expect(row.placement).toBe('error');
       expect(row.error).toMatch(/not sent: .*unable to verify the first certificate/);
     }
-    expect(c.status).toBe('unknown');
-    expect(report.summary.exitCode).toBe(3);
+    expect(c.findings.map((f: any) => f.code)).toContain('placement.none-sent');
+    expect(c.status).toBe('fail');
+    expect(report.summary.exitCode).toBe(1);
   }, 120_000);
 });
