@@ -11,7 +11,7 @@ import { sendCopies } from '../src/placement/send.ts';
 import { answeredRow, placementFindings, smtpReply, summarize } from '../src/placement/summary.ts';
 import { fmtArrival } from '../src/report/placement-view.ts';
 import type { PlacementRow, PlacementSummary, SendResult } from '../src/placement/types.ts';
-import { whyLine } from '../src/placement/verdicts.ts';
+import { whyLine } from '../src/placement/why.ts';
 import { PLACEMENT_FINDINGS } from '../src/catalog/placement.ts';
 
 const f = finder('placement');

@@ -4,12 +4,12 @@
 // its alignment; src/analyze/compare.ts: where the receiver and inboxlens disagree)
 // — so that a seed row can say why it landed where it did. DNS goes through the
 // run's client (its cache); a part whose lookups fail is unknown (temperror, or
-// left out with the reason), never a failed run. whyLine() is the one-line reading.
+// left out with the reason), never a failed run. whyLine() (./why.ts) is the one-line reading.
 import type { DnsClient } from '../dns/resolver.ts';
 import { localVerdicts } from '../analyze/local.ts';
 import { compareVerdicts, envelopeOf, innocentDkimCauses, type Disagreement } from '../analyze/compare.ts';
 import { receiverView, type ReceiverViewOptions } from '../analyze/receiver.ts';
-import type { PlacementRow, ReceiverAuth } from './types.ts';
+import type { ReceiverAuth } from './types.ts';
 
 export interface CopyVerdicts {
   /** SPF for the receiver hop's IP and the envelope sender it recorded */
@@ -77,54 +77,4 @@ export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
   };
 }
 
-const UNKNOWN = /^(temperror|unknown)$/;
-const dkimWord = (results: string[]) => (results.length ? results.join('/') : 'none');
-
-function dkimReason(c: string | undefined): string {
-  if (!c) return '';
-  if (/body ?hash/i.test(c)) return '(body hash)';
-  if (/signature/i.test(c)) return '(signature)';
-  if (/key/i.test(c)) return '(key)';
-  return '';
-}
-
-/**
- * Why the copy landed where it did, in one line: the placement, the receiver's
- * verdicts, ours, and the reading of the two ("— the copy changed in transit?").
- * Undefined for a row without a found copy.
- */
-export function whyLine(r: PlacementRow): string | undefined {
-  const o = r.ours;
-  if (!o && !r.receiverAuth) return undefined;
-  const parts: string[] = [r.placement];
-  const ra = r.receiverAuth;
-  if (ra) {
-    const rd = ra.dkim.filter((d) => d.result !== 'none');
-    parts.push(`receiver: ${[ra.spf ? `spf=${ra.spf.result}` : '', `dkim=${rd.length ? rd.map((d) => `${d.result}${d.result === 'pass' ? '' : dkimReason(`${d.comment ?? ''} ${d.reason ?? ''}`)}`).join('/') : 'none'}`, ra.dmarc ? `dmarc=${ra.dmarc.result}` : ''].filter(Boolean).join(' ')}`);
-  } else parts.push('receiver: no Authentication-Results');
-  const score = r.spam?.verdicts?.find((v) => v.score !== undefined);
-  if (score) parts.push(`${score.filter} ${score.verdict}${score.score !== undefined ? ` ${score.score}${score.threshold !== undefined ? `/${score.threshold}` : ''}` : ''}`);
-  let reading = '';
-  if (o) {
-    const spf = o.spf ? `spf=${o.spf.result}` : 'spf=unknown';
-    const dkim = `dkim=${dkimWord(o.dkim.map((d) => `${d.result}${d.result === 'pass' ? '' : dkimReason(d.comment)}`))}`;
-    const dmarc = `dmarc=${o.dmarc?.result ?? 'unknown'}`;
-    parts.push(`ours: ${spf} ${dkim} ${dmarc}`);
-    const dis = o.disagreements ?? [];
-    const dkimDis = dis.find((d) => d.method === 'dkim');
-    if (dkimDis && dkimDis.inboxlens === 'pass' && dkimDis.receiver !== 'pass') reading = 'the receiver failed a signature that verifies now: the copy changed in transit, or a key lookup failed there?';
-    else if (dkimDis && dkimDis.receiver === 'pass') reading = 'a signature the receiver verified fails now: the copy changed since, or the key was rotated?';
-    else if (dis.some((d) => d.method === 'spf')) reading = `SPF differs from the receiver's: the record changed since the send, or another identity was checked`;
-    else if (o.dmarc?.result === 'fail') {
-      const why: string[] = [];
-      if (!o.spf || o.spf.result !== 'pass') why.push(o.spf ? `SPF ${o.spf.result} for ${o.spf.ip} at ${o.spf.domain}` : 'SPF not evaluated');
-      else if (o.dmarc.spfAligned === false) why.push(`SPF passes for ${o.spf.domain}, not aligned with the From domain`);
-      if (!o.dkim.length) why.push('no DKIM signature');
-      else if (!o.dkim.some((d) => d.result === 'pass')) why.push('no DKIM signature verifies');
-      else if (!o.dkim.some((d) => d.result === 'pass' && d.aligned)) why.push('no passing DKIM signature is aligned with the From domain');
-      reading = `DMARC fails${o.dmarc.fromDomain ? ` for ${o.dmarc.fromDomain}` : ''}: ${why.join(', ') || 'no aligned pass'}`;
-    } else if (o.dmarc?.result === 'pass' && (r.placement === 'spam' || r.placement === 'not-in-inbox')) reading = 'authentication passes: look at the content, the sending IP\'s and domain\'s reputation';
-    else if ((o.dmarc && UNKNOWN.test(o.dmarc.result)) || (o.spf && UNKNOWN.test(o.spf.result)) || o.errors?.length) reading = `partly unknown: ${o.errors?.[0] ?? 'a DNS lookup failed'}`;
-  }
-  return `${parts.join(' · ')}${reading ? ` — ${reading}` : ''}`;
-}
+export { whyLine } from './why.ts';

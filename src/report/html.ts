@@ -104,7 +104,7 @@ export function placementChart(v: PlacementView): string {
 
 function placementHtml(v: PlacementView): string {
   const seeds = v.seeds
-    .map((s) => `<tr><td class="mono seed">${h(s.seed)}</td><td>${h(s.provider)}</td><td>${h(s.protocol)}</td><td><b>${h(s.placement)}</b></td><td>${h(s.folder ?? '')}</td><td class="n">${h(fmtArrival(s.timeToArrivalMs))}</td><td class="mono">${h(s.note ?? '')}</td></tr>`)
+    .map((s) => `<tr><td class="mono seed">${h(s.seed)}</td><td>${h(s.provider)}</td><td>${h(s.protocol)}</td><td><b>${h(s.placement)}</b></td><td>${h(s.folder ?? '')}</td><td class="n">${h(fmtArrival(s.timeToArrivalMs))}</td><td class="mono">${h(s.why ?? s.note ?? '')}</td></tr>`)
     .join('\n');
   const providers = (v.providers.length > 1 ? [...v.providers, v.overall] : v.providers)
     .map((b) => `<tr><td>${h(b.provider)}</td><td class="n">${b.seeds}</td>${BUCKETS.map((k) => `<td class="n">${b.counts[k]}${b.counts[k] ? ` <span class="muted">(${share(b.counts[k], b.answered)})</span>` : ''}</td>`).join('')}<td class="n">${b.notChecked}</td><td class="n">${h(fmtArrival(b.medianMs) || '—')}</td></tr>`)
@@ -115,7 +115,7 @@ function placementHtml(v: PlacementView): string {
     '<p class="muted">Shares are of the seeds that could be checked.</p>',
     `<table class="providers"><tr><th>provider</th><th class="n">seeds</th>${BUCKETS.map((k) => `<th class="n">${h(BUCKET_LABEL[k])}</th>`).join('')}<th class="n">not checked</th><th class="n">median time to inbox</th></tr>\n${providers}</table>`,
     '<h3>Placement per seed</h3>',
-    `<table class="seeds"><tr><th>seed</th><th>provider</th><th>via</th><th>placement</th><th>folder</th><th class="n">arrival</th><th>receiver / reason</th></tr>\n${seeds}</table>`,
+    `<table class="seeds"><tr><th>seed</th><th>provider</th><th>via</th><th>placement</th><th>folder</th><th class="n">arrival</th><th>why: receiver verdicts, ours / reason</th></tr>\n${seeds}</table>`,
   ].join('\n');
 }
 

@@ -63,9 +63,9 @@ function placementSection(v: PlacementView): string[] {
   if (v.providers.length > 1) out.push(providerRow(v.overall, '**all**'));
   // no chart of nothing: when no seed could be checked the table says so
   if (v.overall.answered) out.push('', 'Shares are of the seeds that could be checked.', '', ...mermaidChart(v));
-  out.push('', '#### Placement per seed', '', '| seed | provider | via | placement | folder | arrival | receiver / reason |', '|---|---|---|---|---|---:|---|');
+  out.push('', '#### Placement per seed', '', '| seed | provider | via | placement | folder | arrival | why: receiver verdicts, ours / reason |', '|---|---|---|---|---|---:|---|');
   for (const s of v.seeds.slice(0, MAX_SEED_ROWS)) {
-    out.push(`| ${cell(s.seed)} | ${cell(s.provider)} | ${cell(s.protocol)} | ${cell(s.placement)} | ${cell(s.folder ?? '')} | ${fmtArrival(s.timeToArrivalMs)} | ${cell(s.note ?? '')} |`);
+    out.push(`| ${cell(s.seed)} | ${cell(s.provider)} | ${cell(s.protocol)} | ${cell(s.placement)} | ${cell(s.folder ?? '')} | ${fmtArrival(s.timeToArrivalMs)} | ${cell(s.why ?? s.note ?? '')} |`);
   }
   if (v.seeds.length > MAX_SEED_ROWS) out.push('', `… and ${v.seeds.length - MAX_SEED_ROWS} more seeds (every row is in --json).`);
   return out;

@@ -3,6 +3,8 @@
 // landed where, from the placement check's rows. Pure data, no drawing.
 import type { CheckResult } from '../types.ts';
 import { median } from '../placement/summary.ts';
+import { whyLine } from '../placement/why.ts';
+import type { PlacementRow } from '../placement/types.ts';
 
 /** Where a copy landed, in the few buckets a chart shows (bottom to top in a stacked bar). */
 export const BUCKETS = ['inbox', 'tab', 'spam', 'other', 'missing'] as const;
@@ -46,6 +48,8 @@ export interface SeedLine {
   timeToArrivalMs?: number;
   /** the receiver's verdicts (spf=… dkim=… dmarc=…), a bounce's status, or why the seed could not be checked */
   note?: string;
+  /** why the copy landed where it did: the receiver's verdicts, ours on the same copy, and the reading (src/placement/why.ts) */
+  why?: string;
 }
 
 export interface PlacementView {
@@ -89,6 +93,15 @@ function noteOf(r: any): string | undefined {
   return parts.join(' ') || undefined;
 }
 
+function whyOf(r: any): string | undefined {
+  try {
+    return whyLine(r as PlacementRow);
+  } catch {
+    // a row from an older or foreign document, without the fields the reading needs
+    return undefined;
+  }
+}
+
 /** The placement check's picture, or undefined when it has no rows (not run, or send only). */
 export function placementView(c: CheckResult | undefined): PlacementView | undefined {
   const rows = (c?.data as { rows?: unknown[] } | undefined)?.rows;
@@ -103,15 +116,22 @@ export function placementView(c: CheckResult | undefined): PlacementView | undef
   return {
     providers: [...by.keys()].sort().map((p) => bar(p, by.get(p)!)),
     overall: bar('all', rows as any[]),
-    seeds: (rows as any[]).map((r) => ({
-      seed: String(r.seed),
-      provider: String(r.provider ?? 'generic'),
-      protocol: String(r.protocol ?? ''),
-      placement: String(r.placement ?? 'missing'),
-      ...(r.folder ? { folder: String(r.folder) } : {}),
-      ...(Number.isFinite(r.timeToArrivalMs) ? { timeToArrivalMs: Number(r.timeToArrivalMs) } : {}),
-      ...(noteOf(r) ? { note: String(noteOf(r)) } : {}),
-    })),
+    seeds: (rows as any[]).map((r) => seedLine(r)),
+  };
+}
+
+function seedLine(r: any): SeedLine {
+  const note = noteOf(r);
+  const why = whyOf(r);
+  return {
+    seed: String(r.seed),
+    provider: String(r.provider ?? 'generic'),
+    protocol: String(r.protocol ?? ''),
+    placement: String(r.placement ?? 'missing'),
+    ...(r.folder ? { folder: String(r.folder) } : {}),
+    ...(Number.isFinite(r.timeToArrivalMs) ? { timeToArrivalMs: Number(r.timeToArrivalMs) } : {}),
+    ...(note ? { note: String(note) } : {}),
+    ...(why ? { why } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import { decodePng, pixelsOf } from '../helpers/png.ts';
 import { BUCKETS, BUCKET_COLOUR, bucketOf } from '../../src/report/placement-view.ts';
 import { CHART, renderHtml } from '../../src/report/html.ts';
 import { validateReport } from '../../src/report/validate.ts';
+import { whyLine } from '../../src/placement/why.ts';
 
 let lab: Lab;
 let dir: string;
@@ -210,6 +211,22 @@ describe('the Markdown summary\'s placement', () => {
     });
     const seedTable = md.slice(md.indexOf('#### Placement per seed'));
     for (const r of rows) expect(seedTable).toMatch(new RegExp(`\\| ${r.seed.replace(/\./g, '\\.')} \\| ${r.provider} \\| ${r.protocol} \\| ${r.placement} \\|`));
+    // each copy found says why it landed there: the receiver's verdicts, ours on the same copy, the reading
+    const imap = rows.filter((r) => r.protocol === 'imap');
+    expect(imap.length).toBeGreaterThan(0);
+    for (const r of imap) {
+      const line = seedTable.split('\n').find((l) => l.startsWith(`| ${r.seed} |`))!;
+      expect(line, r.seed).toMatch(/\| spam · receiver: spf=fail dkim=none dmarc=fail · .*ours: spf=fail dkim=none dmarc=fail — DMARC fails for goodsender\.test: SPF fail for [\d.]+ at goodsender\.test, no DKIM signature \|$/);
+      expect(line).toContain(whyLine(r));
+    }
+    // the HTML report's seed table has the same reading in its last column
+    const doc = parseDocument(await readFile(file('r.html'), 'utf8'));
+    const seedsHtml = DomUtils.findOne((e) => e.name === 'table' && e.attribs.class === 'seeds', doc.children)!;
+    const cells = new Map(DomUtils.findAll((e) => e.name === 'tr', [seedsHtml]).slice(1).map((tr) => {
+      const tds = DomUtils.findAll((e) => e.name === 'td', [tr]).map((td) => DomUtils.textContent(td));
+      return [tds[0], tds.at(-1)] as const;
+    }));
+    for (const r of imap) expect(cells.get(r.seed), r.seed).toBe(whyLine(r));
     expect(md).toMatch(/### Compared with \S+ \(before\)/);
   });
 });
