@@ -9,7 +9,7 @@ import { renderDiff } from '../report/diff-text.ts';
 import { makeStyle, wantColor } from '../report/style.ts';
 import { openDashboard } from '../tui/dashboard.ts';
 import type { Check, Detail, RunOptions } from '../types.ts';
-import { checkDomain } from './commands/check.ts';
+import { checkDomain } from '../engine/run.ts';
 import { out, type DnsSetup } from './common.ts';
 import type { Publisher } from './publish.ts';
 import { redact } from '../util/redact.ts';

@@ -171,3 +171,20 @@ export function reportersDetails(r: ShowResult): Detail[] {
   if (r.tls.reports) out.push({ kind: 'list', items: [`SMTP TLS reports: ${r.tls.reports}, ${r.tls.total.successful} session(s) ok, ${r.tls.total.failed} failed`] });
   return out;
 }
+
+/** How far back the dashboard's reports panel looks: reporters send a day's report a day late, and a campaign's are in within a week. */
+export const RECENT_DAYS = 30;
+
+/**
+ * The reports panel of `inboxlens dashboard D` (and `check D --dashboard`): what receivers
+ * reported about D in the last RECENT_DAYS, from the history database (read only; no
+ * database, or one from before reports, is "none imported yet", said so).
+ */
+export function recentReportsDetails(history: HistoryStore | undefined, domain: string, now = Date.now()): Detail[] {
+  const since = Math.floor(now / 1000) - RECENT_DAYS * 86_400;
+  const r = history ? showReports(new ReportStore(history), domain, { since }) : showReports({ hasTables: false } as unknown as ReportStore, domain, { since });
+  if (!r.aggregate.reports) {
+    return [{ kind: 'list', items: [[{ text: `no DMARC aggregate reports about ${domain} from the last ${RECENT_DAYS} days in the history database — import them with \`inboxlens reports import FILES\` (or --imap URL)`, tone: 'muted' }]] }];
+  }
+  return [{ kind: 'list', items: [[{ text: `the last ${RECENT_DAYS} days (since ${r.window.since?.slice(0, 10)}) · all: inboxlens reports show --domain ${domain}`, tone: 'muted' }]] }, ...sourcesDetails(r), ...reportersDetails(r)];
+}

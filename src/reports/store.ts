@@ -204,6 +204,11 @@ export class ReportStore {
     return { ...base, outcome: 'imported' };
   }
 
+  /** Are any aggregate reports about the domain stored (of any date)? */
+  hasAggregateFor(domain: string): boolean {
+    return this.hasTables && Boolean(this.st('SELECT 1 AS x FROM dmarc_reports WHERE domain = ? LIMIT 1').get(domain));
+  }
+
   /** Source IPs of the aggregate reports that have no PTR/service entry yet. */
   unresolvedIps(limit: number): string[] {
     return (this.st('SELECT DISTINCT r.source_ip AS ip FROM dmarc_records r LEFT JOIN ip_info i ON i.ip = r.source_ip WHERE i.ip IS NULL LIMIT ?').all(limit) as { ip: string }[]).map((x) => x.ip);

@@ -29,6 +29,8 @@ describe('dashboard', () => {
     await term.start(cmd);
     const screen = await term.waitFor(/verdict: FAIL/);
     for (const panel of ['Authentication', 'Blacklists', 'Placement', 'Findings', 'Log']) expect(screen).toContain(panel);
+    // no reports about the domain imported: no receivers' panel taking room (test/tui/reports-panel.test.ts has one)
+    expect(screen).not.toContain("Receivers' DMARC reports");
     expect(screen).toMatch(/MX\s+FAIL\s+gone\.dash\.example/);
     expect(screen).toMatch(/ERROR MX gone\.dash\.example has no A or AAAA record/);
     expect(screen).toMatch(/┌─ Authentication/); // Unicode lines, not the alternate charset

@@ -14,20 +14,22 @@ import { HistoryStore } from '../../src/history/store.ts';
 import { ReportStore } from '../../src/reports/store.ts';
 import { importFiles } from '../../src/reports/import.ts';
 import { showReports } from '../../src/reports/show.ts';
-import { sourcesDetails, reportersDetails } from '../../src/reports/receivers.ts';
+import { sourcesDetails, reportersDetails, recentReportsDetails } from '../../src/reports/receivers.ts';
+import { startDns } from '../helpers/dns.ts';
 import { extraLines, newModel } from '../../src/tui/model.ts';
 
 const DOMAIN = 'panel.reports-test.example';
+const RECENT = 'recent.reports-test.example';
 let tmp: string;
 let db: string;
 
-function xml(org: string, id: string, rows: [string, number, boolean][]): string {
+function xml(org: string, id: string, rows: [string, number, boolean][], domain = DOMAIN, begin = 1760000000): string {
   const rec = rows
     .map(([ip, n, pass]) => `<record><row><source_ip>${ip}</source_ip><count>${n}</count><policy_evaluated><disposition>none</disposition><dkim>${pass ? 'pass' : 'fail'}</dkim><spf>fail</spf></policy_evaluated></row>
-<identifiers><header_from>${DOMAIN}</header_from></identifiers><auth_results><dkim><domain>${pass ? DOMAIN : 'x.example'}</domain><result>${pass ? 'pass' : 'fail'}</result></dkim><spf><domain>x.example</domain><result>fail</result></spf></auth_results></record>`)
+<identifiers><header_from>${domain}</header_from></identifiers><auth_results><dkim><domain>${pass ? domain : 'x.example'}</domain><result>${pass ? 'pass' : 'fail'}</result></dkim><spf><domain>x.example</domain><result>fail</result></spf></auth_results></record>`)
     .join('\n');
-  return `<?xml version="1.0"?><feedback><report_metadata><org_name>${org}</org_name><email>r@${org}.example</email><report_id>${id}</report_id><date_range><begin>1760000000</begin><end>1760086399</end></date_range></report_metadata>
-<policy_published><domain>${DOMAIN}</domain><p>none</p></policy_published>${rec}</feedback>`;
+  return `<?xml version="1.0"?><feedback><report_metadata><org_name>${org}</org_name><email>r@${org}.example</email><report_id>${id}</report_id><date_range><begin>${begin}</begin><end>${begin + 86399}</end></date_range></report_metadata>
+<policy_published><domain>${domain}</domain><p>none</p></policy_published>${rec}</feedback>`;
 }
 
 beforeAll(async () => {
@@ -37,10 +39,14 @@ beforeAll(async () => {
   await mkdir(dir);
   await writeFile(path.join(dir, 'a.xml'), xml('mailA', 'a1', [['198.51.100.7', 40, true], ['198.51.100.8', 20, true], ['198.51.100.8', 20, false], ['203.0.113.66', 10, false]]));
   await writeFile(path.join(dir, 'b.xml'), xml('mailB', 'b1', [['198.51.100.7', 40, true]]));
+  // a domain whose reports are recent: yesterday's, and one from two months ago the dashboard leaves out
+  const day = Math.floor(Date.now() / 86_400_000) * 86_400;
+  await writeFile(path.join(dir, 'c.xml'), xml('mailC', 'c1', [['192.0.2.25', 120, true], ['203.0.113.99', 30, false]], RECENT, day - 86_400));
+  await writeFile(path.join(dir, 'd.xml'), xml('mailC', 'c0', [['192.0.2.26', 999, true]], RECENT, day - 60 * 86_400));
   const h = HistoryStore.open(db);
   try {
-    const sum = await importFiles([path.join(dir, 'a.xml'), path.join(dir, 'b.xml')], { store: new ReportStore(h), workers: 0 });
-    expect(sum.outcomes.imported).toBe(2);
+    const sum = await importFiles(['a', 'b', 'c', 'd'].map((x) => path.join(dir, `${x}.xml`)), { store: new ReportStore(h), workers: 0 });
+    expect(sum.outcomes.imported).toBe(4);
   } finally {
     h.close();
   }
@@ -129,6 +135,50 @@ describe('the reports panel', () => {
       expect(after).toMatch(/mailA: 1 report\(s\), 90 message\(s\), DMARC pass 66\.7%/);
     } finally {
       await term.kill();
+    }
+  }, 60_000);
+  it('the dashboard\'s panel: the last 30 days of one domain\'s reports; none, or no database, says so and how to import', () => {
+    const h = HistoryStore.openReadOnly(db);
+    try {
+      const m = newModel(RECENT);
+      m.extra = recentReportsDetails(h, RECENT);
+      const text = extraLines(m).map((l) => l.text);
+      expect(text[0]).toMatch(/^the last 30 days \(since \d{4}-\d{2}-\d{2}\) · all: inboxlens reports show --domain recent\.reports-test\.example$/);
+      // the report from two months ago is not counted: 150 messages, not 1,149
+      expect(text[1]).toBe('1 report(s), 1 reporter(s) · 150 msg from 2 IP(s) · DMARC pass 80.0% · 1 failing not yours');
+      expect(text).toContainEqual(expect.stringMatching(/^ 192\.0\.2\.25 +█{30} {2}120 msg · DMARC 100%$/));
+      expect(text.join('\n')).not.toMatch(/192\.0\.2\.26/);
+      expect(text).toContainEqual(expect.stringMatching(/^mailC\s+1\s+150\s+80\.0%$/));
+      // the older domain's reports are all older than 30 days
+      m.extra = recentReportsDetails(h, DOMAIN);
+      expect(extraLines(m).map((l) => l.text)).toEqual(['no DMARC aggregate reports about panel.reports-test.example from the last 30 days in the history database — import them with `inboxlens reports import FILES` (or --imap URL)']);
+      // ... but they are, seen from the day after they were sent
+      m.extra = recentReportsDetails(h, DOMAIN, 1760086399_000 + 86_400_000);
+      expect(extraLines(m).map((l) => l.text)[1]).toBe('2 report(s), 2 reporter(s) · 130 msg from 3 IP(s) · DMARC pass 76.9% · 1 failing not yours');
+    } finally {
+      h.close();
+    }
+    const none = newModel(RECENT);
+    none.extra = recentReportsDetails(undefined, RECENT);
+    expect(extraLines(none).map((l) => l.text)[0]).toMatch(/^no DMARC aggregate reports about recent\.reports-test\.example from the last 30 days/);
+  });
+
+  it('inboxlens dashboard D shows what receivers reported about D beside the checks, read from --db', async () => {
+    const dns = await startDns({ [RECENT]: { MX: ['10 mx.recent.reports-test.example'] }, [`mx.${RECENT}`]: { A: ['192.0.2.25'] } });
+    const term = new Tmux();
+    try {
+      await term.start(`cd ${ROOT} && ${process.execPath} ${BIN} dashboard ${RECENT} --only mx --resolver ${dns.address} --timeout 2s --db ${db}; echo "EXIT=$?"; sleep 30`, 120, 40);
+      const screen = await term.waitFor(/192\.0\.2\.25 +█+/);
+      if (process.env.SHOW_SCREEN) console.log(screen);
+      expect(screen).toMatch(/Receivers' DMARC reports for recent\.reports-test\.example/);
+      expect(screen).toMatch(/1 report\(s\), 1 reporter\(s\) · 150 msg from 2 IP\(s\)/);
+      expect(screen).toMatch(/!203\.0\.113\.99/);
+      expect(screen).toMatch(/verdict: /);
+      await term.keys('q');
+      await term.waitFor(/EXIT=\d/);
+    } finally {
+      await term.kill();
+      await dns.stop();
     }
   }, 60_000);
 });

@@ -209,7 +209,14 @@ export async function runCheck(argv: CheckArgs): Promise<number> {
     const bad = await Promise.race([probe, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1500).unref())]);
     if (bad) throw new UsageError(bad);
     const { runWithDashboard } = await import('../dashboard-run.ts');
-    return runWithDashboard({ domain: domains[0]!, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose, ...(argv['export-dir'] ? { exportDir: path.resolve(argv['export-dir']) } : {}) });
+    const domain = domains[0]!;
+    const { reportsPanel } = await import('../reports-panel.ts');
+    const panel = reportsPanel(argv.db, publisher.store, domain);
+    return runWithDashboard({
+      domain, checks, registry, opts, setup, publisher, failOn: argv['fail-on'], title: argv.dashboardTitle as string | undefined, verbose: argv.verbose,
+      ...(argv['export-dir'] ? { exportDir: path.resolve(argv['export-dir']) } : {}),
+      ...(panel ? { panel } : {}),
+    });
   }
 
   const t0 = performance.now();
