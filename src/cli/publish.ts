@@ -134,6 +134,22 @@ async function loadBaseline(ref: string, store: HistoryStore | undefined, target
   return { report: rec.report, id: rec.id, label: rec.label };
 }
 
+/** The receivers' view on a comparison (read only; the history database is not created for it). */
+async function addReceiversTo(diff: ReportDiff, open: HistoryStore | undefined, db: string | undefined): Promise<void> {
+  const { addReceivers } = await import('../reports/receivers.ts');
+  const file = db ?? defaultDbPath();
+  let h: HistoryStore | undefined = open;
+  try {
+    h ??= HistoryStore.exists(file) ? HistoryStore.openReadOnly(file) : undefined;
+    addReceivers(diff, h);
+  } catch (e) {
+    // the comparison itself stands; the receivers' part says it could not be read
+    process.stderr.write(`inboxlens: warning: the receivers' reports could not be read for the comparison: ${redact((e as Error).message)}\n`);
+  } finally {
+    if (h && h !== open) h.close();
+  }
+}
+
 export async function openPublisher(argv: PublishArgs, command: string, targets: string[] = []): Promise<Publisher> {
   if (argv['export-dir'] !== undefined) checkExportDir('--export-dir', argv['export-dir']);
   const comparing = Boolean(argv.against) || (argv.baseline !== undefined && !/\.json$/i.test(argv.baseline));
@@ -165,6 +181,8 @@ export async function openPublisher(argv: PublishArgs, command: string, targets:
     let diff: ReportDiff | undefined;
     if (cmp) {
       diff = diffReports(cmp.report, report, { before: { id: cmp.id, label: cmp.label } }, failOn);
+      // beside the checks, as `inboxlens diff` shows it: what receivers reported between that run and this one
+      await addReceiversTo(diff, store, argv.db);
       if (baseline) {
         // against a baseline only regressions fail the run; what could not be determined still says so
         code = code === EXIT.usage ? code : diff.regressions.length ? EXIT.findings : report.summary.checks.unknown > 0 ? EXIT.unknown : EXIT.ok;

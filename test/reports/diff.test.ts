@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
+import { dnsArgs, startDns } from '../helpers/dns.ts';
 import { HistoryStore } from '../../src/history/store.ts';
 import { diffReports } from '../../src/history/diff.ts';
 import { addReceivers, NO_REPORTS_LINE } from '../../src/reports/receivers.ts';
@@ -15,7 +16,7 @@ import { renderDiff } from '../../src/report/diff-text.ts';
 import { renderMarkdown } from '../../src/report/markdown.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import { makeStyle } from '../../src/report/style.ts';
-import { validateDocument } from '../../src/report/validate.ts';
+import { validateDocument, validateReport } from '../../src/report/validate.ts';
 
 const DOMAIN = 'shop.diff-test.example';
 const T0 = 1_760_000_000; // the campaign's day
@@ -152,5 +153,49 @@ describe('diff: what receivers reported between the two runs', () => {
     } finally {
       h.close();
     }
+  });
+});
+
+describe('check --against / --baseline: the same receivers view beside the comparison', () => {
+  const LIVE = 'live.diff-test.example';
+  let dns: Awaited<ReturnType<typeof startDns>>;
+  let liveDb: string;
+  beforeAll(async () => {
+    dns = await startDns({ [LIVE]: { MX: [`10 mx.${LIVE}`] }, [`mx.${LIVE}`]: { A: ['192.0.2.25'] } });
+    liveDb = path.join(tmp, 'live.db');
+  });
+  afterAll(async () => {
+    await dns?.stop();
+  });
+  const check = (extra: string[]) => runCli(['check', LIVE, '--only', 'mx', ...dnsArgs(dns), '--db', liveDb, ...extra], { timeoutMs: 60_000 });
+
+  it('a run compared with the last one shows what receivers reported since then, in JSON and text; --baseline FILE too', async () => {
+    const first = await check(['--json']);
+    expect(first.code, first.stderr).toBe(0);
+    await writeFile(path.join(tmp, 'first.json'), first.stdout);
+    // a report whose day spans the time between the two runs, and one from a month before (not counted)
+    const now = Math.floor(Date.now() / 1000);
+    const dir = path.join(tmp, 'live-xml');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'l.xml'), xml('Mail L', 'l-1', now - 43_200, [['198.51.100.7', 11, true, true], ['203.0.113.66', 4, false, false]], LIVE));
+    await writeFile(path.join(dir, 'o.xml'), xml('Mail L', 'l-0', now - 30 * 86_400, [['198.51.100.7', 500, true, true]], LIVE));
+    expect((await runCli(['reports', 'import', dir, '--no-resolve', '--db', liveDb])).code).toBe(0);
+
+    const j = await check(['--against', 'last', '--json']);
+    expect(j.code, j.stderr).toBe(0);
+    const doc = j.json();
+    expect(validateReport(doc)).toEqual([]);
+    const r = doc.comparison.targets.find((t: any) => t.target === LIVE).receivers;
+    expect(r).toMatchObject({ domain: LIVE, reports: 1, messages: 15, sources: 2 });
+    expect(r.notOurs.map((x: any) => x.ip)).toEqual(['203.0.113.66']);
+
+    const text = await check(['--against', 'last']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/receivers reported.*\n.*15 message\(s\) from 2 source IP\(s\) in 1 report\(s\) from 1 reporter\(s\): DMARC pass 73\.3%/);
+
+    // a JSON baseline and --no-save: the database is read for the receivers, not written
+    const base = await check(['--baseline', path.join(tmp, 'first.json'), '--no-save', '--json']);
+    expect(base.code, base.stderr).toBe(0);
+    expect(base.json().comparison.targets[0].receivers).toMatchObject({ reports: 1, messages: 15 });
   });
 });
