@@ -4,7 +4,6 @@
 // address); a report counts as authenticated only when a signature passes
 // and its d= is aligned with the e-mail's From domain (RFC 7489 §3.1).
 import type { DnsClient } from '../dns/resolver.ts';
-import { verifyDkim } from '../content/dkim.ts';
 import type { MailVerifier } from './unpack.ts';
 
 const RANK: Record<string, number> = { pass: 6, fail: 5, policy: 4, neutral: 3, temperror: 2, permerror: 1, none: 0 };
@@ -13,6 +12,8 @@ export function dkimVerifier(dns: DnsClient): MailVerifier {
   return async (raw, fromDomain) => {
     let facts;
     try {
+      // mailauth is loaded for the first report e-mail, not for an import of XML files
+      const { verifyDkim } = await import('../content/dkim.ts');
       facts = await verifyDkim(raw, dns.mailauthResolver, fromDomain ? [fromDomain] : []);
     } catch (e) {
       return { dkim: 'temperror', authenticated: false };

@@ -79,11 +79,11 @@ async function runImport(a: ReportsArgs): Promise<number> {
   if (!files.length && !a.imap) throw new UsageError('reports import: give report files or folders, or --imap imaps://user@host/Folder');
   if (a.move && !a.imap) throw new UsageError('--move moves imported messages in the --imap mailbox: use it with --imap');
   const limit = parsePositiveInt(a['resolve-limit'], '--resolve-limit', 1_000_000);
-  const [{ dnsSetup, makeDns }, { emptySummary, expandInputs, importFiles, mergeSummary, problemCounts }, { dkimVerifier }, { checkSpfSources, resolveSources }, { renderImport }] = await Promise.all([
+  // the DKIM verifier loads mailauth on the first report e-mail, the resolver only with --resolve
+  const [{ dnsSetup, makeDns }, { emptySummary, expandInputs, importFiles, mergeSummary, problemCounts }, { dkimVerifier }, { renderImport }] = await Promise.all([
     import('../common.ts'),
     import('../../reports/import.ts'),
     import('../../reports/verify.ts'),
-    import('../../reports/resolve.ts'),
     import('../../reports/text.ts'),
   ]);
   const inputs = expandInputs(files);
@@ -110,6 +110,7 @@ async function runImport(a: ReportsArgs): Promise<number> {
     let resolved: ResolveSummary | undefined;
     let spf: SpfSummary | undefined;
     if (a.resolve) {
+      const { checkSpfSources, resolveSources } = await import('../../reports/resolve.ts');
       progress.update('reports import: looking up the PTR names of new source IPs');
       resolved = await resolveSources(store, dns, limit);
       // a resolver that answered no PTR query at all would not answer the SPF walk either
