@@ -7,6 +7,7 @@
 // fs.readFileSync does not do (it read /dev/zero until 15.7 GB).
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { UsageError } from './errors.ts';
+import { parseDuration } from './validate.ts';
 
 /** Caps per kind of input: what a real one of that kind is, with room to spare. */
 export const INPUT_LIMITS = {
@@ -37,6 +38,19 @@ export const PIPE_IDLE_MS = 10_000;
  */
 export const STDIN_IDLE_MS = 60_000;
 
+/**
+ * The idle limit of a read: `INBOXLENS_PIPE_IDLE` (a duration: 30s, 2m, 500ms), when set,
+ * replaces both defaults — for a producer slower than 10 s between writes, or a CI job
+ * that would rather give up sooner.
+ */
+export function defaultIdleMs(stdin: boolean): number {
+  const v = process.env.INBOXLENS_PIPE_IDLE;
+  if (v === undefined || v.trim() === '') return stdin ? STDIN_IDLE_MS : PIPE_IDLE_MS;
+  const ms = parseDuration(v, 'INBOXLENS_PIPE_IDLE');
+  if (ms < 100 || ms > 86_400_000) throw new UsageError(`INBOXLENS_PIPE_IDLE: '${v}' must be from 100ms to 24h (how long a pipe may send nothing before inboxlens stops waiting)`);
+  return ms;
+}
+
 export interface ReadInputOptions {
   /** the option or key that named the file, first in every error (e.g. '--seeds') */
   what: string;
@@ -45,7 +59,7 @@ export interface ReadInputOptions {
   stdin?: boolean;
   /** a hint appended to "cannot read" errors (e.g. "give a PEM file") */
   hint?: string;
-  /** how long a pipe may send nothing (default PIPE_IDLE_MS) */
+  /** how long a pipe may send nothing (default defaultIdleMs()) */
   idleMs?: number;
 }
 
@@ -132,7 +146,7 @@ export function readInputFile(file: string, opts: ReadInputOptions & { encoding?
     }
     refuse(st);
     const pipe = st.isFIFO() || st.isSocket();
-    const idleMs = opts.idleMs ?? (isStdin ? STDIN_IDLE_MS : PIPE_IDLE_MS);
+    const idleMs = opts.idleMs ?? defaultIdleMs(isStdin);
     const chunks: Buffer[] = [];
     let total = 0;
     const buf = Buffer.allocUnsafe(64 * 1024);
@@ -209,7 +223,7 @@ export async function* readInputLines(file: string, opts: ReadInputOptions & { m
   } catch (e) {
     throw cannot(e);
   }
-  const idleMs = opts.idleMs ?? PIPE_IDLE_MS;
+  const idleMs = opts.idleMs ?? defaultIdleMs(false);
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     let total = 0;

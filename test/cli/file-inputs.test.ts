@@ -128,14 +128,26 @@ describe.concurrent('every file option, given input that never ends: exit 2 nami
       expect(r.ms).toBeLessThan(BOUND_MS);
     }, BOUND_MS + 5_000);
 
-    it(`${name} FIFO held open and silent: given up on`, async () => {
+    // the default wait once (the first option); the others with INBOXLENS_PIPE_IDLE, which the wait is the same code for
+    const idle = name === CASES[0]![0] ? undefined : 1500;
+    it(`${name} FIFO held open and silent: given up on${idle ? ' (INBOXLENS_PIPE_IDLE=1500ms)' : ' after the default 10 s'}`, async () => {
       const f = fifo('silent', suffix);
-      const r = await run(argsFor(f), 'empty', env);
-      expect(r.stderr).toMatch(new RegExp(`${esc(flag)}: .*${esc(path.basename(f))}.*${NOT_A_FILE.has(name) ? 'is not a regular file' : `is a pipe that sent nothing for ${PIPE_IDLE_MS / 1000} s`}`));
+      const r = await run(argsFor(f), 'empty', { ...env, ...(idle ? { INBOXLENS_PIPE_IDLE: `${idle}ms` } : {}) });
+      expect(r.stderr).toMatch(new RegExp(`${esc(flag)}: .*${esc(path.basename(f))}.*${NOT_A_FILE.has(name) ? 'is not a regular file' : `is a pipe that sent nothing for ${(idle ?? PIPE_IDLE_MS) / 1000} s`}`));
+      if (!NOT_A_FILE.has(name)) expect(r.ms).toBeGreaterThanOrEqual(idle ?? PIPE_IDLE_MS);
       expect(r.code, r.stderr).toBe(2);
       expect(r.ms).toBeLessThan(BOUND_MS);
     }, BOUND_MS + 5_000);
   }
+
+  it('INBOXLENS_PIPE_IDLE that is not a duration: exit 2 naming the variable, before any wait', async () => {
+    for (const v of ['soon', '5ms']) {
+      const r = await run(['placement', 'collect', '--seeds', fifo('silent'), '--token', TOKEN, '--no-save'], 'empty', { INBOXLENS_PIPE_IDLE: v });
+      expect(r.stderr).toMatch(/^inboxlens: INBOXLENS_PIPE_IDLE: '(soon|5ms)' (is not a duration|must be from 100ms to 24h)/);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.ms).toBeLessThan(PIPE_IDLE_MS);
+    }
+  }, BOUND_MS + 5_000);
 
   /** `-` for standard input, fed zeros forever through a shell pipe */
   const STDIN: [string, string[], string][] = [
