@@ -1,5 +1,5 @@
 // The OpenSPF RFC 7208 test suites (../shared/conformance/spf/) run through our
-// own DNS layer: each scenario's zonedata is served by the fixture DNS server,
+// own DNS layer: each scenario's zonedata is served by a fixture DNS server of its own,
 // the evaluator the spf check uses for --ip (src/spf/evaluate.ts: mailauth, strict)
 // evaluates every test through DnsClient.mailauthResolver, and the
 // result must be one the suite accepts. Our parser and walker also read every
@@ -25,13 +25,6 @@ import { SUITE_FILES as FILES, loadSuite, zoneFor } from '../helpers/openspf.ts'
  */
 const SKIP: Record<string, string> = {};
 
-let dns: FixtureDns;
-beforeAll(async () => {
-  dns = await FixtureDns.start({ zone: new Map() });
-});
-afterAll(async () => {
-  await dns?.stop();
-});
 
 const counts: Record<string, { pass: number; skip: number }> = {};
 
@@ -40,13 +33,19 @@ for (const file of FILES) {
   counts[file] = { pass: 0, skip: 0 };
   describe(file, () => {
     for (const scenario of suite) {
-      describe(scenario.description, () => {
+      // a scenario's tests at once (its own server and cache), and the scenarios too: the TIMEOUT names' waits overlap
+      describe.concurrent(scenario.description, () => {
         let client: DnsClient;
-        beforeAll(() => {
-          dns.zone = zoneFor(scenario.zonedata);
+        let dns: FixtureDns;
+        beforeAll(async () => {
+          // a server of its own: scenarios run at once, each with its zone
+          dns = await FixtureDns.start({ zone: zoneFor(scenario.zonedata) });
           // a fresh per-run cache for each scenario; TIMEOUT names stay silent (8 tests a suite wait it
           // out), and an answer may be slow on a loaded machine: 300 ms made mx-implicit a temperror there
           client = new DnsClient({ resolvers: [{ host: dns.host, port: dns.port }], timeoutMs: 1500, retries: 0 });
+        });
+        afterAll(async () => {
+          await dns?.stop();
         });
 
         for (const [name, t] of Object.entries(scenario.tests)) {
