@@ -17,7 +17,7 @@ export const command: Command<DemoArgs> = {
         .option('spamd', { type: 'boolean', default: true, describe: 'score the campaign with a lab SpamAssassin spamd (--no-spamd: without a spam score, where spamd is not installed)' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false })
         .option('html-report', { type: 'string', describe: 'also write a self-contained HTML report to FILE (verdict, fixes, placement chart, the before/after diff)' })
-        .option('placement-timeout', { alias: 'timeout', type: 'string', default: '10s', describe: 'how long to wait for seed copies (POP3 seeds cannot see spam, so they wait this long for copies filed there); --timeout is the old spelling' })
+        .option('placement-timeout', { alias: 'timeout', type: 'string', default: '6s', describe: 'how long to wait for seed copies (the lab MX has delivered a copy before it answers, so IMAP seeds find theirs at once; POP3 seeds cannot see spam, so they wait this long for copies filed there); --timeout is the old spelling' })
         .option('export-dir', { type: 'string', describe: 'dashboard: `e` writes the JSON report into DIR without asking (otherwise it asks for a path)' }) as unknown as Argv<DemoArgs>,
     handler: () => {},
   }),
