@@ -137,16 +137,11 @@ async function loadBaseline(ref: string, store: HistoryStore | undefined, target
 /** The receivers' view on a comparison (read only; the history database is not created for it). */
 async function addReceiversTo(diff: ReportDiff, open: HistoryStore | undefined, db: string | undefined): Promise<void> {
   const { addReceivers } = await import('../reports/receivers.ts');
-  const file = db ?? defaultDbPath();
-  let h: HistoryStore | undefined = open;
   try {
-    h ??= HistoryStore.exists(file) ? HistoryStore.openReadOnly(file) : undefined;
-    addReceivers(diff, h);
+    HistoryStore.readIfExists(db ?? defaultDbPath(), open, (h) => addReceivers(diff, h));
   } catch (e) {
     // the comparison itself stands; the receivers' part says it could not be read
     process.stderr.write(`inboxlens: warning: the receivers' reports could not be read for the comparison: ${redact((e as Error).message)}\n`);
-  } finally {
-    if (h && h !== open) h.close();
   }
 }
 

@@ -10,14 +10,7 @@ import type { Detail } from '../types.ts';
 
 export function reportsPanel(db: string | undefined, open: HistoryStore | undefined, domain: string): { label: string; placeholder: string; load: () => Promise<Detail[]> } | undefined {
   const file = db ?? defaultDbPath();
-  const withHistory = <T>(f: (h: HistoryStore | undefined) => T): T => {
-    const h = open ?? (HistoryStore.exists(file) ? HistoryStore.openReadOnly(file) : undefined);
-    try {
-      return f(h);
-    } finally {
-      if (h && h !== open) h.close();
-    }
-  };
+  const withHistory = <T>(f: (h: HistoryStore | undefined) => T): T => HistoryStore.readIfExists(file, open, f);
   let any = false;
   try {
     any = withHistory((h) => Boolean(h && new ReportStore(h).hasAggregateFor(domain)));

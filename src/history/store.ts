@@ -77,6 +77,19 @@ export class HistoryStore {
   }
 
   /**
+   * f over the history to read: `open` when the caller holds it, else the file opened read
+   * only (and closed again) if it exists, else undefined — looking never creates a database.
+   */
+  static readIfExists<T>(file: string, open: HistoryStore | undefined, f: (h: HistoryStore | undefined) => T): T {
+    const h = open ?? (HistoryStore.exists(file) ? HistoryStore.openReadOnly(file) : undefined);
+    try {
+      return f(h);
+    } finally {
+      if (h && h !== open) h.close();
+    }
+  }
+
+  /**
    * Open for reading only (history, diff): no schema set-up, no write lock, so a
    * run that is saving at the moment does not make this wait, and a file that
    * cannot be written (read-only, chattr +i) can still be read. A database that

@@ -182,7 +182,7 @@ export const RECENT_DAYS = 30;
  */
 export function recentReportsDetails(history: HistoryStore | undefined, domain: string, now = Date.now()): Detail[] {
   const since = Math.floor(now / 1000) - RECENT_DAYS * 86_400;
-  const r = history ? showReports(new ReportStore(history), domain, { since }) : showReports({ hasTables: false } as unknown as ReportStore, domain, { since });
+  const r = showReports(history && new ReportStore(history), domain, { since });
   if (!r.aggregate.reports) {
     return [{ kind: 'list', items: [[{ text: `no DMARC aggregate reports about ${domain} from the last ${RECENT_DAYS} days in the history database — import them with \`inboxlens reports import FILES\` (or --imap URL)`, tone: 'muted' }]] }];
   }

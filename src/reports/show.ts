@@ -103,7 +103,7 @@ function rowsAsArrays(st: StatementSync, args: (string | number)[]): unknown[][]
 const iso = (t?: number) => (t === undefined ? null : new Date(t * 1000).toISOString());
 const MAX_TS = 2 ** 48;
 
-export function showReports(store: ReportStore, domain: string, w: Window = {}, opts: { failureLimit?: number } = {}): ShowResult {
+export function showReports(store: ReportStore | undefined, domain: string, w: Window = {}, opts: { failureLimit?: number } = {}): ShowResult {
   const since = w.since ?? 0;
   const until = w.until ?? MAX_TS;
   const res: ShowResult = {
@@ -116,7 +116,8 @@ export function showReports(store: ReportStore, domain: string, w: Window = {}, 
     failure: { reports: 0, items: [] },
     tls: { reports: 0, total: { successful: 0, failed: 0 }, policies: [], failures: [] },
   };
-  if (!store.hasTables) return res;
+  // no database yet, or one from before reports: nothing imported
+  if (!store?.hasTables) return res;
   const db = store.db;
   // a report counts when its date range overlaps the window. Per reporter and in total: the
   // report-level totals stored at import; per source: the per-source totals (no window), or one

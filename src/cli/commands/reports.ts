@@ -170,9 +170,7 @@ async function runShow(a: ReportsArgs): Promise<number> {
   const history = HistoryStore.exists(file) ? HistoryStore.openReadOnly(file) : undefined;
   try {
     const window = windowFromFlags(a, () => history);
-    let r: ShowResult;
-    if (history) r = showReports(new ReportStore(history), domain, window);
-    else r = showReports({ hasTables: false } as unknown as ReportStore, domain, window);
+    const r: ShowResult = showReports(history && new ReportStore(history), domain, window);
     if (a.ndjson) {
       for (const s of r.aggregate.sources) await out(JSON.stringify({ type: 'source', domain, ...s }));
       for (const rep of r.aggregate.reporters) await out(JSON.stringify({ type: 'reporter', domain, ...rep }));
